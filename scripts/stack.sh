@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The local AWS stack: a pinned moto server serving DynamoDB and SES over HTTP.
+#
+#   scripts/stack.sh up     install (once) and start it, then print the environment to use
+#   scripts/stack.sh down   stop it
+#   scripts/stack.sh env    print the environment of the running stack
+#
+# MOTO_PORT picks the port (default: a free one). State lives in .local/: the pid, the
+# log and stack.env, which the Makefile sources so every tool talks to this stack.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv="$root/.venv"
+state="$root/.local"
+requirements="$root/scripts/requirements-stack.txt"
+mkdir -p "$state"
+
+install() {
+    local stamp="$venv/.requirements"
+    if [ -x "$venv/bin/moto_server" ] && cmp -s "$requirements" "$stamp"; then
+        return
+    fi
+    echo "stack: installing moto into .venv (pinned in scripts/requirements-stack.txt)" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$stamp"
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+running() {
+    [ -f "$state/moto.pid" ] && kill -0 "$(cat "$state/moto.pid")" 2>/dev/null
+}
+
+write_env() {
+    local port=$1
+    cat >"$state/stack.env" <<EOF
+export AWS_ENDPOINT_URL=http://127.0.0.1:$port
+export AWS_REGION=us-east-1
+export AWS_DEFAULT_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=local
+export AWS_SECRET_ACCESS_KEY=local
+export MOTO_PORT=$port
+EOF
+}
+
+up() {
+    install
+    if running; then
+        cat "$state/stack.env"
+        return
+    fi
+    local port=${MOTO_PORT:-$(free_port)}
+    nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$state/moto.log" 2>&1 &
+    echo $! >"$state/moto.pid"
+    for _ in $(seq 1 100); do
+        if curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then
+            write_env "$port"
+            echo "stack: moto serving DynamoDB and SES on 127.0.0.1:$port" >&2
+            cat "$state/stack.env"
+            return
+        fi
+        if ! running; then break; fi
+        sleep 0.1
+    done
+    echo "stack: moto did not start; see .local/moto.log" >&2
+    tail -n 20 "$state/moto.log" >&2 || true
+    exit 1
+}
+
+down() {
+    if running; then
+        kill "$(cat "$state/moto.pid")" 2>/dev/null || true
+    fi
+    rm -f "$state/moto.pid" "$state/stack.env"
+}
+
+case "${1:-}" in
+    up) up ;;
+    down) down ;;
+    env) running && cat "$state/stack.env" ;;
+    *)
+        echo "usage: $0 up|down|env" >&2
+        exit 2
+        ;;
+esac

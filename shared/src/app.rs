@@ -1,0 +1,180 @@
+//! What a function builds once per cold start and every request reuses: the AWS clients,
+//! the table names and the clock.
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::BoxError;
+use aws_config::BehaviorVersion;
+use aws_config::timeout::TimeoutConfig;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The DynamoDB tables, by the names `template.yaml` hands each function in its
+/// environment (one variable per table resource: `SessionsTable` → `SESSIONS_TABLE`).
+#[derive(Debug, Clone)]
+pub struct Tables {
+    pub sessions: String,
+    pub application_tokens: String,
+    pub roles: String,
+    pub users: String,
+    pub emails: String,
+    pub employees: String,
+    pub reference: String,
+    pub counters: String,
+}
+
+impl Tables {
+    /// Every table resource of `template.yaml`, with the field it fills.
+    pub const RESOURCES: [&'static str; 8] = [
+        "SessionsTable",
+        "ApplicationTokensTable",
+        "RolesTable",
+        "UsersTable",
+        "EmailsTable",
+        "EmployeesTable",
+        "ReferenceTable",
+        "CountersTable",
+    ];
+
+    /// Names the tables by a rule, e.g. a prefix and the resource name.
+    pub fn named(name: impl FnMut(&str) -> String) -> Tables {
+        let [sessions, application_tokens, roles, users, emails, employees, reference, counters] =
+            Tables::RESOURCES.map(name);
+        Tables {
+            sessions,
+            application_tokens,
+            roles,
+            users,
+            emails,
+            employees,
+            reference,
+            counters,
+        }
+    }
+
+    pub fn from_env() -> Result<Tables, BoxError> {
+        let mut missing = Vec::new();
+        let tables = Tables::named(|resource| {
+            let variable = env_variable(resource);
+            std::env::var(&variable).unwrap_or_else(|_| {
+                missing.push(variable);
+                String::new()
+            })
+        });
+        if missing.is_empty() {
+            Ok(tables)
+        } else {
+            Err(format!("missing table names in the environment: {}", missing.join(", ")).into())
+        }
+    }
+}
+
+/// `SessionsTable` → `SESSIONS_TABLE`.
+pub fn env_variable(resource: &str) -> String {
+    let mut variable = String::new();
+    for (index, c) in resource.chars().enumerate() {
+        if c.is_ascii_uppercase() && index > 0 {
+            variable.push('_');
+        }
+        variable.push(c.to_ascii_uppercase());
+    }
+    variable
+}
+
+pub struct App {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub tables: Tables,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl App {
+    /// The production wiring: clients from the Lambda environment, tables from
+    /// `template.yaml`'s variables, the system clock.
+    pub async fn from_env() -> Result<App, BoxError> {
+        let config = aws_config().await;
+        Ok(App {
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            tables: Tables::from_env()?,
+            clock: Arc::new(SystemClock),
+        })
+    }
+}
+
+/// Every AWS call gives up well within the function's timeout, so a slow dependency
+/// becomes an `application-crash` the caller sees rather than a Lambda timeout.
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(5))
+        .build()
+}
+
+/// The AWS configuration: region, credentials and endpoint from the environment (as the
+/// Lambda runtime and the local stack set them), with PlanoAuth's timeouts.
+pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts())
+        .load()
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn env_variable_names() {
+        assert_eq!(super::env_variable("SessionsTable"), "SESSIONS_TABLE");
+        assert_eq!(super::env_variable("ApplicationTokensTable"), "APPLICATION_TOKENS_TABLE");
+    }
+}
+
+impl App {
+    pub fn sessions(&self) -> crate::store::sessions::Sessions<'_> {
+        crate::store::sessions::Sessions {
+            client: &self.dynamodb,
+            table: &self.tables.sessions,
+        }
+    }
+
+    pub fn application_tokens(&self) -> crate::store::application_tokens::ApplicationTokens<'_> {
+        crate::store::application_tokens::ApplicationTokens {
+            client: &self.dynamodb,
+            table: &self.tables.application_tokens,
+        }
+    }
+
+    pub fn roles(&self) -> crate::store::roles::Roles<'_> {
+        crate::store::roles::Roles {
+            client: &self.dynamodb,
+            table: &self.tables.roles,
+        }
+    }
+
+    pub fn users(&self) -> crate::store::users::Users<'_> {
+        crate::store::users::Users {
+            client: &self.dynamodb,
+            table: &self.tables.users,
+            roles_table: &self.tables.roles,
+        }
+    }
+
+    pub fn employees(&self) -> crate::store::employees::Employees<'_> {
+        crate::store::employees::Employees {
+            client: &self.dynamodb,
+            tables: &self.tables,
+        }
+    }
+
+    pub fn reference(&self) -> crate::store::reference::Reference<'_> {
+        crate::store::reference::Reference {
+            client: &self.dynamodb,
+            table: &self.tables.reference,
+        }
+    }
+
+    pub fn counters(&self) -> crate::store::counters::Counters<'_> {
+        crate::store::counters::Counters {
+            client: &self.dynamodb,
+            table: &self.tables.counters,
+        }
+    }
+}

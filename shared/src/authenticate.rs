@@ -1,0 +1,67 @@
+//! Authentication: who is calling. A token is an application's or a session's; its
+//! prefix says which, so checking it costs one DynamoDB call either way.
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::params::Params;
+use crate::status::Status;
+use crate::store::application_tokens::ApplicationToken;
+use crate::store::sessions::{Check, Session};
+use crate::tokens::TokenKind;
+use lambda_http::Request;
+use lambda_http::http::header;
+
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// A trusted server calling as one of the applications.
+    Application(ApplicationToken),
+    /// A user (or a guest) through their session; the session as this request left it.
+    Session(Session),
+}
+
+impl Caller {
+    pub fn session(&self) -> Option<&Session> {
+        match self {
+            Caller::Session(session) => Some(session),
+            Caller::Application(_) => None,
+        }
+    }
+}
+
+/// The token from the `token` parameter or, failing that, the `Authorization: Bearer`
+/// header.
+pub fn take_token(params: &mut Params, request: &Request) -> Result<String, ApiError> {
+    if let Some(token) = params.optional::<String>("token")? {
+        return Ok(token);
+    }
+    request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            let (scheme, token) = value.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+        })
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| ApiError::missing("token"))
+}
+
+/// Who the token belongs to. An expired session is refused with `session-expired` but
+/// still handed back, as the response carries it.
+pub async fn authenticate(app: &App, token: &str, now: i64) -> Result<Caller, (ApiError, Option<Session>)> {
+    let invalid = || (ApiError::reject(Status::InvalidToken), None);
+    match TokenKind::of(token) {
+        Some(TokenKind::Application) => match app.application_tokens().find(token).await {
+            Ok(Some(record)) => Ok(Caller::Application(record)),
+            Ok(None) => Err(invalid()),
+            Err(error) => Err((error.into(), None)),
+        },
+        Some(TokenKind::Session) => match app.sessions().check_and_touch(token, now).await {
+            Ok(Check::Valid(session)) => Ok(Caller::Session(session)),
+            Ok(Check::Expired(session)) => Err((ApiError::reject(Status::SessionExpired), Some(session))),
+            Ok(Check::Unknown) => Err(invalid()),
+            Err(error) => Err((error.into(), None)),
+        },
+        None => Err(invalid()),
+    }
+}

@@ -1,0 +1,118 @@
+//! Why a request did not succeed. Every variant maps to exactly one catalogue status, in
+//! [`ApiError::status`]; no handler builds an error response by hand.
+
+use crate::status::Status;
+use crate::store::StoreError;
+use std::borrow::Cow;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A status whose catalogue message says it all, optionally with a detail.
+    #[error("{}{}", .status.slug(), .detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    Rejected {
+        status: Status,
+        detail: Option<Cow<'static, str>>,
+    },
+    #[error("missing parameter `{param}`")]
+    MissingParam { param: String },
+    #[error("invalid parameter `{param}`: {reason}")]
+    InvalidParam { param: String, reason: String },
+    /// Something that should not happen: logged with its cause, answered with
+    /// `application-crash`.
+    #[error("internal error: {0}")]
+    Crash(#[source] BoxError),
+}
+
+impl ApiError {
+    pub fn status(&self) -> Status {
+        match self {
+            ApiError::Rejected { status, .. } => *status,
+            ApiError::MissingParam { .. } => Status::MissingParam,
+            ApiError::InvalidParam { .. } => Status::InvalidParam,
+            ApiError::Crash(_) => Status::ApplicationCrash,
+        }
+    }
+
+    /// The human text of the envelope: the catalogue message, made specific.
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Rejected {
+                status,
+                detail: Some(detail),
+            } => format!("{} {}", status.message(), detail),
+            ApiError::Rejected { status, .. } => status.message().to_owned(),
+            ApiError::MissingParam { param } => {
+                format!("The required parameter `{param}` was not passed.")
+            }
+            ApiError::InvalidParam { param, reason } => {
+                format!("The parameter `{param}` is invalid: {reason}.")
+            }
+            ApiError::Crash(_) => Status::ApplicationCrash.message().to_owned(),
+        }
+    }
+
+    pub fn reject(status: Status) -> Self {
+        ApiError::Rejected {
+            status,
+            detail: None,
+        }
+    }
+
+    pub fn reject_because(status: Status, detail: impl Into<Cow<'static, str>>) -> Self {
+        ApiError::Rejected {
+            status,
+            detail: Some(detail.into()),
+        }
+    }
+
+    pub fn missing(param: impl Into<String>) -> Self {
+        ApiError::MissingParam {
+            param: param.into(),
+        }
+    }
+
+    pub fn invalid(param: impl Into<String>, reason: impl Into<String>) -> Self {
+        ApiError::InvalidParam {
+            param: param.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub fn crash(cause: impl Into<BoxError>) -> Self {
+        ApiError::Crash(cause.into())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        ApiError::crash(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn param_errors_name_the_parameter_and_the_reason() {
+        let missing = ApiError::missing("id");
+        assert_eq!(missing.status(), Status::MissingParam);
+        assert!(missing.message().contains("`id`"));
+
+        let invalid = ApiError::invalid("email", "not a valid email address");
+        assert_eq!(invalid.status(), Status::InvalidParam);
+        assert_eq!(
+            invalid.message(),
+            "The parameter `email` is invalid: not a valid email address."
+        );
+    }
+
+    #[test]
+    fn a_crash_never_shows_its_cause() {
+        let crash = ApiError::crash("table planoauth-Sessions is gone");
+        assert_eq!(crash.status(), Status::ApplicationCrash);
+        assert!(!crash.message().contains("Sessions"));
+    }
+}

@@ -1,0 +1,29 @@
+//! PlanoAuth's shared library: what every endpoint of the API shares.
+//!
+//! A request's journey, in the order the modules run it:
+//! [`decode`] → [`authenticate`] → [`authorise`] → the endpoint's handler → [`respond`],
+//! strung together by [`pipeline`] and started by [`runtime`]. Statuses come from
+//! [`status`], parameters are read with [`params`] and [`values`], records live in
+//! [`store`].
+
+pub mod app;
+pub mod authenticate;
+pub mod authorise;
+pub mod clock;
+pub mod decode;
+pub mod error;
+pub mod params;
+pub mod pipeline;
+pub mod respond;
+pub mod routes;
+pub mod runtime;
+pub mod status;
+pub mod store;
+pub mod tokens;
+pub mod values;
+pub mod view;
+
+pub use app::App;
+pub use error::ApiError;
+pub use pipeline::{Ctx, Endpoint, Reply};
+pub use status::Status;

@@ -1,0 +1,162 @@
+//! The request pipeline every endpoint runs on: decode → authenticate → authorise →
+//! handle → respond. An endpoint supplies only the handle step.
+
+use crate::app::App;
+use crate::authenticate::{Caller, authenticate, take_token};
+use crate::authorise::{Application, authorise};
+use crate::decode::decode;
+use crate::error::ApiError;
+use crate::params::Params;
+use crate::respond::envelope;
+use crate::routes::Route;
+use crate::status::Status;
+use crate::store::sessions::Session;
+use crate::view::View;
+use futures_util::FutureExt;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::Value;
+use std::error::Error;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+/// What a handler knows about the request besides its own parameters.
+pub struct Ctx<'a> {
+    pub app: &'a App,
+    pub caller: &'a Caller,
+    /// The application the caller acts in (its role there was checked).
+    pub application: Application,
+    /// The request's time, read once from the app's clock.
+    pub now: i64,
+}
+
+/// What a successful request returns.
+#[derive(Debug, Default)]
+pub struct Reply {
+    pub data: Option<Value>,
+}
+
+impl Reply {
+    pub fn data(data: Value) -> Self {
+        Reply { data: Some(data) }
+    }
+}
+
+/// One route's own logic.
+pub trait Endpoint: Send + Sync {
+    const ROUTE: Route;
+
+    /// Takes the route's parameters out of `params` (calling [`Params::finish`]) and does
+    /// the work.
+    fn handle(&self, ctx: &Ctx<'_>, params: Params) -> impl Future<Output = Result<Reply, ApiError>> + Send;
+}
+
+/// Answers one request to `endpoint`: the entry point Lambda, the local server and the
+/// tests all call. It never fails and never panics; anything unexpected becomes
+/// `application-crash`, logged with its cause.
+pub async fn serve<E: Endpoint>(app: &App, endpoint: &E, request: Request) -> Response<Body> {
+    let started = Instant::now();
+    let route = E::ROUTE.path;
+    let request_id = request_id(&request);
+    let answer = AssertUnwindSafe(process(app, endpoint, &request))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| {
+            // The panic hook has logged the panic's message and location.
+            tracing::error!(route, request_id, "handler panicked");
+            Answer::failed(ApiError::crash("handler panicked"))
+        });
+    let session = answer.session.as_ref().map(|s| s.view(answer.session_view));
+    let (status, response) = match answer.result {
+        Ok(reply) => {
+            let status = Status::ActionSuccessful;
+            (status, envelope(status, status.message(), reply.data, session))
+        }
+        Err(error) => {
+            if let ApiError::Crash(cause) = &error {
+                tracing::error!(route, request_id, cause = %causes(cause.as_ref()), "request failed");
+            }
+            let status = error.status();
+            (status, envelope(status, &error.message(), None, session))
+        }
+    };
+    tracing::info!(
+        route,
+        request_id,
+        status = status.slug(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}
+
+struct Answer {
+    result: Result<Reply, ApiError>,
+    /// The caller's session, shown in the response whenever one was used.
+    session: Option<Session>,
+    session_view: View,
+}
+
+impl Answer {
+    fn failed(error: ApiError) -> Self {
+        Answer {
+            result: Err(error),
+            session: None,
+            session_view: View::Default,
+        }
+    }
+}
+
+async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Answer {
+    let mut session = None;
+    let mut session_view = View::Default;
+    let result = async {
+        let mut params = decode(request, E::ROUTE.sensitive_params)?;
+        let token = take_token(&mut params, request)?;
+        let requested = params.optional::<Application>("application")?;
+        session_view = params.optional::<View>("session_view")?.unwrap_or_default();
+        let now = app.clock.now();
+        let caller = authenticate(app, &token, now).await.map_err(|(error, expired)| {
+            session = expired;
+            error
+        })?;
+        session = caller.session().cloned();
+        let application = authorise(&caller, requested, E::ROUTE.permission)?;
+        let ctx = Ctx {
+            app,
+            caller: &caller,
+            application,
+            now,
+        };
+        endpoint.handle(&ctx, params).await
+    }
+    .await;
+    Answer {
+        result,
+        session,
+        session_view,
+    }
+}
+
+fn request_id(request: &Request) -> String {
+    if let Some(context) = request.lambda_context_ref() {
+        return context.request_id.clone();
+    }
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone().unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// An error with every cause behind it, for the log.
+fn causes(error: &(dyn Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

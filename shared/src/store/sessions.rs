@@ -1,0 +1,343 @@
+//! Sessions: a user's (or a guest's) signed-in state, keyed by the hash of its token.
+//!
+//! A session carries what authorisation needs (the user's records and the permissions of
+//! their roles, resolved when it opens), so that checking a request costs exactly one
+//! DynamoDB call: a conditional UpdateItem that checks expiry and records the use.
+
+use super::{Expression, Item, Reader, StoreError, number, string};
+use crate::authorise::{Application, Permission};
+use crate::clock::rfc3339;
+use crate::tokens::{self, TokenKind};
+use crate::view::View;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, ReturnValuesOnConditionCheckFailure, WriteRequest};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// A session ends when it is older than this...
+pub const ABSOLUTE_LIFETIME: i64 = 7 * 24 * 60 * 60;
+/// ...or has not been used for this long, unless the user chose `remember_me`.
+pub const IDLE_LIFETIME: i64 = 72 * 60 * 60;
+/// DynamoDB's TTL deletes an item up to days after its time; it is only a backstop.
+const TTL_GRACE: i64 = 24 * 60 * 60;
+/// The index of a user's sessions, to end them all at once.
+pub const USER_INDEX: &str = "by-user";
+
+mod attr {
+    pub const TOKEN_HASH: &str = "token_hash";
+    pub const ID: &str = "session_id";
+    pub const USER_ID: &str = "user_id";
+    pub const APPLICATION: &str = "application";
+    pub const REMEMBER_ME: &str = "remember_me";
+    pub const CREATED_AT: &str = "created_at";
+    pub const LAST_USED_AT: &str = "last_used_at";
+    pub const PROFILES: &str = "profiles";
+    pub const PERMISSIONS: &str = "permissions";
+    pub const EXPIRES: &str = "expires";
+}
+
+/// What a user is allowed, as a session carries it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Grants {
+    pub user_id: i64,
+    /// The kinds of records the user has: `employee`, `client`, `liaison`.
+    pub profiles: Vec<String>,
+    /// Per application slug, the permissions of the user's role there.
+    pub permissions: HashMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub id: String,
+    /// `None` for a guest session, opened before the user registers.
+    pub user_id: Option<i64>,
+    /// The application the session was opened through; the default one it acts in.
+    pub application: Application,
+    pub remember_me: bool,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub profiles: Vec<String>,
+    pub permissions: HashMap<String, Vec<String>>,
+}
+
+impl Session {
+    /// When the session stops working if it is not used again; `None` with `remember_me`.
+    pub fn expires_at(&self) -> Option<i64> {
+        (!self.remember_me).then(|| {
+            (self.created_at + ABSOLUTE_LIFETIME).min(self.last_used_at + IDLE_LIFETIME)
+        })
+    }
+
+    pub fn allows(&self, application: Application, permission: Permission) -> bool {
+        self.permissions
+            .get(application.slug())
+            .is_some_and(|held| held.iter().any(|p| p == permission.name()))
+    }
+
+    pub fn view(&self, view: View) -> Value {
+        let mut shown = json!({
+            "id": self.id,
+            "user_id": self.user_id,
+            "application": self.application.slug(),
+            "remember_me": self.remember_me,
+            "expires_at": self.expires_at().map(rfc3339),
+        });
+        if view == View::InternalApps {
+            shown["created_at"] = json!(rfc3339(self.created_at));
+            shown["last_used_at"] = json!(rfc3339(self.last_used_at));
+            shown["profiles"] = json!(self.profiles);
+            shown["permissions"] = json!(self.permissions);
+        }
+        shown
+    }
+
+    fn from_item(item: &Item) -> Result<Session, StoreError> {
+        let read = Reader(item);
+        let application = read.str(attr::APPLICATION)?;
+        let permissions = read
+            .map(attr::PERMISSIONS)
+            .map(|by_application| {
+                by_application
+                    .iter()
+                    .map(|(app, held)| {
+                        let held = match held {
+                            AttributeValue::Ss(held) => held.clone(),
+                            _ => Vec::new(),
+                        };
+                        (app.clone(), held)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Session {
+            id: read.str(attr::ID)?.to_owned(),
+            user_id: read.opt_num(attr::USER_ID)?,
+            application: Application::from_slug(application).ok_or_else(|| {
+                StoreError::Malformed(format!("unknown application `{application}`"))
+            })?,
+            remember_me: read.bool(attr::REMEMBER_ME),
+            created_at: read.num(attr::CREATED_AT)?,
+            last_used_at: read.num(attr::LAST_USED_AT)?,
+            profiles: read.strings(attr::PROFILES),
+            permissions,
+        })
+    }
+}
+
+/// What checking a session token found.
+#[derive(Debug)]
+pub enum Check {
+    /// The session is live; its use has been recorded.
+    Valid(Session),
+    /// The session exists but has expired; it was left as it was.
+    Expired(Session),
+    Unknown,
+}
+
+pub struct Sessions<'a> {
+    pub client: &'a Client,
+    pub table: &'a str,
+}
+
+impl Sessions<'_> {
+    /// Checks a session token and records its use, in one conditional UpdateItem: the
+    /// condition only passes for a live session, so an expired one is never revived, and
+    /// on failure DynamoDB hands back the old item, which tells expired from unknown.
+    pub async fn check_and_touch(&self, token: &str, now: i64) -> Result<Check, StoreError> {
+        let mut e = Expression::default();
+        e.set(attr::LAST_USED_AT, number(now));
+        let (hash, remember, created, used) = (
+            e.name(attr::TOKEN_HASH),
+            e.name(attr::REMEMBER_ME),
+            e.name(attr::CREATED_AT),
+            e.name(attr::LAST_USED_AT),
+        );
+        let (yes, oldest_creation, oldest_use) = (
+            e.value(AttributeValue::Bool(true)),
+            e.value(number(now - ABSOLUTE_LIFETIME)),
+            e.value(number(now - IDLE_LIFETIME)),
+        );
+        e.condition(format!(
+            "attribute_exists({hash}) AND ({remember} = {yes} OR ({created} >= {oldest_creation} AND {used} >= {oldest_use}))"
+        ));
+        let result = self
+            .client
+            .update_item()
+            .table_name(self.table)
+            .key(attr::TOKEN_HASH, string(tokens::hash(token)))
+            .set_update_expression(e.update_expression())
+            .set_condition_expression(e.condition_expression())
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => match output.attributes() {
+                Some(item) => Ok(Check::Valid(Session::from_item(item)?)),
+                None => Err(StoreError::Malformed("UpdateItem returned no session".into())),
+            },
+            Err(error) => match error.into_service_error() {
+                UpdateItemError::ConditionalCheckFailedException(failed) => match failed.item() {
+                    Some(old) => Ok(Check::Expired(Session::from_item(old)?)),
+                    None => Ok(Check::Unknown),
+                },
+                other => Err(StoreError::DynamoDb(Box::new(other.into()))),
+            },
+        }
+    }
+
+    /// Opens a session for a user (with their grants) or a guest, and returns its token:
+    /// the only time the token exists outside the caller's hands.
+    pub async fn open(
+        &self,
+        grants: Option<&Grants>,
+        application: Application,
+        remember_me: bool,
+        now: i64,
+    ) -> Result<(String, Session), StoreError> {
+        let token = tokens::generate(TokenKind::Session);
+        let session = Session {
+            id: tokens::random_id(),
+            user_id: grants.map(|g| g.user_id),
+            application,
+            remember_me,
+            created_at: now,
+            last_used_at: now,
+            profiles: grants.map(|g| g.profiles.clone()).unwrap_or_default(),
+            permissions: grants.map(|g| g.permissions.clone()).unwrap_or_default(),
+        };
+        let mut item = Item::from([
+            (attr::TOKEN_HASH.into(), string(tokens::hash(&token))),
+            (attr::ID.into(), string(&session.id)),
+            (attr::APPLICATION.into(), string(application.slug())),
+            (attr::REMEMBER_ME.into(), AttributeValue::Bool(remember_me)),
+            (attr::CREATED_AT.into(), number(now)),
+            (attr::LAST_USED_AT.into(), number(now)),
+        ]);
+        if let Some(user_id) = session.user_id {
+            item.insert(attr::USER_ID.into(), number(user_id));
+        }
+        if !remember_me {
+            item.insert(attr::EXPIRES.into(), number(now + ABSOLUTE_LIFETIME + TTL_GRACE));
+        }
+        if !session.profiles.is_empty() {
+            item.insert(attr::PROFILES.into(), AttributeValue::Ss(session.profiles.clone()));
+        }
+        let permissions: HashMap<String, AttributeValue> = session
+            .permissions
+            .iter()
+            .filter(|(_, held)| !held.is_empty())
+            .map(|(app, held)| (app.clone(), AttributeValue::Ss(held.clone())))
+            .collect();
+        if !permissions.is_empty() {
+            item.insert(attr::PERMISSIONS.into(), AttributeValue::M(permissions));
+        }
+        self.client
+            .put_item()
+            .table_name(self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(token_hash)")
+            .send()
+            .await?;
+        Ok((token, session))
+    }
+
+    /// Ends every session of a user (on deactivation or sign-out everywhere). Returns how
+    /// many were ended.
+    pub async fn end_all_for_user(&self, user_id: i64) -> Result<usize, StoreError> {
+        let mut ended = 0;
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(self.table)
+                .index_name(USER_INDEX)
+                .key_condition_expression("user_id = :user")
+                .expression_attribute_values(":user", number(user_id))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await?;
+            let keys: Vec<AttributeValue> = page
+                .items()
+                .iter()
+                .filter_map(|item| item.get(attr::TOKEN_HASH).cloned())
+                .collect();
+            ended += keys.len();
+            for chunk in keys.chunks(25) {
+                self.delete_batch(chunk).await?;
+            }
+            match page.last_evaluated_key() {
+                Some(key) => start = Some(key.clone()),
+                None => return Ok(ended),
+            }
+        }
+    }
+
+    async fn delete_batch(&self, hashes: &[AttributeValue]) -> Result<(), StoreError> {
+        let mut requests = hashes
+            .iter()
+            .map(|hash| {
+                DeleteRequest::builder()
+                    .key(attr::TOKEN_HASH, hash.clone())
+                    .build()
+                    .map(|delete| WriteRequest::builder().delete_request(delete).build())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        // BatchWriteItem may leave some requests unprocessed under throttling: retry them.
+        for attempt in 0..5 {
+            let output = self
+                .client
+                .batch_write_item()
+                .request_items(self.table, requests)
+                .send()
+                .await?;
+            requests = output
+                .unprocessed_items()
+                .and_then(|by_table| by_table.get(self.table))
+                .cloned()
+                .unwrap_or_default();
+            if requests.is_empty() {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+        }
+        Err(StoreError::Malformed("sessions left undeleted after retries".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(remember_me: bool, created_at: i64, last_used_at: i64) -> Session {
+        Session {
+            id: "s".into(),
+            user_id: Some(1),
+            application: Application::PlanoAuth,
+            remember_me,
+            created_at,
+            last_used_at,
+            profiles: vec!["employee".into()],
+            permissions: HashMap::from([("planoauth".into(), vec!["employees.update".into()])]),
+        }
+    }
+
+    #[test]
+    fn expiry_is_the_earlier_of_absolute_and_idle() {
+        assert_eq!(session(false, 0, 0).expires_at(), Some(IDLE_LIFETIME));
+        let late_use = 6 * 24 * 3600;
+        assert_eq!(session(false, 0, late_use).expires_at(), Some(ABSOLUTE_LIFETIME));
+        assert_eq!(session(true, 0, 0).expires_at(), None);
+    }
+
+    #[test]
+    fn permissions_are_per_application() {
+        let s = session(false, 0, 0);
+        assert!(s.allows(Application::PlanoAuth, Permission::EmployeesUpdate));
+        assert!(!s.allows(Application::PlanoOrder, Permission::EmployeesUpdate));
+    }
+}

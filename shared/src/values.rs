@@ -1,0 +1,296 @@
+//! Parameter values that carry their own rules: an email address, a phone number, a
+//! calendar date, a name, a coordinate. Reading one is validating it.
+
+use crate::params::{Invalid, Param, describe};
+use serde_json::Value;
+
+fn text(value: Value) -> Result<String, Invalid> {
+    String::from_value(value)
+}
+
+/// Trimmed text that is neither blank nor longer than `max` characters.
+fn bounded_text(value: Value, max: usize) -> Result<String, Invalid> {
+    let raw = text(value)?;
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(Invalid::new("must not be blank (send null to clear it)"));
+    }
+    if trimmed.chars().count() > max {
+        return Err(Invalid::new(format!("must be at most {max} characters")));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(Invalid::new("must not contain control characters"));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// A short piece of text such as a name or a street: trimmed, 1 to 200 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text(pub String);
+
+impl Param for Text {
+    fn from_value(value: Value) -> Result<Self, Invalid> {
+        bounded_text(value, 200).map(Text)
+    }
+}
+
+/// An email address, kept as given (trimmed) and compared case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let address = raw.trim();
+        let invalid = || Invalid::new("is not a valid email address");
+        if address.len() > 254 {
+            return Err(Invalid::new("must be at most 254 characters"));
+        }
+        let (local, domain) = address.rsplit_once('@').ok_or_else(invalid)?;
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && local
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+        let labels: Vec<&str> = domain.split('.').collect();
+        let domain_ok = labels.len() >= 2
+            && labels.iter().all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            })
+            && labels
+                .last()
+                .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
+        if local_ok && domain_ok {
+            Ok(Email(address.to_owned()))
+        } else {
+            Err(invalid())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The form uniqueness is decided on.
+    pub fn normalized(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
+
+impl Param for Email {
+    fn from_value(value: Value) -> Result<Self, Invalid> {
+        Email::parse(&text(value)?)
+    }
+}
+
+/// A phone number: digits with the usual separators, 7 to 15 digits (E.164's limit),
+/// an optional leading `+`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phone(pub String);
+
+impl Param for Phone {
+    fn from_value(value: Value) -> Result<Self, Invalid> {
+        let raw = bounded_text(value, 32)?;
+        let body = raw.strip_prefix('+').unwrap_or(&raw);
+        let allowed = body
+            .chars()
+            .all(|c| c.is_ascii_digit() || " -.()".contains(c));
+        let digits = body.chars().filter(char::is_ascii_digit).count();
+        if allowed && (7..=15).contains(&digits) {
+            Ok(Phone(raw))
+        } else {
+            Err(Invalid::new(
+                "must be a phone number of 7 to 15 digits (separators and a leading + allowed)",
+            ))
+        }
+    }
+}
+
+/// A calendar date written `YYYY-MM-DD` (ISO 8601). Ordered like the dates it names.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct IsoDate(String);
+
+impl IsoDate {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let invalid = || Invalid::new("must be a date written YYYY-MM-DD");
+        let bytes = raw.as_bytes();
+        if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+            return Err(invalid());
+        }
+        let number = |range: std::ops::Range<usize>| -> Result<u32, Invalid> {
+            let part = &raw[range];
+            if part.bytes().all(|b| b.is_ascii_digit()) {
+                part.parse().map_err(|_| invalid())
+            } else {
+                Err(invalid())
+            }
+        };
+        let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        let days_in_month = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return Err(Invalid::new("has no such month")),
+        };
+        if year < 1900 || !(1..=days_in_month).contains(&day) {
+            return Err(Invalid::new("is not a real calendar date"));
+        }
+        Ok(IsoDate(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Param for IsoDate {
+    fn from_value(value: Value) -> Result<Self, Invalid> {
+        IsoDate::parse(&text(value)?)
+    }
+}
+
+/// A latitude in degrees, given as a number or a numeric string; kept as text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Latitude(pub String);
+
+/// A longitude in degrees, given as a number or a numeric string; kept as text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Longitude(pub String);
+
+fn degrees(value: Value, limit: f64) -> Result<String, Invalid> {
+    let text = match &value {
+        Value::Number(number) => number.to_string(),
+        Value::String(text) => text.trim().to_owned(),
+        other => {
+            return Err(Invalid::new(format!(
+                "must be a number of degrees, not {}",
+                describe(other)
+            )));
+        }
+    };
+    let parsed: f64 = text
+        .parse()
+        .ok()
+        .filter(|d: &f64| d.is_finite() && !text.contains(['e', 'E', 'i', 'n', 'N']))
+        .ok_or_else(|| Invalid::new("must be a decimal number of degrees"))?;
+    if parsed.abs() > limit {
+        return Err(Invalid::new(format!("must be between -{limit} and {limit}")));
+    }
+    Ok(text)
+}
+
+impl Param for Latitude {
+    fn from_value(value: Value) -> Result<Self, Invalid> {
+        degrees(value, 90.0).map(Latitude)
+    }
+}
+
+impl Param for Longitude {
+    fn from_value(value: Value) -> Result<Self, Invalid> {
+        degrees(value, 180.0).map(Longitude)
+    }
+}
+
+/// A list of skills: at most 50 distinct short texts, in the order given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skills(pub Vec<String>);
+
+impl Param for Skills {
+    fn from_value(value: Value) -> Result<Self, Invalid> {
+        let items: Vec<Value> = Vec::from_value(value)?;
+        if items.len() > 50 {
+            return Err(Invalid::new("must hold at most 50 skills"));
+        }
+        let mut skills: Vec<String> = Vec::with_capacity(items.len());
+        for (index, item) in items.into_iter().enumerate() {
+            let skill = bounded_text(item, 100)
+                .map_err(|invalid| Invalid::in_field(index.to_string(), invalid.reason))?;
+            if !skills.iter().any(|known| known.eq_ignore_ascii_case(&skill)) {
+                skills.push(skill);
+            }
+        }
+        Ok(Skills(skills))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn emails() {
+        for good in ["ada@example.com", "a.b+tag@sub.example.co", " Ada@Example.COM "] {
+            assert!(Email::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "ada@@example.com",
+            "ada..b@example.com",
+            "ada@exa_mple.com",
+            "ada@-example.com",
+            "a da@example.com",
+            "ada@example.c0m",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Email::parse(" Ada@Example.COM ").map(|e| e.normalized()).ok().as_deref(), Some("ada@example.com"));
+    }
+
+    #[test]
+    fn phones() {
+        for good in ["+1 (555) 010-9999", "555.010.9999", "0612345678"] {
+            assert!(Phone::from_value(json!(good)).is_ok(), "{good}");
+        }
+        for bad in ["12345", "call me", "+1 555 010 9999 ext 5", "1234567890123456"] {
+            assert!(Phone::from_value(json!(bad)).is_err(), "{bad}");
+        }
+        assert!(Phone::from_value(json!(5550109999_i64)).is_err());
+    }
+
+    #[test]
+    fn dates() {
+        assert!(IsoDate::parse("2024-02-29").is_ok());
+        for bad in ["2023-02-29", "2024-13-01", "2024-04-31", "24-01-01", "2024/01/01", "2024-1-01", "yesterday"] {
+            assert!(IsoDate::parse(bad).is_err(), "{bad}");
+        }
+        assert!(IsoDate::parse("2024-01-31").ok() < IsoDate::parse("2024-02-01").ok());
+    }
+
+    #[test]
+    fn coordinates() {
+        assert_eq!(Latitude::from_value(json!("40.7128")).ok(), Some(Latitude("40.7128".into())));
+        assert_eq!(Longitude::from_value(json!(-74.006)).ok(), Some(Longitude("-74.006".into())));
+        assert!(Latitude::from_value(json!("91")).is_err());
+        assert!(Longitude::from_value(json!("-180.5")).is_err());
+        assert!(Latitude::from_value(json!("north")).is_err());
+        assert!(Latitude::from_value(json!("NaN")).is_err());
+        assert!(Latitude::from_value(json!("1e1")).is_err());
+        assert!(Latitude::from_value(json!(true)).is_err());
+    }
+
+    #[test]
+    fn texts_and_skills() {
+        assert_eq!(Text::from_value(json!("  Ada ")).ok(), Some(Text("Ada".into())));
+        assert!(Text::from_value(json!("   ")).is_err());
+        assert!(Text::from_value(json!("x".repeat(201))).is_err());
+        assert_eq!(
+            Skills::from_value(json!(["Portraits", "drone", "portraits"])).ok(),
+            Some(Skills(vec!["Portraits".into(), "drone".into()]))
+        );
+        let err = Skills::from_value(json!(["ok", ""])).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("1"));
+    }
+}
