@@ -13,6 +13,7 @@ pub mod clock;
 pub mod decode;
 pub mod error;
 pub mod params;
+pub mod passwords;
 pub mod pipeline;
 pub mod respond;
 pub mod routes;

@@ -1,0 +1,106 @@
+//! `POST /api/v1/employees/update`: changes an employee record.
+//!
+//! `id` and `email` are required; every other field is left as it is when absent and
+//! cleared when `null`. The updated record is returned in `view`. Deactivating an
+//! employee ends all of their sessions.
+
+use planoauth::params::{Fields, Invalid, Param, Params, Patch};
+use planoauth::routes::{self, Route};
+use planoauth::store::employees::{AddressChanges, EmployeeChanges, WriteError};
+use planoauth::values::{Email, IsoDate, Latitude, Longitude, Phone, Skills, Text};
+use planoauth::view::View;
+use planoauth::{ApiError, Ctx, Endpoint, Reply};
+use serde_json::Value;
+
+pub struct EmployeesUpdate;
+
+impl Endpoint for EmployeesUpdate {
+    const ROUTE: Route = routes::EMPLOYEES_UPDATE;
+
+    async fn handle(&self, ctx: &Ctx<'_>, mut params: Params) -> Result<Reply, ApiError> {
+        let id = params.required::<RecordId>("id")?.0;
+        let email = params.required::<Email>("email")?;
+        let view = params.optional::<View>("view")?.unwrap_or_default();
+        let changes = EmployeeChanges {
+            active: match params.patch::<bool>("active")? {
+                Patch::Clear => return Err(ApiError::invalid("active", "must be true or false, not null")),
+                patch => patch.as_set().copied(),
+            },
+            service_area_id: params.patch::<RecordId>("service_area_id")?.map(|id| id.0),
+            first_name: text(params.patch("first_name")?),
+            last_name: text(params.patch("last_name")?),
+            legal_name: text(params.patch("legal_name")?),
+            skills: params.patch::<Skills>("skills")?.map(|skills| skills.0),
+            phone: params.patch::<Phone>("phone")?.map(|phone| phone.0),
+            address: match params.patch::<AddressParam>("address")? {
+                Patch::Unchanged => AddressChanges::default(),
+                Patch::Clear => AddressChanges::clear_all(),
+                Patch::Set(address) => address.0,
+            },
+            date_hired: date(params.patch("date_hired")?),
+            date_off_boarded: date(params.patch("date_off_boarded")?),
+        };
+        params.finish()?;
+
+        let employee = ctx
+            .app
+            .employees()
+            .update(id, &email, &changes, ctx.now)
+            .await
+            .map_err(|error| match error {
+                WriteError::UnknownEmployee => ApiError::invalid("id", format!("no employee has the id {id}")),
+                WriteError::EmailTaken => ApiError::invalid("email", "is already used by another user"),
+                WriteError::UnknownReference(_) => {
+                    ApiError::invalid("service_area_id", "no service area has this id")
+                }
+                WriteError::OffBoardedBeforeHired => {
+                    ApiError::invalid("date_off_boarded", "must not be before date_hired")
+                }
+                WriteError::Store(error) => error.into(),
+            })?;
+        if changes.active == Some(false) {
+            // A deactivated employee must not keep acting through open sessions.
+            ctx.app.sessions().end_all_for_user(id).await?;
+        }
+        Ok(Reply::data(employee.view(view)))
+    }
+}
+
+/// A positive integer id.
+struct RecordId(i64);
+
+impl Param for RecordId {
+    fn from_value(value: Value) -> Result<Self, Invalid> {
+        match i64::from_value(value)? {
+            id if id > 0 => Ok(RecordId(id)),
+            _ => Err(Invalid::new("must be a positive integer")),
+        }
+    }
+}
+
+/// The `address` hash: each field follows the same absent/null/value rule as the record.
+struct AddressParam(AddressChanges);
+
+impl Param for AddressParam {
+    fn from_value(value: Value) -> Result<Self, Invalid> {
+        Fields::from_value(value)?.read(|fields| {
+            Ok(AddressParam(AddressChanges {
+                street: text(fields.patch("street")?),
+                street2: text(fields.patch("street2")?),
+                city: text(fields.patch("city")?),
+                state: text(fields.patch("state")?),
+                postal_code: text(fields.patch("postal_code")?),
+                longitude: fields.patch::<Longitude>("longitude")?.map(|l| l.0),
+                latitude: fields.patch::<Latitude>("latitude")?.map(|l| l.0),
+            }))
+        })
+    }
+}
+
+fn text(patch: Patch<Text>) -> Patch<String> {
+    patch.map(|text| text.0)
+}
+
+fn date(patch: Patch<IsoDate>) -> Patch<String> {
+    patch.map(|date| date.as_str().to_owned())
+}

@@ -1,0 +1,125 @@
+//! The data a fresh PlanoAuth needs: the roles of each application, reference data, an
+//! application token per application and a first admin employee.
+
+use planoauth::App;
+use planoauth::authorise::{Application, Permission};
+use planoauth::error::BoxError;
+use planoauth::passwords;
+use planoauth::store::employees::NewEmployee;
+use planoauth::store::reference::Kind;
+use planoauth::values::Email;
+use rand::Rng;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The roles every application starts with, and what each may do.
+pub fn default_roles() -> Vec<(&'static str, Vec<&'static str>)> {
+    let all = Permission::ALL.iter().map(|p| p.name()).collect();
+    vec![
+        ("admin", all),
+        ("manager", vec![Permission::EmployeesUpdate.name()]),
+        ("staff", vec![]),
+        ("client", vec![]),
+    ]
+}
+
+const SERVICE_AREAS: [(i64, &str); 3] = [(1, "Dallas-Fort Worth"), (2, "Houston"), (3, "Austin")];
+const DEPARTMENTS: [(&str, &str); 3] = [
+    ("photography", "Photography"),
+    ("editing", "Editing"),
+    ("operations", "Operations"),
+];
+const DESIGNATIONS: [(i64, &str); 3] = [(1, "Photographer"), (2, "Senior Photographer"), (3, "Editor")];
+
+#[derive(Debug, Serialize)]
+pub struct Admin {
+    pub email: String,
+    pub password: String,
+}
+
+/// What a client needs to start calling the API; written to `.local/bootstrap.json`.
+#[derive(Debug, Serialize)]
+pub struct Bootstrap {
+    pub api_url: String,
+    pub applications: BTreeMap<String, String>,
+    pub admin: Admin,
+}
+
+pub async fn bootstrap(app: &App, api_url: &str, admin_email: &str) -> Result<Bootstrap, BoxError> {
+    let now = app.clock.now();
+    let roles = default_roles();
+    for application in Application::ALL {
+        for (role, permissions) in &roles {
+            app.roles().put(application, role, permissions).await?;
+        }
+    }
+    seed_reference_data(app).await?;
+
+    let all_permissions: Vec<&str> = Permission::ALL.iter().map(|p| p.name()).collect();
+    let mut applications = BTreeMap::new();
+    for application in Application::ALL {
+        let (token, _) = app
+            .application_tokens()
+            .issue(application, "bootstrap", &all_permissions, now)
+            .await?;
+        applications.insert(application.slug().to_owned(), token);
+    }
+
+    let email = Email::parse(admin_email).map_err(|invalid| format!("admin email {}", invalid.reason))?;
+    let password = random_password();
+    let password_hash = passwords::hash(&password)?;
+    let admin_roles: Vec<(Application, &str)> = Application::ALL.iter().map(|app| (*app, "admin")).collect();
+    let id = app.counters().next("users").await?;
+    app.employees()
+        .create(
+            id,
+            &NewEmployee {
+                email: &email,
+                first_name: Some("PlanoAuth"),
+                last_name: Some("Admin"),
+                phone: None,
+                service_area_id: None,
+                extension: None,
+                department: Some("operations"),
+                designation_id: None,
+                language: Some("en"),
+                photographer: false,
+                roles: &admin_roles,
+                password_hash: Some(&password_hash),
+            },
+            now,
+        )
+        .await
+        .map_err(|error| format!("creating the admin employee: {error}"))?;
+
+    Ok(Bootstrap {
+        api_url: api_url.to_owned(),
+        applications,
+        admin: Admin {
+            email: email.as_str().to_owned(),
+            password,
+        },
+    })
+}
+
+pub async fn seed_reference_data(app: &App) -> Result<(), BoxError> {
+    let reference = app.reference();
+    for (id, name) in SERVICE_AREAS {
+        reference.put(Kind::ServiceArea, &id.to_string(), name).await?;
+    }
+    for (slug, name) in DEPARTMENTS {
+        reference.put(Kind::Department, slug, name).await?;
+    }
+    for (id, name) in DESIGNATIONS {
+        reference.put(Kind::Designation, &id.to_string(), name).await?;
+    }
+    Ok(())
+}
+
+fn random_password() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut rng = rand::rng();
+    (0..20)
+        .map(|_| ALPHABET[(rng.next_u32() as usize) % ALPHABET.len()] as char)
+        .collect()
+}

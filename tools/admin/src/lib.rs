@@ -1,0 +1,6 @@
+//! PlanoAuth's operator tool, as a library: the command line in `main.rs` and the test
+//! harness both call it.
+
+pub mod bootstrap;
+pub mod tables;
+pub mod template;
