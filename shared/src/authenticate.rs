@@ -32,7 +32,10 @@ impl Caller {
 /// header.
 pub fn take_token(params: &mut Params, request: &Request) -> Result<String, ApiError> {
     if let Some(token) = params.optional::<String>("token")? {
-        return Ok(token);
+        return match token.trim() {
+            "" => Err(ApiError::missing("token")),
+            token => Ok(token.to_owned()),
+        };
     }
     request
         .headers()

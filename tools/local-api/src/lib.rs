@@ -1,0 +1,83 @@
+//! The API Gateway of the local stack. A request becomes the HTTP API (payload 2.0) event
+//! API Gateway would send, is decoded by `lambda_http` exactly as in Lambda, and is
+//! answered by the function the route registry names, through its own `serve` entry.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use employees_update::EmployeesUpdate;
+use lambda_http::{Body, Request, Response};
+use planoauth::pipeline::serve;
+use planoauth::respond::envelope;
+use planoauth::routes::{self, Route};
+use planoauth::{App, Status};
+use serde_json::{Value, json};
+
+/// The HTTP API event for a request, as API Gateway builds it: headers lower-cased and
+/// joined, a body that is not UTF-8 base64-encoded.
+pub fn http_api_event(method: &str, path_and_query: &str, headers: &[(String, String)], body: &[u8]) -> Value {
+    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+    let mut header_map = serde_json::Map::new();
+    for (name, value) in headers {
+        let name = name.to_ascii_lowercase();
+        let joined = match header_map.get(&name).and_then(Value::as_str) {
+            Some(previous) => format!("{previous},{value}"),
+            None => value.clone(),
+        };
+        header_map.insert(name, Value::from(joined));
+    }
+    let route_key = routes::by_path(path)
+        .filter(|_| method.eq_ignore_ascii_case("POST"))
+        .map_or_else(|| "$default".to_owned(), Route::key);
+    let (body, is_base64) = match std::str::from_utf8(body) {
+        Ok(text) => (text.to_owned(), false),
+        Err(_) => (STANDARD.encode(body), true),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": header_map,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": "localhost",
+            "domainPrefix": "localhost",
+            "http": {
+                "method": method.to_ascii_uppercase(),
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": header_map.get("user-agent").and_then(Value::as_str).unwrap_or(""),
+            },
+            "requestId": format!("local-{now}-{}", planoauth::tokens::random_id()),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": "",
+            "timeEpoch": now,
+        },
+        "body": body,
+        "isBase64Encoded": is_base64,
+    })
+}
+
+/// Answers a request decoded from an event, as the function owning its route would.
+pub async fn dispatch(app: &App, request: Request) -> Response<Body> {
+    let route = routes::by_path(request.uri().path()).filter(|_| request.method() == "POST");
+    match route.map(|route| route.function) {
+        Some("employees-update") => serve(app, &EmployeesUpdate, request).await,
+        Some(function) => {
+            tracing::error!(function, "route has no function wired into the local API");
+            envelope(Status::RouteNonExistent, Status::RouteNonExistent.message(), None, None)
+        }
+        None => envelope(Status::RouteNonExistent, Status::RouteNonExistent.message(), None, None),
+    }
+}
+
+/// Whether the local API wires every route of the registry to its function.
+pub fn wired(route: &Route) -> bool {
+    matches!(route.function, "employees-update")
+}
