@@ -1,0 +1,273 @@
+//! The test harness: a PlanoAuth wired to the local stack exactly as a function is in
+//! Lambda, with a clock the test controls and a count of the DynamoDB calls made.
+//!
+//! Requests go in as API Gateway HTTP API events and come out as the functions' own
+//! responses, through the `serve` entry point Lambda calls. Each test makes its own
+//! records (unique ids and email addresses), so tests run in parallel on one stack.
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use lambda_http::Body;
+use planoauth::App;
+use planoauth::app::{Tables, aws_config};
+use planoauth::authorise::Application;
+use planoauth::clock::{Clock, FixedClock};
+use planoauth::pipeline::{Endpoint, serve};
+use planoauth::store::employees::{Employee, NewEmployee};
+use planoauth::store::users::NewUser;
+use planoauth::values::Email;
+use planoauth_admin::template::Template;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The prefix of the tables the tests share.
+pub const TABLE_PREFIX: &str = "planoauth-test-";
+
+/// Counts every DynamoDB request sent (each retry attempt included).
+#[derive(Debug, Default)]
+pub struct CallCounter(AtomicUsize);
+
+impl CallCounter {
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Debug)]
+struct Counting(Arc<CallCounter>);
+
+impl Intercept for Counting {
+    fn name(&self) -> &'static str {
+        "CountDynamoDbCalls"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        self.0.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// The repository's root, where `template.yaml` and `events/` are.
+pub fn repository_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+pub fn template() -> Template {
+    Template::load(&repository_root().join("template.yaml")).expect("template.yaml is readable")
+}
+
+/// A response, as a client sees it.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub http: u16,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn status(&self) -> &str {
+        self.body["status"].as_str().unwrap_or_default()
+    }
+
+    pub fn message(&self) -> &str {
+        self.body["message"].as_str().unwrap_or_default()
+    }
+
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+
+    pub fn session(&self) -> &Value {
+        &self.body["session"]
+    }
+}
+
+pub struct TestEnv {
+    pub app: App,
+    pub clock: Arc<FixedClock>,
+    pub calls: Arc<CallCounter>,
+}
+
+impl TestEnv {
+    /// A PlanoAuth on the local stack, with the tables (created from `template.yaml` if
+    /// needed), the roles and the reference data of a bootstrapped install.
+    pub async fn new() -> TestEnv {
+        TestEnv::with_prefix(TABLE_PREFIX).await
+    }
+
+    pub async fn with_prefix(prefix: &str) -> TestEnv {
+        assert!(
+            std::env::var("AWS_ENDPOINT_URL").is_ok(),
+            "the integration tests need the local stack: run them with `make test`"
+        );
+        let config = aws_config().await;
+        let calls = Arc::new(CallCounter::default());
+        let dynamodb_config = aws_sdk_dynamodb::config::Builder::from(&config)
+            .interceptor(Counting(Arc::clone(&calls)))
+            .build();
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(dynamodb_config);
+        let tables = planoauth_admin::tables::create_tables(&dynamodb, &template(), prefix)
+            .await
+            .expect("tables are created from template.yaml");
+        let clock = Arc::new(FixedClock::at(planoauth::clock::SystemClock.now()));
+        let app = App {
+            dynamodb,
+            tables,
+            clock: Arc::clone(&clock) as Arc<dyn Clock>,
+        };
+        for application in Application::ALL {
+            for (role, permissions) in planoauth_admin::bootstrap::default_roles() {
+                app.roles().put(application, role, &permissions).await.expect("roles are written");
+            }
+        }
+        planoauth_admin::bootstrap::seed_reference_data(&app).await.expect("reference data is written");
+        TestEnv { app, clock, calls }
+    }
+
+    /// The same app with other table names: to make a store call fail.
+    pub fn with_tables(&self, tables: Tables) -> App {
+        App {
+            dynamodb: self.app.dynamodb.clone(),
+            tables,
+            clock: Arc::clone(&self.clock) as Arc<dyn Clock>,
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// Moves the clock `seconds` forward.
+    pub fn advance(&self, seconds: i64) {
+        self.clock.set(self.clock.now() + seconds);
+    }
+
+    /// An application token for `application` holding `permissions`.
+    pub async fn application_token(&self, application: Application, permissions: &[&str]) -> String {
+        let (token, _) = self
+            .app
+            .application_tokens()
+            .issue(application, "test", permissions, self.now())
+            .await
+            .expect("application token is issued");
+        token
+    }
+
+    /// A fresh, unique email address.
+    pub fn unique_email(&self, name: &str) -> String {
+        format!("{name}.{}@example.com", planoauth::tokens::random_id().to_ascii_lowercase().replace(['-', '_'], "x"))
+    }
+
+    /// A new employee holding `roles`.
+    pub async fn employee(&self, roles: &[(Application, &str)]) -> Employee {
+        let email = Email::parse(&self.unique_email("employee")).expect("valid email");
+        let id = self.app.counters().next("users").await.expect("id allocated");
+        self.app
+            .employees()
+            .create(
+                id,
+                &NewEmployee {
+                    email: &email,
+                    first_name: Some("Ada"),
+                    last_name: Some("Lovelace"),
+                    phone: Some("+1 555 010 0000"),
+                    service_area_id: Some(1),
+                    extension: None,
+                    department: Some("photography"),
+                    designation_id: Some(1),
+                    language: Some("en"),
+                    photographer: true,
+                    roles,
+                    password_hash: None,
+                },
+                self.now(),
+            )
+            .await
+            .expect("employee is created")
+    }
+
+    /// A user with an account but no client, employee or liaison record.
+    pub async fn user_without_records(&self) -> i64 {
+        let id = self.app.counters().next("users").await.expect("id allocated");
+        let put = self
+            .app
+            .users()
+            .put(
+                &NewUser {
+                    id,
+                    roles: &[],
+                    profiles: &[],
+                    password_hash: None,
+                },
+                self.now(),
+            )
+            .expect("request builds");
+        self.app
+            .dynamodb
+            .transact_write_items()
+            .transact_items(put)
+            .send()
+            .await
+            .expect("user is written");
+        id
+    }
+
+    /// A session of a user, opened now through `application`.
+    pub async fn session(&self, user_id: i64, application: Application, remember_me: bool) -> String {
+        let grants = self.app.users().grants(user_id).await.expect("grants read").expect("user exists");
+        let (token, _) = self
+            .app
+            .sessions()
+            .open(Some(&grants), application, remember_me, self.now())
+            .await
+            .expect("session opened");
+        token
+    }
+
+    /// A guest session: no user yet.
+    pub async fn guest_session(&self) -> String {
+        let (token, _) = self
+            .app
+            .sessions()
+            .open(None, Application::PlanoAuth, false, self.now())
+            .await
+            .expect("session opened");
+        token
+    }
+
+    /// POSTs a JSON body to the endpoint's route, as API Gateway would deliver it.
+    pub async fn call<E: Endpoint>(&self, endpoint: &E, body: &Value) -> Answer {
+        self.call_with(
+            &self.app,
+            endpoint,
+            &[("content-type", "application/json")],
+            body.to_string().as_bytes(),
+        )
+        .await
+    }
+
+    /// POSTs raw bytes with the given headers to the endpoint's route, on `app`.
+    pub async fn call_with<E: Endpoint>(&self, app: &App, endpoint: &E, headers: &[(&str, &str)], body: &[u8]) -> Answer {
+        let headers: Vec<(String, String)> =
+            headers.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
+        let event = local_api::http_api_event("POST", E::ROUTE.path, &headers, body);
+        let request = lambda_http::request::from_str(&event.to_string()).expect("the event decodes as Lambda decodes it");
+        answer(serve(app, endpoint, request).await)
+    }
+}
+
+/// Reads a function's response as the client would.
+pub fn answer(response: lambda_http::Response<Body>) -> Answer {
+    let http = response.status().as_u16();
+    let body = serde_json::from_slice(response.body().as_ref()).expect("every response body is JSON");
+    Answer { http, body }
+}
