@@ -5,13 +5,14 @@
 #   scripts/stack.sh down   stop it
 #   scripts/stack.sh env    print the environment of the running stack
 #
-# MOTO_PORT picks the port (default: a free one). State lives in .local/: the pid, the
-# log and stack.env, which the Makefile sources so every tool talks to this stack.
+# MOTO_PORT picks the port (default: a free one). STACK_DIR is where the stack keeps its
+# pid, log and stack.env (default .local/stack), so `make run` and `make test` each have
+# their own stack.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv="$root/.venv"
-state="$root/.local"
+state="${STACK_DIR:-$root/.local/stack}"
 requirements="$root/scripts/requirements-stack.txt"
 mkdir -p "$state"
 
@@ -65,7 +66,7 @@ up() {
         if ! running; then break; fi
         sleep 0.1
     done
-    echo "stack: moto did not start; see .local/moto.log" >&2
+    echo "stack: moto did not start; see $state/moto.log" >&2
     tail -n 20 "$state/moto.log" >&2 || true
     exit 1
 }

@@ -37,8 +37,16 @@ impl Tables {
 
     /// Names the tables by a rule, e.g. a prefix and the resource name.
     pub fn named(name: impl FnMut(&str) -> String) -> Tables {
-        let [sessions, application_tokens, roles, users, emails, employees, reference, counters] =
-            Tables::RESOURCES.map(name);
+        let [
+            sessions,
+            application_tokens,
+            roles,
+            users,
+            emails,
+            employees,
+            reference,
+            counters,
+        ] = Tables::RESOURCES.map(name);
         Tables {
             sessions,
             application_tokens,
@@ -63,7 +71,11 @@ impl Tables {
         if missing.is_empty() {
             Ok(tables)
         } else {
-            Err(format!("missing table names in the environment: {}", missing.join(", ")).into())
+            Err(format!(
+                "missing table names in the environment: {}",
+                missing.join(", ")
+            )
+            .into())
         }
     }
 }
@@ -118,15 +130,6 @@ pub async fn aws_config() -> aws_config::SdkConfig {
         .await
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn env_variable_names() {
-        assert_eq!(super::env_variable("SessionsTable"), "SESSIONS_TABLE");
-        assert_eq!(super::env_variable("ApplicationTokensTable"), "APPLICATION_TOKENS_TABLE");
-    }
-}
-
 impl App {
     pub fn sessions(&self) -> crate::store::sessions::Sessions<'_> {
         crate::store::sessions::Sessions {
@@ -176,5 +179,17 @@ impl App {
             client: &self.dynamodb,
             table: &self.tables.counters,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn env_variable_names() {
+        assert_eq!(super::env_variable("SessionsTable"), "SESSIONS_TABLE");
+        assert_eq!(
+            super::env_variable("ApplicationTokensTable"),
+            "APPLICATION_TOKENS_TABLE"
+        );
     }
 }

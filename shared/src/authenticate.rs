@@ -43,7 +43,9 @@ pub fn take_token(params: &mut Params, request: &Request) -> Result<String, ApiE
         .and_then(|value| value.to_str().ok())
         .and_then(|value| {
             let (scheme, token) = value.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim().to_owned())
         })
         .filter(|token| !token.is_empty())
         .ok_or_else(|| ApiError::missing("token"))
@@ -51,7 +53,11 @@ pub fn take_token(params: &mut Params, request: &Request) -> Result<String, ApiE
 
 /// Who the token belongs to. An expired session is refused with `session-expired` but
 /// still handed back, as the response carries it.
-pub async fn authenticate(app: &App, token: &str, now: i64) -> Result<Caller, (ApiError, Option<Session>)> {
+pub async fn authenticate(
+    app: &App,
+    token: &str,
+    now: i64,
+) -> Result<Caller, (ApiError, Option<Session>)> {
     let invalid = || (ApiError::reject(Status::InvalidToken), None);
     match TokenKind::of(token) {
         Some(TokenKind::Application) => match app.application_tokens().find(token).await {
@@ -61,7 +67,9 @@ pub async fn authenticate(app: &App, token: &str, now: i64) -> Result<Caller, (A
         },
         Some(TokenKind::Session) => match app.sessions().check_and_touch(token, now).await {
             Ok(Check::Valid(session)) => Ok(Caller::Session(session)),
-            Ok(Check::Expired(session)) => Err((ApiError::reject(Status::SessionExpired), Some(session))),
+            Ok(Check::Expired(session)) => {
+                Err((ApiError::reject(Status::SessionExpired), Some(session)))
+            }
             Ok(Check::Unknown) => Err(invalid()),
             Err(error) => Err((error.into(), None)),
         },

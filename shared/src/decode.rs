@@ -35,17 +35,25 @@ pub fn decode(request: &Request, sensitive_params: bool) -> Result<Params, ApiEr
     } else if body.is_empty() {
         Ok(Params::default())
     } else {
-        parse_object(body).map_err(|reason| ApiError::reject_because(Status::InvalidContentType, reason))
+        parse_object(body)
+            .map_err(|reason| ApiError::reject_because(Status::InvalidContentType, reason))
     }
 }
 
 fn decode_sensitive(body: &[u8]) -> Result<Params, ApiError> {
-    let encoded: Vec<u8> = body.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let encoded: Vec<u8> = body
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
     let decoded = BASE64
         .decode(&encoded)
         .or_else(|_| BASE64_URL.decode(&encoded))
         .map_err(|_| {
-            ApiError::reject_because(Status::InvalidEncodedParams, "The body is not valid base64.")
+            ApiError::reject_because(
+                Status::InvalidEncodedParams,
+                "The body is not valid base64.",
+            )
         })?;
     if decoded.trim_ascii().is_empty() {
         return Err(ApiError::reject(Status::NoParamsDecoded));
@@ -99,29 +107,62 @@ mod tests {
     #[test]
     fn json_bodies() {
         let json = Some("application/json; charset=utf-8");
-        assert_eq!(status(decode(&request(json, r#"{"id": 1}"#), false)), Status::ActionSuccessful);
-        assert_eq!(status(decode(&request(json, ""), false)), Status::ActionSuccessful);
-        assert_eq!(status(decode(&request(json, "id=1"), false)), Status::InvalidContentType);
-        assert_eq!(status(decode(&request(json, "[1]"), false)), Status::InvalidContentType);
         assert_eq!(
-            status(decode(&request(Some("application/x-www-form-urlencoded"), "id=1"), false)),
+            status(decode(&request(json, r#"{"id": 1}"#), false)),
+            Status::ActionSuccessful
+        );
+        assert_eq!(
+            status(decode(&request(json, ""), false)),
+            Status::ActionSuccessful
+        );
+        assert_eq!(
+            status(decode(&request(json, "id=1"), false)),
             Status::InvalidContentType
         );
-        assert_eq!(status(decode(&request(None, r#"{"id": 1}"#), false)), Status::InvalidContentType);
+        assert_eq!(
+            status(decode(&request(json, "[1]"), false)),
+            Status::InvalidContentType
+        );
+        assert_eq!(
+            status(decode(
+                &request(Some("application/x-www-form-urlencoded"), "id=1"),
+                false
+            )),
+            Status::InvalidContentType
+        );
+        assert_eq!(
+            status(decode(&request(None, r#"{"id": 1}"#), false)),
+            Status::InvalidContentType
+        );
     }
 
     #[test]
     fn sensitive_bodies() {
         let json = Some("application/json");
         let encoded = STANDARD.encode(r#"{"email": "a@b.co"}"#);
-        assert_eq!(status(decode(&request(json, &encoded), true)), Status::ActionSuccessful);
+        assert_eq!(
+            status(decode(&request(json, &encoded), true)),
+            Status::ActionSuccessful
+        );
         assert_eq!(
             status(decode(&request(json, encoded.trim_end_matches('=')), true)),
             Status::ActionSuccessful
         );
-        assert_eq!(status(decode(&request(json, r#"{"email": "a@b.co"}"#), true)), Status::InvalidEncodedParams);
-        assert_eq!(status(decode(&request(json, &STANDARD.encode("{}")), true)), Status::NoParamsDecoded);
-        assert_eq!(status(decode(&request(json, ""), true)), Status::NoParamsDecoded);
-        assert_eq!(status(decode(&request(json, &STANDARD.encode("nope")), true)), Status::InvalidEncodedParams);
+        assert_eq!(
+            status(decode(&request(json, r#"{"email": "a@b.co"}"#), true)),
+            Status::InvalidEncodedParams
+        );
+        assert_eq!(
+            status(decode(&request(json, &STANDARD.encode("{}")), true)),
+            Status::NoParamsDecoded
+        );
+        assert_eq!(
+            status(decode(&request(json, ""), true)),
+            Status::NoParamsDecoded
+        );
+        assert_eq!(
+            status(decode(&request(json, &STANDARD.encode("nope")), true)),
+            Status::InvalidEncodedParams
+        );
     }
 }

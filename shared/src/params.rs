@@ -190,7 +190,10 @@ impl Param for Fields {
 impl Fields {
     /// Reads the object's fields with `read`, then refuses any field it did not take.
     /// Errors name the field, so the caller sees `address.city`.
-    pub fn read<T>(self, read: impl FnOnce(&mut Params) -> Result<T, ApiError>) -> Result<T, Invalid> {
+    pub fn read<T>(
+        self,
+        read: impl FnOnce(&mut Params) -> Result<T, ApiError>,
+    ) -> Result<T, Invalid> {
         let mut params = self.0;
         let value = read(&mut params).map_err(nested)?;
         params.finish().map_err(nested)?;
@@ -237,16 +240,28 @@ mod tests {
         let mut p = params(json!({"id": 7, "bad": "abc", "none": null}));
         assert_eq!(p.required::<i64>("id").ok(), Some(7));
         let err = p.required::<i64>("bad").unwrap_err();
-        assert_eq!(err.message(), "The parameter `bad` is invalid: must be an integer, not a string.");
-        assert!(matches!(p.required::<i64>("none"), Err(ApiError::MissingParam { .. })));
-        assert!(matches!(p.required::<i64>("absent"), Err(ApiError::MissingParam { .. })));
+        assert_eq!(
+            err.message(),
+            "The parameter `bad` is invalid: must be an integer, not a string."
+        );
+        assert!(matches!(
+            p.required::<i64>("none"),
+            Err(ApiError::MissingParam { .. })
+        ));
+        assert!(matches!(
+            p.required::<i64>("absent"),
+            Err(ApiError::MissingParam { .. })
+        ));
     }
 
     #[test]
     fn patch_tells_absent_from_null() {
         let mut p = params(json!({"a": null, "b": "x"}));
         assert_eq!(p.patch::<String>("a").ok(), Some(Patch::Clear));
-        assert_eq!(p.patch::<String>("b").ok(), Some(Patch::Set("x".to_owned())));
+        assert_eq!(
+            p.patch::<String>("b").ok(),
+            Some(Patch::Set("x".to_owned()))
+        );
         assert_eq!(p.patch::<String>("c").ok(), Some(Patch::Unchanged));
     }
 
@@ -273,9 +288,18 @@ mod tests {
             .and_then(|fields| {
                 fields
                     .read(|f| f.optional::<String>("city"))
-                    .map_err(|invalid| ApiError::invalid(format!("address.{}", invalid.field.unwrap_or_default()), invalid.reason))
+                    .map_err(|invalid| {
+                        ApiError::invalid(
+                            format!("address.{}", invalid.field.unwrap_or_default()),
+                            invalid.reason,
+                        )
+                    })
             })
             .unwrap_err();
-        assert!(err.message().contains("`address.city`"), "{}", err.message());
+        assert!(
+            err.message().contains("`address.city`"),
+            "{}",
+            err.message()
+        );
     }
 }

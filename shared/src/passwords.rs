@@ -6,7 +6,8 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 
 fn hasher() -> Result<Argon2<'static>, BoxError> {
-    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| format!("argon2 parameters: {e}"))?;
+    let params =
+        Params::new(19 * 1024, 2, 1, None).map_err(|e| format!("argon2 parameters: {e}"))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
@@ -30,9 +31,15 @@ mod tests {
     #[test]
     fn hashes_with_argon2id_and_verifies() {
         let stored = hash("correct horse battery staple").unwrap_or_default();
-        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{stored}"
+        );
         assert!(verify("correct horse battery staple", &stored));
         assert!(!verify("correct horse battery stapler", &stored));
-        assert_ne!(stored, hash("correct horse battery staple").unwrap_or_default());
+        assert_ne!(
+            stored,
+            hash("correct horse battery staple").unwrap_or_default()
+        );
     }
 }

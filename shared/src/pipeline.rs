@@ -49,7 +49,11 @@ pub trait Endpoint: Send + Sync {
 
     /// Takes the route's parameters out of `params` (calling [`Params::finish`]) and does
     /// the work.
-    fn handle(&self, ctx: &Ctx<'_>, params: Params) -> impl Future<Output = Result<Reply, ApiError>> + Send;
+    fn handle(
+        &self,
+        ctx: &Ctx<'_>,
+        params: Params,
+    ) -> impl Future<Output = Result<Reply, ApiError>> + Send;
 }
 
 /// Answers one request to `endpoint`: the entry point Lambda, the local server and the
@@ -71,7 +75,10 @@ pub async fn serve<E: Endpoint>(app: &App, endpoint: &E, request: Request) -> Re
     let (status, response) = match answer.result {
         Ok(reply) => {
             let status = Status::ActionSuccessful;
-            (status, envelope(status, status.message(), reply.data, session))
+            (
+                status,
+                envelope(status, status.message(), reply.data, session),
+            )
         }
         Err(error) => {
             if let ApiError::Crash(cause) = &error {
@@ -117,10 +124,12 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
         let requested = params.optional::<Application>("application")?;
         session_view = params.optional::<View>("session_view")?.unwrap_or_default();
         let now = app.clock.now();
-        let caller = authenticate(app, &token, now).await.map_err(|(error, expired)| {
-            session = expired;
-            error
-        })?;
+        let caller = authenticate(app, &token, now)
+            .await
+            .map_err(|(error, expired)| {
+                session = expired;
+                error
+            })?;
         session = caller.session().cloned();
         let application = authorise(&caller, requested, E::ROUTE.permission)?;
         let ctx = Ctx {
@@ -144,7 +153,9 @@ fn request_id(request: &Request) -> String {
         return context.request_id.clone();
     }
     match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone().unwrap_or_default(),
+        Some(RequestContext::ApiGatewayV2(context)) => {
+            context.request_id.clone().unwrap_or_default()
+        }
         _ => String::new(),
     }
 }

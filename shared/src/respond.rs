@@ -6,7 +6,12 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde_json::{Map, Value};
 
-pub fn envelope(status: Status, message: &str, data: Option<Value>, session: Option<Value>) -> Response<Body> {
+pub fn envelope(
+    status: Status,
+    message: &str,
+    data: Option<Value>,
+    session: Option<Value>,
+) -> Response<Body> {
     let mut body = Map::new();
     body.insert("status".into(), Value::from(status.slug()));
     body.insert("message".into(), Value::from(message));
@@ -17,9 +22,13 @@ pub fn envelope(status: Status, message: &str, data: Option<Value>, session: Opt
         body.insert("session".into(), session);
     }
     let mut response = Response::new(Body::Text(Value::Object(body).to_string()));
-    *response.status_mut() = StatusCode::from_u16(status.http_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() =
+        StatusCode::from_u16(status.http_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     // Responses carry session state and personal data: no cache may keep them.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response

@@ -109,11 +109,9 @@ impl Status {
                 400,
                 "The request parameters could not be read: send a JSON object with Content-Type: application/json.",
             ),
-            Status::RouteNonExistent => (
-                "route-non-existent",
-                500,
-                "The HTTP route does not exist.",
-            ),
+            Status::RouteNonExistent => {
+                ("route-non-existent", 500, "The HTTP route does not exist.")
+            }
             Status::NoParamsDecoded => (
                 "no-params-decoded",
                 400,
@@ -178,7 +176,11 @@ mod tests {
             ("route-non-existent", 500),
         ];
         for (slug, code) in documented {
-            assert_eq!(Status::from_slug(slug).map(Status::http_code), Some(code), "{slug}");
+            assert_eq!(
+                Status::from_slug(slug).map(Status::http_code),
+                Some(code),
+                "{slug}"
+            );
         }
     }
 }

@@ -62,7 +62,10 @@ mod tests {
         let b = generate(TokenKind::Session);
         assert_ne!(a, b);
         assert_eq!(TokenKind::of(&a), Some(TokenKind::Session));
-        assert_eq!(TokenKind::of(&generate(TokenKind::Application)), Some(TokenKind::Application));
+        assert_eq!(
+            TokenKind::of(&generate(TokenKind::Application)),
+            Some(TokenKind::Application)
+        );
         assert_eq!(a.len(), "pa_ses_".len() + 43);
         assert_eq!(TokenKind::of("abc"), None);
     }

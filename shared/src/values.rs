@@ -182,7 +182,9 @@ fn degrees(value: Value, limit: f64) -> Result<String, Invalid> {
         .filter(|d: &f64| d.is_finite() && !text.contains(['e', 'E', 'i', 'n', 'N']))
         .ok_or_else(|| Invalid::new("must be a decimal number of degrees"))?;
     if parsed.abs() > limit {
-        return Err(Invalid::new(format!("must be between -{limit} and {limit}")));
+        return Err(Invalid::new(format!(
+            "must be between -{limit} and {limit}"
+        )));
     }
     Ok(text)
 }
@@ -213,7 +215,10 @@ impl Param for Skills {
         for (index, item) in items.into_iter().enumerate() {
             let skill = bounded_text(item, 100)
                 .map_err(|invalid| Invalid::in_field(index.to_string(), invalid.reason))?;
-            if !skills.iter().any(|known| known.eq_ignore_ascii_case(&skill)) {
+            if !skills
+                .iter()
+                .any(|known| known.eq_ignore_ascii_case(&skill))
+            {
                 skills.push(skill);
             }
         }
@@ -228,7 +233,11 @@ mod tests {
 
     #[test]
     fn emails() {
-        for good in ["ada@example.com", "a.b+tag@sub.example.co", " Ada@Example.COM "] {
+        for good in [
+            "ada@example.com",
+            "a.b+tag@sub.example.co",
+            " Ada@Example.COM ",
+        ] {
             assert!(Email::parse(good).is_ok(), "{good}");
         }
         for bad in [
@@ -246,7 +255,13 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(Email::parse(" Ada@Example.COM ").map(|e| e.normalized()).ok().as_deref(), Some("ada@example.com"));
+        assert_eq!(
+            Email::parse(" Ada@Example.COM ")
+                .map(|e| e.normalized())
+                .ok()
+                .as_deref(),
+            Some("ada@example.com")
+        );
     }
 
     #[test]
@@ -254,7 +269,12 @@ mod tests {
         for good in ["+1 (555) 010-9999", "555.010.9999", "0612345678"] {
             assert!(Phone::from_value(json!(good)).is_ok(), "{good}");
         }
-        for bad in ["12345", "call me", "+1 555 010 9999 ext 5", "1234567890123456"] {
+        for bad in [
+            "12345",
+            "call me",
+            "+1 555 010 9999 ext 5",
+            "1234567890123456",
+        ] {
             assert!(Phone::from_value(json!(bad)).is_err(), "{bad}");
         }
         assert!(Phone::from_value(json!(5550109999_i64)).is_err());
@@ -263,7 +283,15 @@ mod tests {
     #[test]
     fn dates() {
         assert!(IsoDate::parse("2024-02-29").is_ok());
-        for bad in ["2023-02-29", "2024-13-01", "2024-04-31", "24-01-01", "2024/01/01", "2024-1-01", "yesterday"] {
+        for bad in [
+            "2023-02-29",
+            "2024-13-01",
+            "2024-04-31",
+            "24-01-01",
+            "2024/01/01",
+            "2024-1-01",
+            "yesterday",
+        ] {
             assert!(IsoDate::parse(bad).is_err(), "{bad}");
         }
         assert!(IsoDate::parse("2024-01-31").ok() < IsoDate::parse("2024-02-01").ok());
@@ -271,8 +299,14 @@ mod tests {
 
     #[test]
     fn coordinates() {
-        assert_eq!(Latitude::from_value(json!("40.7128")).ok(), Some(Latitude("40.7128".into())));
-        assert_eq!(Longitude::from_value(json!(-74.006)).ok(), Some(Longitude("-74.006".into())));
+        assert_eq!(
+            Latitude::from_value(json!("40.7128")).ok(),
+            Some(Latitude("40.7128".into()))
+        );
+        assert_eq!(
+            Longitude::from_value(json!(-74.006)).ok(),
+            Some(Longitude("-74.006".into()))
+        );
         assert!(Latitude::from_value(json!("91")).is_err());
         assert!(Longitude::from_value(json!("-180.5")).is_err());
         assert!(Latitude::from_value(json!("north")).is_err());
@@ -283,7 +317,10 @@ mod tests {
 
     #[test]
     fn texts_and_skills() {
-        assert_eq!(Text::from_value(json!("  Ada ")).ok(), Some(Text("Ada".into())));
+        assert_eq!(
+            Text::from_value(json!("  Ada ")).ok(),
+            Some(Text("Ada".into()))
+        );
         assert!(Text::from_value(json!("   ")).is_err());
         assert!(Text::from_value(json!("x".repeat(201))).is_err());
         assert_eq!(

@@ -126,10 +126,15 @@ impl TestEnv {
         };
         for application in Application::ALL {
             for (role, permissions) in planoauth_admin::bootstrap::default_roles() {
-                app.roles().put(application, role, &permissions).await.expect("roles are written");
+                app.roles()
+                    .put(application, role, &permissions)
+                    .await
+                    .expect("roles are written");
             }
         }
-        planoauth_admin::bootstrap::seed_reference_data(&app).await.expect("reference data is written");
+        planoauth_admin::bootstrap::seed_reference_data(&app)
+            .await
+            .expect("reference data is written");
         TestEnv { app, clock, calls }
     }
 
@@ -152,7 +157,11 @@ impl TestEnv {
     }
 
     /// An application token for `application` holding `permissions`.
-    pub async fn application_token(&self, application: Application, permissions: &[&str]) -> String {
+    pub async fn application_token(
+        &self,
+        application: Application,
+        permissions: &[&str],
+    ) -> String {
         let (token, _) = self
             .app
             .application_tokens()
@@ -164,13 +173,23 @@ impl TestEnv {
 
     /// A fresh, unique email address.
     pub fn unique_email(&self, name: &str) -> String {
-        format!("{name}.{}@example.com", planoauth::tokens::random_id().to_ascii_lowercase().replace(['-', '_'], "x"))
+        format!(
+            "{name}.{}@example.com",
+            planoauth::tokens::random_id()
+                .to_ascii_lowercase()
+                .replace(['-', '_'], "x")
+        )
     }
 
     /// A new employee holding `roles`.
     pub async fn employee(&self, roles: &[(Application, &str)]) -> Employee {
         let email = Email::parse(&self.unique_email("employee")).expect("valid email");
-        let id = self.app.counters().next("users").await.expect("id allocated");
+        let id = self
+            .app
+            .counters()
+            .next("users")
+            .await
+            .expect("id allocated");
         self.app
             .employees()
             .create(
@@ -197,7 +216,12 @@ impl TestEnv {
 
     /// A user with an account but no client, employee or liaison record.
     pub async fn user_without_records(&self) -> i64 {
-        let id = self.app.counters().next("users").await.expect("id allocated");
+        let id = self
+            .app
+            .counters()
+            .next("users")
+            .await
+            .expect("id allocated");
         let put = self
             .app
             .users()
@@ -222,8 +246,19 @@ impl TestEnv {
     }
 
     /// A session of a user, opened now through `application`.
-    pub async fn session(&self, user_id: i64, application: Application, remember_me: bool) -> String {
-        let grants = self.app.users().grants(user_id).await.expect("grants read").expect("user exists");
+    pub async fn session(
+        &self,
+        user_id: i64,
+        application: Application,
+        remember_me: bool,
+    ) -> String {
+        let grants = self
+            .app
+            .users()
+            .grants(user_id)
+            .await
+            .expect("grants read")
+            .expect("user exists");
         let (token, _) = self
             .app
             .sessions()
@@ -256,11 +291,20 @@ impl TestEnv {
     }
 
     /// POSTs raw bytes with the given headers to the endpoint's route, on `app`.
-    pub async fn call_with<E: Endpoint>(&self, app: &App, endpoint: &E, headers: &[(&str, &str)], body: &[u8]) -> Answer {
-        let headers: Vec<(String, String)> =
-            headers.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
+    pub async fn call_with<E: Endpoint>(
+        &self,
+        app: &App,
+        endpoint: &E,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Answer {
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
         let event = local_api::http_api_event("POST", E::ROUTE.path, &headers, body);
-        let request = lambda_http::request::from_str(&event.to_string()).expect("the event decodes as Lambda decodes it");
+        let request = lambda_http::request::from_str(&event.to_string())
+            .expect("the event decodes as Lambda decodes it");
         answer(serve(app, endpoint, request).await)
     }
 }
@@ -268,6 +312,7 @@ impl TestEnv {
 /// Reads a function's response as the client would.
 pub fn answer(response: lambda_http::Response<Body>) -> Answer {
     let http = response.status().as_u16();
-    let body = serde_json::from_slice(response.body().as_ref()).expect("every response body is JSON");
+    let body =
+        serde_json::from_slice(response.body().as_ref()).expect("every response body is JSON");
     Answer { http, body }
 }

@@ -13,7 +13,9 @@ const HOUR: i64 = 60 * 60;
 /// An environment with an admin application token and an employee to update.
 async fn setup() -> (TestEnv, String, Employee) {
     let env = TestEnv::new().await;
-    let token = env.application_token(PlanoAuth, &["employees.update"]).await;
+    let token = env
+        .application_token(PlanoAuth, &["employees.update"])
+        .await;
     let employee = env.employee(&[(PlanoAuth, "staff")]).await;
     (env, token, employee)
 }
@@ -27,7 +29,12 @@ async fn update(env: &TestEnv, token: &str, employee: &Employee, extra: Value) -
 }
 
 fn assert_status(answer: &Answer, status: &str, http: u16) {
-    assert_eq!((answer.status(), answer.http), (status, http), "{}", answer.body);
+    assert_eq!(
+        (answer.status(), answer.http),
+        (status, http),
+        "{}",
+        answer.body
+    );
 }
 
 #[tokio::test]
@@ -48,7 +55,13 @@ async fn updates_the_given_fields_and_leaves_the_rest() {
     assert_eq!(data["phone"], "+1 555 010 0000");
     assert_eq!(data["service_area_id"], 1);
 
-    let stored = env.app.employees().find(employee.id).await.unwrap().unwrap();
+    let stored = env
+        .app
+        .employees()
+        .find(employee.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.first_name.as_deref(), Some("Grace"));
     assert_eq!(stored.last_name.as_deref(), Some("Lovelace"));
 }
@@ -67,7 +80,13 @@ async fn null_clears_an_optional_field() {
     assert_eq!(answer.data()["phone"], Value::Null);
     assert_eq!(answer.data()["service_area_id"], Value::Null);
     assert_eq!(answer.data()["skills"], json!([]));
-    let stored = env.app.employees().find(employee.id).await.unwrap().unwrap();
+    let stored = env
+        .app
+        .employees()
+        .find(employee.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((stored.phone, stored.service_area_id), (None, None));
 }
 
@@ -97,7 +116,13 @@ async fn every_documented_field_is_stored() {
     )
     .await;
     assert_status(&answer, "action-successful", 200);
-    let stored = env.app.employees().find(employee.id).await.unwrap().unwrap();
+    let stored = env
+        .app
+        .employees()
+        .find(employee.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.service_area_id, Some(2));
     assert_eq!(stored.legal_name.as_deref(), Some("Grace Brewster Hopper"));
     assert_eq!(stored.address.city.as_deref(), Some("Austin"));
@@ -111,7 +136,13 @@ async fn every_documented_field_is_stored() {
 #[tokio::test]
 async fn address_fields_change_one_by_one_and_null_clears_the_address() {
     let (env, token, employee) = setup().await;
-    update(&env, &token, &employee, json!({"address": {"city": "Austin", "state": "TX"}})).await;
+    update(
+        &env,
+        &token,
+        &employee,
+        json!({"address": {"city": "Austin", "state": "TX"}}),
+    )
+    .await;
     let answer = update(
         &env,
         &token,
@@ -122,7 +153,13 @@ async fn address_fields_change_one_by_one_and_null_clears_the_address() {
     assert_eq!(answer.data()["address"]["city"], "Houston");
     assert_eq!(answer.data()["address"]["state"], Value::Null);
 
-    let cleared = update(&env, &token, &employee, json!({"address": null, "view": "internalapps_view"})).await;
+    let cleared = update(
+        &env,
+        &token,
+        &employee,
+        json!({"address": null, "view": "internalapps_view"}),
+    )
+    .await;
     assert_status(&cleared, "action-successful", 200);
     assert_eq!(cleared.data()["address"]["city"], Value::Null);
 }
@@ -133,16 +170,43 @@ async fn default_view_shows_what_any_client_may_see() {
     let answer = update(&env, &token, &employee, json!({})).await;
     assert_status(&answer, "action-successful", 200);
     let data = answer.data().as_object().unwrap();
-    for shown in ["id", "email", "first_name", "last_name", "phone", "active", "skills"] {
+    for shown in [
+        "id",
+        "email",
+        "first_name",
+        "last_name",
+        "phone",
+        "active",
+        "skills",
+    ] {
         assert!(data.contains_key(shown), "default view shows {shown}");
     }
-    for hidden in ["address", "legal_name", "date_hired", "service_area_id", "password_hash"] {
+    for hidden in [
+        "address",
+        "legal_name",
+        "date_hired",
+        "service_area_id",
+        "password_hash",
+    ] {
         assert!(!data.contains_key(hidden), "default view hides {hidden}");
     }
 
-    let internal = update(&env, &token, &employee, json!({"view": "internalapps_view"})).await;
+    let internal = update(
+        &env,
+        &token,
+        &employee,
+        json!({"view": "internalapps_view"}),
+    )
+    .await;
     let data = internal.data().as_object().unwrap();
-    for shown in ["address", "legal_name", "date_hired", "date_off_boarded", "service_area_id", "department"] {
+    for shown in [
+        "address",
+        "legal_name",
+        "date_hired",
+        "date_off_boarded",
+        "service_area_id",
+        "department",
+    ] {
         assert!(data.contains_key(shown), "internalapps_view shows {shown}");
     }
     assert!(!internal.body.to_string().contains("password"));
@@ -154,13 +218,23 @@ async fn missing_required_parameters_are_named() {
     for (body, param) in [
         (json!({"token": token, "email": employee.email}), "id"),
         (json!({"token": token, "id": employee.id}), "email"),
-        (json!({"token": token, "id": employee.id, "email": null}), "email"),
+        (
+            json!({"token": token, "id": employee.id, "email": null}),
+            "email",
+        ),
         (json!({"id": employee.id, "email": employee.email}), "token"),
-        (json!({"token": "  ", "id": employee.id, "email": employee.email}), "token"),
+        (
+            json!({"token": "  ", "id": employee.id, "email": employee.email}),
+            "token",
+        ),
     ] {
         let answer = env.call(&EmployeesUpdate, &body).await;
         assert_status(&answer, "missing-param", 400);
-        assert!(answer.message().contains(&format!("`{param}`")), "{}", answer.message());
+        assert!(
+            answer.message().contains(&format!("`{param}`")),
+            "{}",
+            answer.message()
+        );
     }
 }
 
@@ -174,7 +248,11 @@ async fn invalid_parameters_are_named_with_the_reason() {
         (json!({"email": 42}), "email", "string"),
         (json!({"active": "yes"}), "active", "true or false"),
         (json!({"active": null}), "active", "not null"),
-        (json!({"service_area_id": "north"}), "service_area_id", "integer"),
+        (
+            json!({"service_area_id": "north"}),
+            "service_area_id",
+            "integer",
+        ),
         (json!({"first_name": "   "}), "first_name", "blank"),
         (json!({"last_name": ["x"]}), "last_name", "string"),
         (json!({"legal_name": "x".repeat(201)}), "legal_name", "200"),
@@ -182,16 +260,44 @@ async fn invalid_parameters_are_named_with_the_reason() {
         (json!({"skills": ["drone", 7]}), "skills.1", "string"),
         (json!({"phone": "call me"}), "phone", "phone number"),
         (json!({"address": "1 Main St"}), "address", "object"),
-        (json!({"address": {"latitude": "91"}}), "address.latitude", "between"),
-        (json!({"address": {"longitude": "east"}}), "address.longitude", "decimal"),
+        (
+            json!({"address": {"latitude": "91"}}),
+            "address.latitude",
+            "between",
+        ),
+        (
+            json!({"address": {"longitude": "east"}}),
+            "address.longitude",
+            "decimal",
+        ),
         (json!({"address": {"city": 5}}), "address.city", "string"),
-        (json!({"address": {"country": "US"}}), "address.country", "not a parameter"),
-        (json!({"date_hired": "01/02/2020"}), "date_hired", "YYYY-MM-DD"),
-        (json!({"date_off_boarded": "2023-02-29"}), "date_off_boarded", "calendar"),
+        (
+            json!({"address": {"country": "US"}}),
+            "address.country",
+            "not a parameter",
+        ),
+        (
+            json!({"date_hired": "01/02/2020"}),
+            "date_hired",
+            "YYYY-MM-DD",
+        ),
+        (
+            json!({"date_off_boarded": "2023-02-29"}),
+            "date_off_boarded",
+            "calendar",
+        ),
         (json!({"view": "everything"}), "view", "internalapps_view"),
-        (json!({"session_view": "everything"}), "session_view", "internalapps_view"),
+        (
+            json!({"session_view": "everything"}),
+            "session_view",
+            "internalapps_view",
+        ),
         (json!({"application": "planoweb"}), "application", "planox2"),
-        (json!({"frist_name": "Ada"}), "frist_name", "not a parameter"),
+        (
+            json!({"frist_name": "Ada"}),
+            "frist_name",
+            "not a parameter",
+        ),
     ];
     for (extra, param, reason) in cases {
         let answer = update(&env, &token, &employee, extra.clone()).await;
@@ -202,7 +308,13 @@ async fn invalid_parameters_are_named_with_the_reason() {
             "{extra}: {message}"
         );
     }
-    let unchanged = env.app.employees().find(employee.id).await.unwrap().unwrap();
+    let unchanged = env
+        .app
+        .employees()
+        .find(employee.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(unchanged, employee, "no refused update wrote anything");
 }
 
@@ -210,7 +322,10 @@ async fn invalid_parameters_are_named_with_the_reason() {
 async fn unknown_employee_id_is_invalid_param() {
     let (env, token, employee) = setup().await;
     let answer = env
-        .call(&EmployeesUpdate, &json!({"token": token, "id": 999_999_999, "email": employee.email}))
+        .call(
+            &EmployeesUpdate,
+            &json!({"token": token, "id": 999_999_999, "email": employee.email}),
+        )
         .await;
     assert_status(&answer, "invalid-param", 400);
     assert!(answer.message().contains("`id`"));
@@ -222,9 +337,24 @@ async fn service_area_must_exist() {
     let answer = update(&env, &token, &employee, json!({"service_area_id": 404})).await;
     assert_status(&answer, "invalid-param", 400);
     assert!(answer.message().contains("`service_area_id`"));
-    assert_eq!(env.app.employees().find(employee.id).await.unwrap().unwrap().service_area_id, Some(1));
+    assert_eq!(
+        env.app
+            .employees()
+            .find(employee.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .service_area_id,
+        Some(1)
+    );
 
-    let answer = update(&env, &token, &employee, json!({"service_area_id": 3, "view": "internalapps_view"})).await;
+    let answer = update(
+        &env,
+        &token,
+        &employee,
+        json!({"service_area_id": 3, "view": "internalapps_view"}),
+    )
+    .await;
     assert_status(&answer, "action-successful", 200);
     assert_eq!(answer.data()["service_area_id"], 3);
 }
@@ -243,11 +373,24 @@ async fn off_boarding_must_not_precede_hiring() {
     assert!(both.message().contains("`date_off_boarded`"));
 
     update(&env, &token, &employee, json!({"date_hired": "2022-05-01"})).await;
-    let against_stored = update(&env, &token, &employee, json!({"date_off_boarded": "2021-01-01"})).await;
+    let against_stored = update(
+        &env,
+        &token,
+        &employee,
+        json!({"date_off_boarded": "2021-01-01"}),
+    )
+    .await;
     assert_status(&against_stored, "invalid-param", 400);
-    let same_day = update(&env, &token, &employee, json!({"date_off_boarded": "2022-05-01"})).await;
+    let same_day = update(
+        &env,
+        &token,
+        &employee,
+        json!({"date_off_boarded": "2022-05-01"}),
+    )
+    .await;
     assert_status(&same_day, "action-successful", 200);
-    let hired_after_off_boarding = update(&env, &token, &employee, json!({"date_hired": "2023-01-01"})).await;
+    let hired_after_off_boarding =
+        update(&env, &token, &employee, json!({"date_hired": "2023-01-01"})).await;
     assert_status(&hired_after_off_boarding, "invalid-param", 400);
 }
 
@@ -255,10 +398,25 @@ async fn off_boarding_must_not_precede_hiring() {
 async fn an_email_in_use_is_refused_whatever_its_case() {
     let (env, token, employee) = setup().await;
     let other = env.employee(&[]).await;
-    let answer = update(&env, &token, &employee, json!({"email": other.email.to_uppercase()})).await;
+    let answer = update(
+        &env,
+        &token,
+        &employee,
+        json!({"email": other.email.to_uppercase()}),
+    )
+    .await;
     assert_status(&answer, "invalid-param", 400);
     assert!(answer.message().contains("`email`"));
-    assert_eq!(env.app.employees().find(employee.id).await.unwrap().unwrap().email, employee.email);
+    assert_eq!(
+        env.app
+            .employees()
+            .find(employee.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .email,
+        employee.email
+    );
 }
 
 #[tokio::test]
@@ -277,7 +435,13 @@ async fn changing_the_email_frees_the_old_address() {
 #[tokio::test]
 async fn a_change_of_case_keeps_the_address() {
     let (env, token, employee) = setup().await;
-    let answer = update(&env, &token, &employee, json!({"email": employee.email.to_uppercase()})).await;
+    let answer = update(
+        &env,
+        &token,
+        &employee,
+        json!({"email": employee.email.to_uppercase()}),
+    )
+    .await;
     assert_status(&answer, "action-successful", 200);
     assert_eq!(answer.data()["email"], employee.email.to_uppercase());
 }
@@ -289,16 +453,42 @@ async fn racing_updates_to_the_same_new_email_let_exactly_one_win() {
     let contested = env.unique_email("contested");
     let (a, b) = tokio::join!(
         update(&env, &token, &first, json!({"email": contested})),
-        update(&env, &token, &second, json!({"email": contested.to_uppercase()})),
+        update(
+            &env,
+            &token,
+            &second,
+            json!({"email": contested.to_uppercase()})
+        ),
     );
     let mut statuses = [a.status().to_owned(), b.status().to_owned()];
     statuses.sort();
-    assert_eq!(statuses, ["action-successful", "invalid-param"], "{} / {}", a.body, b.body);
+    assert_eq!(
+        statuses,
+        ["action-successful", "invalid-param"],
+        "{} / {}",
+        a.body,
+        b.body
+    );
     let holders = [
-        env.app.employees().find(first.id).await.unwrap().unwrap().email,
-        env.app.employees().find(second.id).await.unwrap().unwrap().email,
+        env.app
+            .employees()
+            .find(first.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .email,
+        env.app
+            .employees()
+            .find(second.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .email,
     ];
-    let holding = holders.iter().filter(|e| e.eq_ignore_ascii_case(&contested)).count();
+    let holding = holders
+        .iter()
+        .filter(|e| e.eq_ignore_ascii_case(&contested))
+        .count();
     assert_eq!(holding, 1);
 }
 
@@ -306,13 +496,27 @@ async fn racing_updates_to_the_same_new_email_let_exactly_one_win() {
 async fn racing_updates_of_one_employee_both_apply() {
     let (env, token, employee) = setup().await;
     let (a, b) = tokio::join!(
-        update(&env, &token, &employee, json!({"email": env.unique_email("a"), "first_name": "A"})),
+        update(
+            &env,
+            &token,
+            &employee,
+            json!({"email": env.unique_email("a"), "first_name": "A"})
+        ),
         update(&env, &token, &employee, json!({"last_name": "B"})),
     );
     assert_status(&a, "action-successful", 200);
     assert_status(&b, "action-successful", 200);
-    let stored = env.app.employees().find(employee.id).await.unwrap().unwrap();
-    assert_eq!((stored.first_name.as_deref(), stored.last_name.as_deref()), (Some("A"), Some("B")));
+    let stored = env
+        .app
+        .employees()
+        .find(employee.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.first_name.as_deref(), stored.last_name.as_deref()),
+        (Some("A"), Some("B"))
+    );
 }
 
 #[tokio::test]
@@ -338,7 +542,10 @@ async fn a_bearer_header_is_accepted() {
         .call_with(
             &env.app,
             &EmployeesUpdate,
-            &[("content-type", "application/json"), ("authorization", &bearer)],
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &bearer),
+            ],
             body.as_bytes(),
         )
         .await;
@@ -356,7 +563,12 @@ async fn a_body_that_is_not_json_is_invalid_content_type() {
         ("text/plain", "{}"),
     ] {
         let answer = env
-            .call_with(&env.app, &EmployeesUpdate, &[("content-type", content_type)], body.as_bytes())
+            .call_with(
+                &env.app,
+                &EmployeesUpdate,
+                &[("content-type", content_type)],
+                body.as_bytes(),
+            )
             .await;
         assert_status(&answer, "invalid-content-type", 400);
     }
@@ -380,9 +592,18 @@ async fn a_session_token_returns_the_session_in_session_view() {
     assert_eq!(answer.session()["user_id"], manager.id);
     assert_eq!(answer.session()["application"], "planoauth");
     assert!(answer.session().get("permissions").is_none());
-    assert!(!answer.body.to_string().contains(&session), "the token is never echoed");
+    assert!(
+        !answer.body.to_string().contains(&session),
+        "the token is never echoed"
+    );
 
-    let internal = update(&env, &session, &employee, json!({"session_view": "internalapps_view"})).await;
+    let internal = update(
+        &env,
+        &session,
+        &employee,
+        json!({"session_view": "internalapps_view"}),
+    )
+    .await;
     assert!(internal.session()["permissions"]["planoauth"].is_array());
     assert!(internal.session()["last_used_at"].is_string());
 }
@@ -394,15 +615,26 @@ async fn session_lasts_until_seven_days_and_expires_after() {
     // Used every 56 hours, so the idle window never closes first.
     for _ in 0..3 {
         env.advance(56 * HOUR);
-        assert_status(&update(&env, &session, &employee, json!({})).await, "action-successful", 200);
+        assert_status(
+            &update(&env, &session, &employee, json!({})).await,
+            "action-successful",
+            200,
+        );
     }
     // Exactly seven days old: not older than seven days.
     env.advance(ABSOLUTE_LIFETIME - 3 * 56 * HOUR);
-    assert_status(&update(&env, &session, &employee, json!({})).await, "action-successful", 200);
+    assert_status(
+        &update(&env, &session, &employee, json!({})).await,
+        "action-successful",
+        200,
+    );
     env.advance(1);
     let expired = update(&env, &session, &employee, json!({})).await;
     assert_status(&expired, "session-expired", 401);
-    assert!(expired.session().is_object(), "the expired session is returned");
+    assert!(
+        expired.session().is_object(),
+        "the expired session is returned"
+    );
 }
 
 #[tokio::test]
@@ -411,9 +643,17 @@ async fn session_expires_after_72_hours_idle() {
     let (_, live) = manager_session(&env, false).await;
     let (_, idle) = manager_session(&env, false).await;
     env.advance(IDLE_LIFETIME);
-    assert_status(&update(&env, &live, &employee, json!({})).await, "action-successful", 200);
+    assert_status(
+        &update(&env, &live, &employee, json!({})).await,
+        "action-successful",
+        200,
+    );
     env.advance(1);
-    assert_status(&update(&env, &idle, &employee, json!({})).await, "session-expired", 401);
+    assert_status(
+        &update(&env, &idle, &employee, json!({})).await,
+        "session-expired",
+        401,
+    );
 }
 
 #[tokio::test]
@@ -421,11 +661,23 @@ async fn each_use_extends_the_idle_window() {
     let (env, _, employee) = setup().await;
     let (_, session) = manager_session(&env, false).await;
     env.advance(IDLE_LIFETIME - HOUR);
-    assert_status(&update(&env, &session, &employee, json!({})).await, "action-successful", 200);
+    assert_status(
+        &update(&env, &session, &employee, json!({})).await,
+        "action-successful",
+        200,
+    );
     env.advance(IDLE_LIFETIME - HOUR);
-    assert_status(&update(&env, &session, &employee, json!({})).await, "action-successful", 200);
+    assert_status(
+        &update(&env, &session, &employee, json!({})).await,
+        "action-successful",
+        200,
+    );
     env.advance(IDLE_LIFETIME + 1);
-    assert_status(&update(&env, &session, &employee, json!({})).await, "session-expired", 401);
+    assert_status(
+        &update(&env, &session, &employee, json!({})).await,
+        "session-expired",
+        401,
+    );
 }
 
 #[tokio::test]
@@ -433,12 +685,28 @@ async fn an_expired_session_is_never_revived() {
     let (env, _, employee) = setup().await;
     let (_, session) = manager_session(&env, false).await;
     env.advance(IDLE_LIFETIME + 1);
-    let first = update(&env, &session, &employee, json!({"session_view": "internalapps_view"})).await;
+    let first = update(
+        &env,
+        &session,
+        &employee,
+        json!({"session_view": "internalapps_view"}),
+    )
+    .await;
     assert_status(&first, "session-expired", 401);
     let last_used = first.session()["last_used_at"].clone();
-    let again = update(&env, &session, &employee, json!({"session_view": "internalapps_view"})).await;
+    let again = update(
+        &env,
+        &session,
+        &employee,
+        json!({"session_view": "internalapps_view"}),
+    )
+    .await;
     assert_status(&again, "session-expired", 401);
-    assert_eq!(again.session()["last_used_at"], last_used, "a refused use is not recorded");
+    assert_eq!(
+        again.session()["last_used_at"],
+        last_used,
+        "a refused use is not recorded"
+    );
 }
 
 #[tokio::test]
@@ -474,16 +742,38 @@ async fn a_role_without_the_permission_is_denied() {
     let answer = update(&env, &session, &employee, json!({"first_name": "Mallory"})).await;
     assert_status(&answer, "permission-denied", 403);
     assert!(answer.session().is_object());
-    assert_eq!(env.app.employees().find(employee.id).await.unwrap().unwrap().first_name.as_deref(), Some("Ada"));
+    assert_eq!(
+        env.app
+            .employees()
+            .find(employee.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .first_name
+            .as_deref(),
+        Some("Ada")
+    );
 }
 
 #[tokio::test]
 async fn permissions_are_checked_in_the_application_acted_in() {
     let (env, _, employee) = setup().await;
-    let user = env.employee(&[(PlanoAuth, "staff"), (PlanoOrder, "manager")]).await;
+    let user = env
+        .employee(&[(PlanoAuth, "staff"), (PlanoOrder, "manager")])
+        .await;
     let session = env.session(user.id, PlanoAuth, false).await;
-    assert_status(&update(&env, &session, &employee, json!({})).await, "permission-denied", 403);
-    let as_order = update(&env, &session, &employee, json!({"application": "planoorder"})).await;
+    assert_status(
+        &update(&env, &session, &employee, json!({})).await,
+        "permission-denied",
+        403,
+    );
+    let as_order = update(
+        &env,
+        &session,
+        &employee,
+        json!({"application": "planoorder"}),
+    )
+    .await;
     assert_status(&as_order, "action-successful", 200);
 }
 
@@ -491,11 +781,27 @@ async fn permissions_are_checked_in_the_application_acted_in() {
 async fn application_tokens_carry_their_own_permissions() {
     let (env, _, employee) = setup().await;
     let without = env.application_token(PlanoAuth, &[]).await;
-    assert_status(&update(&env, &without, &employee, json!({})).await, "permission-denied", 403);
+    assert_status(
+        &update(&env, &without, &employee, json!({})).await,
+        "permission-denied",
+        403,
+    );
 
-    let order_token = env.application_token(PlanoOrder, &["employees.update"]).await;
-    assert_status(&update(&env, &order_token, &employee, json!({})).await, "action-successful", 200);
-    let elsewhere = update(&env, &order_token, &employee, json!({"application": Application::PlanoX2.slug()})).await;
+    let order_token = env
+        .application_token(PlanoOrder, &["employees.update"])
+        .await;
+    assert_status(
+        &update(&env, &order_token, &employee, json!({})).await,
+        "action-successful",
+        200,
+    );
+    let elsewhere = update(
+        &env,
+        &order_token,
+        &employee,
+        json!({"application": Application::PlanoX2.slug()}),
+    )
+    .await;
     assert_status(&elsewhere, "permission-denied", 403);
 }
 
@@ -508,7 +814,11 @@ async fn deactivating_an_employee_ends_their_sessions() {
     assert_status(&answer, "action-successful", 200);
     assert_eq!(answer.data()["active"], false);
     for session in [own_session, second_session] {
-        assert_status(&update(&env, &session, &manager, json!({})).await, "invalid-token", 401);
+        assert_status(
+            &update(&env, &session, &manager, json!({})).await,
+            "invalid-token",
+            401,
+        );
     }
 }
 
@@ -520,10 +830,18 @@ async fn a_store_failure_is_an_application_crash() {
     let app = env.with_tables(broken);
     let body = json!({"token": token, "id": employee.id, "email": employee.email}).to_string();
     let answer = env
-        .call_with(&app, &EmployeesUpdate, &[("content-type", "application/json")], body.as_bytes())
+        .call_with(
+            &app,
+            &EmployeesUpdate,
+            &[("content-type", "application/json")],
+            body.as_bytes(),
+        )
         .await;
     assert_status(&answer, "application-crash", 500);
-    assert!(!answer.message().contains("NoSuchTable"), "the cause stays in the log");
+    assert!(
+        !answer.message().contains("NoSuchTable"),
+        "the cause stays in the log"
+    );
 }
 
 // --- cost ---
@@ -533,8 +851,14 @@ async fn an_update_that_keeps_the_email_costs_two_dynamodb_calls() {
     let (env, token, employee) = setup().await;
     let (_, session) = manager_session(&env, false).await;
     for (caller, extra) in [
-        (&token, json!({"first_name": "Two", "skills": ["x"], "address": {"city": "Austin"}})),
-        (&session, json!({"last_name": "Calls", "service_area_id": 1, "date_hired": "2020-01-01"})),
+        (
+            &token,
+            json!({"first_name": "Two", "skills": ["x"], "address": {"city": "Austin"}}),
+        ),
+        (
+            &session,
+            json!({"last_name": "Calls", "service_area_id": 1, "date_hired": "2020-01-01"}),
+        ),
     ] {
         let before = env.calls.count();
         let answer = update(&env, caller, &employee, extra).await;
@@ -547,7 +871,13 @@ async fn an_update_that_keeps_the_email_costs_two_dynamodb_calls() {
 async fn an_update_that_changes_the_email_costs_three_dynamodb_calls() {
     let (env, token, employee) = setup().await;
     let before = env.calls.count();
-    let answer = update(&env, &token, &employee, json!({"email": env.unique_email("moved"), "service_area_id": 2})).await;
+    let answer = update(
+        &env,
+        &token,
+        &employee,
+        json!({"email": env.unique_email("moved"), "service_area_id": 2}),
+    )
+    .await;
     assert_status(&answer, "action-successful", 200);
     assert_eq!(env.calls.count() - before, 3);
 }

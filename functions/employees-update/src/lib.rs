@@ -23,7 +23,12 @@ impl Endpoint for EmployeesUpdate {
         let view = params.optional::<View>("view")?.unwrap_or_default();
         let changes = EmployeeChanges {
             active: match params.patch::<bool>("active")? {
-                Patch::Clear => return Err(ApiError::invalid("active", "must be true or false, not null")),
+                Patch::Clear => {
+                    return Err(ApiError::invalid(
+                        "active",
+                        "must be true or false, not null",
+                    ));
+                }
                 patch => patch.as_set().copied(),
             },
             service_area_id: params.patch::<RecordId>("service_area_id")?.map(|id| id.0),
@@ -48,8 +53,12 @@ impl Endpoint for EmployeesUpdate {
             .update(id, &email, &changes, ctx.now)
             .await
             .map_err(|error| match error {
-                WriteError::UnknownEmployee => ApiError::invalid("id", format!("no employee has the id {id}")),
-                WriteError::EmailTaken => ApiError::invalid("email", "is already used by another user"),
+                WriteError::UnknownEmployee => {
+                    ApiError::invalid("id", format!("no employee has the id {id}"))
+                }
+                WriteError::EmailTaken => {
+                    ApiError::invalid("email", "is already used by another user")
+                }
                 WriteError::UnknownReference(_) => {
                     ApiError::invalid("service_area_id", "no service area has this id")
                 }

@@ -58,7 +58,10 @@ impl ApplicationTokens<'_> {
             ("created_at".into(), number(now)),
         ]);
         if !record.permissions.is_empty() {
-            item.insert("permissions".into(), AttributeValue::Ss(record.permissions.clone()));
+            item.insert(
+                "permissions".into(),
+                AttributeValue::Ss(record.permissions.clone()),
+            );
         }
         self.client
             .put_item()

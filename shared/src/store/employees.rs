@@ -20,7 +20,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -296,7 +298,12 @@ impl Employees<'_> {
 
     /// Creates the user, the employee record and the email claim in one transaction,
     /// checking that every reference exists. `id` comes from the `users` counter.
-    pub async fn create(&self, id: i64, new: &NewEmployee<'_>, now: i64) -> Result<Employee, WriteError> {
+    pub async fn create(
+        &self,
+        id: i64,
+        new: &NewEmployee<'_>,
+        now: i64,
+    ) -> Result<Employee, WriteError> {
         let users = Users {
             client: self.client,
             table: &self.tables.users,
@@ -305,9 +312,15 @@ impl Employees<'_> {
         let mut item = Item::from([
             (attr::ID.into(), number(id)),
             (attr::EMAIL.into(), string(new.email.as_str())),
-            (attr::EMAIL_NORMALIZED.into(), string(new.email.normalized())),
+            (
+                attr::EMAIL_NORMALIZED.into(),
+                string(new.email.normalized()),
+            ),
             (attr::ACTIVE.into(), AttributeValue::Bool(true)),
-            (attr::PHOTOGRAPHER.into(), AttributeValue::Bool(new.photographer)),
+            (
+                attr::PHOTOGRAPHER.into(),
+                AttributeValue::Bool(new.photographer),
+            ),
             (attr::CREATED_AT.into(), number(now)),
             (attr::UPDATED_AT.into(), number(now)),
             (attr::VERSION.into(), number(0)),
@@ -349,15 +362,27 @@ impl Employees<'_> {
         let mut steps = Steps::default();
         steps.push(Step::Record, users.put(&user, now)?);
         steps.push(Step::Record, TransactWriteItem::builder().put(put).build());
-        steps.push(Step::EmailClaim, self.emails().claim(&new.email.normalized(), id)?);
+        steps.push(
+            Step::EmailClaim,
+            self.emails().claim(&new.email.normalized(), id)?,
+        );
         let references = [
-            (Kind::ServiceArea, new.service_area_id.map(|id| id.to_string())),
+            (
+                Kind::ServiceArea,
+                new.service_area_id.map(|id| id.to_string()),
+            ),
             (Kind::Department, new.department.map(str::to_owned)),
-            (Kind::Designation, new.designation_id.map(|id| id.to_string())),
+            (
+                Kind::Designation,
+                new.designation_id.map(|id| id.to_string()),
+            ),
         ];
         for (kind, key) in references {
             if let Some(key) = key {
-                steps.push(Step::Reference(kind), self.reference().must_exist(kind, &key)?);
+                steps.push(
+                    Step::Reference(kind),
+                    self.reference().must_exist(kind, &key)?,
+                );
             }
         }
         match steps.run(self.client).await? {
@@ -379,7 +404,9 @@ impl Employees<'_> {
         changes: &EmployeeChanges,
         now: i64,
     ) -> Result<Employee, WriteError> {
-        if let (Patch::Set(hired), Patch::Set(off)) = (&changes.date_hired, &changes.date_off_boarded) {
+        if let (Patch::Set(hired), Patch::Set(off)) =
+            (&changes.date_hired, &changes.date_off_boarded)
+        {
             if off < hired {
                 return Err(WriteError::OffBoardedBeforeHired);
             }
@@ -400,7 +427,9 @@ impl Employees<'_> {
             e.name(attr::EMAIL_NORMALIZED),
             e.value(string(email.normalized())),
         );
-        e.condition(format!("attribute_exists({id_name}) AND {email_name} = {email_value}"));
+        e.condition(format!(
+            "attribute_exists({id_name}) AND {email_name} = {email_value}"
+        ));
         if let Patch::Set(area) = changes.service_area_id {
             let (name, value) = (e.name(attr::SERVICE_AREA_ID), e.value(number(area)));
             e.condition(format!("{name} = {value}"));
@@ -459,7 +488,10 @@ impl Employees<'_> {
         for attempt in 0..MAX_ATTEMPTS {
             let updated = apply(&stored, email, edits, now)?;
             let read = Reader(&updated);
-            if let (Some(hired), Some(off)) = (read.opt_str(attr::DATE_HIRED), read.opt_str(attr::DATE_OFF_BOARDED)) {
+            if let (Some(hired), Some(off)) = (
+                read.opt_str(attr::DATE_HIRED),
+                read.opt_str(attr::DATE_OFF_BOARDED),
+            ) {
                 if off < hired {
                     return Err(WriteError::OffBoardedBeforeHired);
                 }
@@ -476,7 +508,8 @@ impl Employees<'_> {
                 if Reader(&stored).opt_num(attr::SERVICE_AREA_ID)? != Some(area) {
                     steps.push(
                         Step::Reference(Kind::ServiceArea),
-                        self.reference().must_exist(Kind::ServiceArea, &area.to_string())?,
+                        self.reference()
+                            .must_exist(Kind::ServiceArea, &area.to_string())?,
                     );
                 }
             }
@@ -503,7 +536,11 @@ impl Employees<'_> {
     }
 
     /// Replaces the stored record with `updated` unless someone wrote it since `stored`.
-    fn put_if_unchanged(&self, stored: &Item, updated: &Item) -> Result<TransactWriteItem, StoreError> {
+    fn put_if_unchanged(
+        &self,
+        stored: &Item,
+        updated: &Item,
+    ) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.tables.employees)
             .set_item(Some(updated.clone()))
@@ -526,7 +563,11 @@ impl Employees<'_> {
     }
 
     pub async fn find(&self, id: i64) -> Result<Option<Employee>, StoreError> {
-        self.get(id).await?.as_ref().map(Employee::from_item).transpose()
+        self.get(id)
+            .await?
+            .as_ref()
+            .map(Employee::from_item)
+            .transpose()
     }
 }
 
@@ -590,7 +631,9 @@ impl Steps {
         let cancelled = match error {
             SdkError::ServiceError(service) => match service.into_err() {
                 TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled,
-                TransactWriteItemsError::TransactionInProgressException(_) => return Ok(Outcome::Conflict),
+                TransactWriteItemsError::TransactionInProgressException(_) => {
+                    return Ok(Outcome::Conflict);
+                }
                 other => return Err(StoreError::DynamoDb(Box::new(other.into()))),
             },
             other => return Err(other.into()),
@@ -604,10 +647,18 @@ impl Steps {
         if refused(Step::Record) {
             return Ok(Outcome::Refused(Step::Record));
         }
-        if let Some(step) = self.kinds.iter().copied().find(|step| *step != Step::Record && refused(*step)) {
+        if let Some(step) = self
+            .kinds
+            .iter()
+            .copied()
+            .find(|step| *step != Step::Record && refused(*step))
+        {
             return Ok(Outcome::Refused(step));
         }
-        if reasons.iter().any(|reason| reason.code() == Some("TransactionConflict")) {
+        if reasons
+            .iter()
+            .any(|reason| reason.code() == Some("TransactionConflict"))
+        {
             return Ok(Outcome::Conflict);
         }
         Err(StoreError::Malformed(format!(

@@ -119,7 +119,10 @@ pub struct Expression {
 impl Expression {
     /// The placeholder for an attribute name.
     pub fn name(&mut self, attribute: &str) -> String {
-        let placeholder = format!("#{}", attribute.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
+        let placeholder = format!(
+            "#{}",
+            attribute.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+        );
         self.names.insert(placeholder.clone(), attribute.to_owned());
         placeholder
     }
@@ -193,7 +196,11 @@ mod tests {
         e.set("first_name", string("Ada"))
             .remove("phone")
             .add("version", number(1));
-        let (id, email, value) = (e.name("id"), e.name("email_normalized"), e.value(string("a@b.co")));
+        let (id, email, value) = (
+            e.name("id"),
+            e.name("email_normalized"),
+            e.value(string("a@b.co")),
+        );
         e.condition(format!("attribute_exists({id}) AND {email} = {value}"));
         assert_eq!(
             e.update_expression().as_deref(),

@@ -34,7 +34,12 @@ impl Reference<'_> {
             ("key".into(), string(key)),
             ("name".into(), string(name)),
         ]);
-        self.client.put_item().table_name(self.table).set_item(Some(item)).send().await?;
+        self.client
+            .put_item()
+            .table_name(self.table)
+            .set_item(Some(item))
+            .send()
+            .await?;
         Ok(())
     }
 

@@ -13,7 +13,12 @@ pub struct Roles<'a> {
 
 impl Roles<'_> {
     /// Creates or replaces a role.
-    pub async fn put(&self, application: Application, role: &str, permissions: &[&str]) -> Result<(), StoreError> {
+    pub async fn put(
+        &self,
+        application: Application,
+        role: &str,
+        permissions: &[&str],
+    ) -> Result<(), StoreError> {
         let mut item = Item::from([
             ("application".into(), string(application.slug())),
             ("role".into(), string(role)),
@@ -24,7 +29,12 @@ impl Roles<'_> {
                 AttributeValue::Ss(permissions.iter().map(|p| (*p).to_owned()).collect()),
             );
         }
-        self.client.put_item().table_name(self.table).set_item(Some(item)).send().await?;
+        self.client
+            .put_item()
+            .table_name(self.table)
+            .set_item(Some(item))
+            .send()
+            .await?;
         Ok(())
     }
 
@@ -46,7 +56,12 @@ impl Roles<'_> {
                 ])
             })
             .collect();
-        let mut request = Some(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build()?);
+        let mut request = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()?,
+        );
         let mut found = HashMap::new();
         while let Some(keys) = request.take() {
             let output = self
@@ -55,9 +70,17 @@ impl Roles<'_> {
                 .request_items(self.table, keys)
                 .send()
                 .await?;
-            for item in output.responses().and_then(|r| r.get(self.table)).into_iter().flatten() {
+            for item in output
+                .responses()
+                .and_then(|r| r.get(self.table))
+                .into_iter()
+                .flatten()
+            {
                 let read = Reader(item);
-                found.insert(read.str("application")?.to_owned(), read.strings("permissions"));
+                found.insert(
+                    read.str("application")?.to_owned(),
+                    read.strings("permissions"),
+                );
             }
             request = output
                 .unprocessed_keys()

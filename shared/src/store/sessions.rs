@@ -11,7 +11,9 @@ use crate::tokens::{self, TokenKind};
 use crate::view::View;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, ReturnValuesOnConditionCheckFailure, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, ReturnValue, ReturnValuesOnConditionCheckFailure, WriteRequest,
+};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -64,9 +66,8 @@ pub struct Session {
 impl Session {
     /// When the session stops working if it is not used again; `None` with `remember_me`.
     pub fn expires_at(&self) -> Option<i64> {
-        (!self.remember_me).then(|| {
-            (self.created_at + ABSOLUTE_LIFETIME).min(self.last_used_at + IDLE_LIFETIME)
-        })
+        (!self.remember_me)
+            .then(|| (self.created_at + ABSOLUTE_LIFETIME).min(self.last_used_at + IDLE_LIFETIME))
     }
 
     pub fn allows(&self, application: Application, permission: Permission) -> bool {
@@ -177,7 +178,9 @@ impl Sessions<'_> {
         match result {
             Ok(output) => match output.attributes() {
                 Some(item) => Ok(Check::Valid(Session::from_item(item)?)),
-                None => Err(StoreError::Malformed("UpdateItem returned no session".into())),
+                None => Err(StoreError::Malformed(
+                    "UpdateItem returned no session".into(),
+                )),
             },
             Err(error) => match error.into_service_error() {
                 UpdateItemError::ConditionalCheckFailedException(failed) => match failed.item() {
@@ -221,10 +224,16 @@ impl Sessions<'_> {
             item.insert(attr::USER_ID.into(), number(user_id));
         }
         if !remember_me {
-            item.insert(attr::EXPIRES.into(), number(now + ABSOLUTE_LIFETIME + TTL_GRACE));
+            item.insert(
+                attr::EXPIRES.into(),
+                number(now + ABSOLUTE_LIFETIME + TTL_GRACE),
+            );
         }
         if !session.profiles.is_empty() {
-            item.insert(attr::PROFILES.into(), AttributeValue::Ss(session.profiles.clone()));
+            item.insert(
+                attr::PROFILES.into(),
+                AttributeValue::Ss(session.profiles.clone()),
+            );
         }
         let permissions: HashMap<String, AttributeValue> = session
             .permissions
@@ -305,7 +314,9 @@ impl Sessions<'_> {
             }
             tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
         }
-        Err(StoreError::Malformed("sessions left undeleted after retries".into()))
+        Err(StoreError::Malformed(
+            "sessions left undeleted after retries".into(),
+        ))
     }
 }
 
@@ -330,7 +341,10 @@ mod tests {
     fn expiry_is_the_earlier_of_absolute_and_idle() {
         assert_eq!(session(false, 0, 0).expires_at(), Some(IDLE_LIFETIME));
         let late_use = 6 * 24 * 3600;
-        assert_eq!(session(false, 0, late_use).expires_at(), Some(ABSOLUTE_LIFETIME));
+        assert_eq!(
+            session(false, 0, late_use).expires_at(),
+            Some(ABSOLUTE_LIFETIME)
+        );
         assert_eq!(session(true, 0, 0).expires_at(), None);
     }
 

@@ -29,7 +29,11 @@ const DEPARTMENTS: [(&str, &str); 3] = [
     ("editing", "Editing"),
     ("operations", "Operations"),
 ];
-const DESIGNATIONS: [(i64, &str); 3] = [(1, "Photographer"), (2, "Senior Photographer"), (3, "Editor")];
+const DESIGNATIONS: [(i64, &str); 3] = [
+    (1, "Photographer"),
+    (2, "Senior Photographer"),
+    (3, "Editor"),
+];
 
 #[derive(Debug, Serialize)]
 pub struct Admin {
@@ -65,10 +69,12 @@ pub async fn bootstrap(app: &App, api_url: &str, admin_email: &str) -> Result<Bo
         applications.insert(application.slug().to_owned(), token);
     }
 
-    let email = Email::parse(admin_email).map_err(|invalid| format!("admin email {}", invalid.reason))?;
+    let email =
+        Email::parse(admin_email).map_err(|invalid| format!("admin email {}", invalid.reason))?;
     let password = random_password();
     let password_hash = passwords::hash(&password)?;
-    let admin_roles: Vec<(Application, &str)> = Application::ALL.iter().map(|app| (*app, "admin")).collect();
+    let admin_roles: Vec<(Application, &str)> =
+        Application::ALL.iter().map(|app| (*app, "admin")).collect();
     let id = app.counters().next("users").await?;
     app.employees()
         .create(
@@ -105,13 +111,17 @@ pub async fn bootstrap(app: &App, api_url: &str, admin_email: &str) -> Result<Bo
 pub async fn seed_reference_data(app: &App) -> Result<(), BoxError> {
     let reference = app.reference();
     for (id, name) in SERVICE_AREAS {
-        reference.put(Kind::ServiceArea, &id.to_string(), name).await?;
+        reference
+            .put(Kind::ServiceArea, &id.to_string(), name)
+            .await?;
     }
     for (slug, name) in DEPARTMENTS {
         reference.put(Kind::Department, slug, name).await?;
     }
     for (id, name) in DESIGNATIONS {
-        reference.put(Kind::Designation, &id.to_string(), name).await?;
+        reference
+            .put(Kind::Designation, &id.to_string(), name)
+            .await?;
     }
     Ok(())
 }

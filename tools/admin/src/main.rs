@@ -35,7 +35,12 @@ async fn main() -> ExitCode {
 async fn run(args: &[String]) -> Result<(), BoxError> {
     let (command, options) = args.split_first().ok_or(USAGE)?;
     let options = parse_options(options)?;
-    let option = |name: &str, default: &str| options.get(name).cloned().unwrap_or_else(|| default.to_owned());
+    let option = |name: &str, default: &str| {
+        options
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| default.to_owned())
+    };
     match command.as_str() {
         "create-tables" => {
             let template = Template::load(Path::new(&option("template", "template.yaml")))?;
@@ -50,7 +55,12 @@ async fn run(args: &[String]) -> Result<(), BoxError> {
         "bootstrap" => {
             let api_url = options.get("api-url").ok_or("bootstrap needs --api-url")?;
             let app = App::from_env().await?;
-            let data = bootstrap::bootstrap(&app, api_url, &option("admin-email", "admin@planoauth.local")).await?;
+            let data = bootstrap::bootstrap(
+                &app,
+                api_url,
+                &option("admin-email", "admin@planoauth.local"),
+            )
+            .await?;
             let json = serde_json::to_string_pretty(&data)?;
             match options.get("out") {
                 Some(path) => {
@@ -72,8 +82,12 @@ fn parse_options(args: &[String]) -> Result<HashMap<String, String>, BoxError> {
     let mut options = HashMap::new();
     let mut args = args.iter();
     while let Some(flag) = args.next() {
-        let name = flag.strip_prefix("--").ok_or_else(|| format!("unexpected argument {flag}\n{USAGE}"))?;
-        let value = args.next().ok_or_else(|| format!("--{name} needs a value"))?;
+        let name = flag
+            .strip_prefix("--")
+            .ok_or_else(|| format!("unexpected argument {flag}\n{USAGE}"))?;
+        let value = args
+            .next()
+            .ok_or_else(|| format!("--{name} needs a value"))?;
         options.insert(name.to_owned(), value.clone());
     }
     Ok(options)

@@ -12,7 +12,11 @@ use planoauth::error::BoxError;
 /// Creates every table of the template named `{prefix}{LogicalId}` (an existing one is
 /// left as it is) and returns the names, which is what the functions read from their
 /// environment.
-pub async fn create_tables(client: &Client, template: &Template, prefix: &str) -> Result<Tables, BoxError> {
+pub async fn create_tables(
+    client: &Client,
+    template: &Template,
+    prefix: &str,
+) -> Result<Tables, BoxError> {
     let tables = template.tables()?;
     let declared: Vec<&str> = tables.iter().map(|(name, _)| name.as_str()).collect();
     for resource in Tables::RESOURCES {
@@ -34,36 +38,47 @@ pub fn environment(prefix: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn create_table(client: &Client, name: &str, properties: &TableProperties) -> Result<(), BoxError> {
-    let key_schema = |elements: &[crate::template::KeyElement]| -> Result<Vec<KeySchemaElement>, BoxError> {
-        elements
-            .iter()
-            .map(|element| {
-                Ok(KeySchemaElement::builder()
-                    .attribute_name(&element.attribute_name)
-                    .key_type(KeyType::from(element.key_type.as_str()))
-                    .build()?)
-            })
-            .collect()
-    };
+async fn create_table(
+    client: &Client,
+    name: &str,
+    properties: &TableProperties,
+) -> Result<(), BoxError> {
+    let key_schema =
+        |elements: &[crate::template::KeyElement]| -> Result<Vec<KeySchemaElement>, BoxError> {
+            elements
+                .iter()
+                .map(|element| {
+                    Ok(KeySchemaElement::builder()
+                        .attribute_name(&element.attribute_name)
+                        .key_type(KeyType::from(element.key_type.as_str()))
+                        .build()?)
+                })
+                .collect()
+        };
     let mut request = client
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::from(
-            properties.billing_mode.as_deref().unwrap_or("PAY_PER_REQUEST"),
+            properties
+                .billing_mode
+                .as_deref()
+                .unwrap_or("PAY_PER_REQUEST"),
         ))
         .set_key_schema(Some(key_schema(&properties.key_schema)?));
     for definition in &properties.attribute_definitions {
         request = request.attribute_definitions(
             AttributeDefinition::builder()
                 .attribute_name(&definition.attribute_name)
-                .attribute_type(ScalarAttributeType::from(definition.attribute_type.as_str()))
+                .attribute_type(ScalarAttributeType::from(
+                    definition.attribute_type.as_str(),
+                ))
                 .build()?,
         );
     }
     for index in &properties.global_secondary_indexes {
-        let mut projection = Projection::builder()
-            .projection_type(ProjectionType::from(index.projection.projection_type.as_str()));
+        let mut projection = Projection::builder().projection_type(ProjectionType::from(
+            index.projection.projection_type.as_str(),
+        ));
         for attribute in &index.projection.non_key_attributes {
             projection = projection.non_key_attributes(attribute);
         }
@@ -77,12 +92,26 @@ async fn create_table(client: &Client, name: &str, properties: &TableProperties)
     }
     match request.send().await {
         Ok(_) => {}
-        Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => {
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_in_use_exception()) =>
+        {
             return Ok(());
         }
-        Err(error) => return Err(format!("creating table {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(error)).into()),
+        Err(error) => {
+            return Err(format!(
+                "creating table {name}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(error)
+            )
+            .into());
+        }
     }
-    if let Some(ttl) = properties.time_to_live_specification.as_ref().filter(|ttl| ttl.enabled) {
+    if let Some(ttl) = properties
+        .time_to_live_specification
+        .as_ref()
+        .filter(|ttl| ttl.enabled)
+    {
         client
             .update_time_to_live()
             .table_name(name)

@@ -84,7 +84,10 @@ impl Template {
         Ok(Template { resources })
     }
 
-    fn resources_of_type<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
+    fn resources_of_type<'a>(
+        &'a self,
+        kind: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
         self.resources.iter().filter_map(move |(name, resource)| {
             let name = name.as_str()?;
             (resource.get("Type")?.as_str()? == kind).then_some((name, resource))
@@ -95,9 +98,12 @@ impl Template {
     pub fn tables(&self) -> Result<Vec<(String, TableProperties)>, BoxError> {
         self.resources_of_type("AWS::DynamoDB::Table")
             .map(|(name, resource)| {
-                let properties = resource.get("Properties").cloned().ok_or("table without Properties")?;
-                let properties: TableProperties =
-                    serde_norway::from_value(properties).map_err(|e| format!("table {name}: {e}"))?;
+                let properties = resource
+                    .get("Properties")
+                    .cloned()
+                    .ok_or("table without Properties")?;
+                let properties: TableProperties = serde_norway::from_value(properties)
+                    .map_err(|e| format!("table {name}: {e}"))?;
                 Ok((name.to_owned(), properties))
             })
             .collect()
@@ -123,7 +129,9 @@ impl Template {
                     .unwrap_or_default();
                 events
                     .into_iter()
-                    .filter(|(_, event)| event.get("Type").and_then(Value::as_str) == Some("HttpApi"))
+                    .filter(|(_, event)| {
+                        event.get("Type").and_then(Value::as_str) == Some("HttpApi")
+                    })
                     .filter_map(move |(_, event)| {
                         let properties = event.get("Properties")?;
                         Some(TemplateRoute {

@@ -14,8 +14,15 @@ use serde_json::{Value, json};
 
 /// The HTTP API event for a request, as API Gateway builds it: headers lower-cased and
 /// joined, a body that is not UTF-8 base64-encoded.
-pub fn http_api_event(method: &str, path_and_query: &str, headers: &[(String, String)], body: &[u8]) -> Value {
-    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+pub fn http_api_event(
+    method: &str,
+    path_and_query: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Value {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
     let mut header_map = serde_json::Map::new();
     for (name, value) in headers {
         let name = name.to_ascii_lowercase();
@@ -71,9 +78,19 @@ pub async fn dispatch(app: &App, request: Request) -> Response<Body> {
         Some("employees-update") => serve(app, &EmployeesUpdate, request).await,
         Some(function) => {
             tracing::error!(function, "route has no function wired into the local API");
-            envelope(Status::RouteNonExistent, Status::RouteNonExistent.message(), None, None)
+            envelope(
+                Status::RouteNonExistent,
+                Status::RouteNonExistent.message(),
+                None,
+                None,
+            )
         }
-        None => envelope(Status::RouteNonExistent, Status::RouteNonExistent.message(), None, None),
+        None => envelope(
+            Status::RouteNonExistent,
+            Status::RouteNonExistent.message(),
+            None,
+            None,
+        ),
     }
 }
 

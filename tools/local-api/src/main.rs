@@ -14,7 +14,10 @@ use tokio::net::TcpListener;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     planoauth::runtime::init_logging();
-    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
     let app = Arc::new(App::from_env().await?);
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     eprintln!("PlanoAuth API listening on http://127.0.0.1:{port}");
@@ -29,7 +32,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 let app = Arc::clone(&app);
                 async move { Ok::<_, Infallible>(answer(&app, request).await) }
             });
-            if let Err(error) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+            if let Err(error) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
                 tracing::debug!(%error, "connection closed");
             }
         });
@@ -38,11 +44,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 
 async fn answer(app: &App, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let headers: Vec<(String, String)> = parts
         .headers
         .iter()
-        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
         .collect();
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let event = local_api::http_api_event(parts.method.as_str(), path, &headers, &body);

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Serves the whole PlanoAuth API on http://127.0.0.1:$PORT (default 3000) against a fresh
+# local stack, bootstrapped with the three applications, their roles, reference data and
+# a first admin; what a client needs is written to .local/bootstrap.json.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+port=${PORT:-3000}
+
+export STACK_DIR="$root/.local/run"
+scripts/stack.sh down
+trap 'scripts/stack.sh down' EXIT
+eval "$(scripts/stack.sh up)"
+
+cargo build --locked -p planoauth-admin -p local-api
+eval "$(target/debug/planoauth-admin create-tables --prefix planoauth-local-)"
+target/debug/planoauth-admin bootstrap --api-url "http://127.0.0.1:$port" --out .local/bootstrap.json
+
+token=$(python3 -c 'import json; print(json.load(open(".local/bootstrap.json"))["applications"]["planoauth"])')
+cat <<MSG
+
+PlanoAuth is bootstrapped; tokens and the admin's sign-in are in .local/bootstrap.json:
+$(python3 -c 'import json; d = json.load(open(".local/bootstrap.json"))
+for app, token in d["applications"].items(): print(f"  {app:<11} {token}")
+print(f"  admin       {d[\"admin\"][\"email\"]} / {d[\"admin\"][\"password\"]}")')
+
+Try it:
+  curl -s -X POST http://127.0.0.1:$port/api/v1/employees/update \\
+    -H 'Content-Type: application/json' \\
+    -H 'Authorization: Bearer $token' \\
+    -d '{"id": 1, "email": "admin@planoauth.local", "skills": ["portraits"], "view": "internalapps_view"}'
+
+MSG
+PORT=$port target/debug/local-api

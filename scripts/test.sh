@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting and lints, then every unit and integration test, the
+# integration tests against a fresh local stack (moto's DynamoDB and SES) started here
+# and stopped on exit.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+export STACK_DIR="$root/.local/test"
+scripts/stack.sh down
+trap 'scripts/stack.sh down' EXIT
+eval "$(scripts/stack.sh up)"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo test"
+log="$STACK_DIR/cargo-test.log"
+cargo test --workspace --locked 2>&1 | tee "$log"
+# One closing line for the whole run, summed over every test binary.
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"

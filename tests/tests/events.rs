@@ -1,0 +1,60 @@
+//! Replays every sample event in `events/` (what `sam local invoke` sends) through the
+//! function its route names, on a freshly bootstrapped install, and checks the status
+//! `events/expected-statuses.json` says it produces.
+
+use planoauth::routes;
+use planoauth_tests::{TestEnv, answer, repository_root};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The text the sample events carry where the bootstrap's planoauth token goes.
+const TOKEN_PLACEHOLDER: &str = "PLANOAUTH_APPLICATION_TOKEN";
+
+#[tokio::test]
+async fn every_sample_event_produces_its_expected_status() {
+    let events = repository_root().join("events");
+    let expected: BTreeMap<String, String> = serde_json::from_str(
+        &std::fs::read_to_string(events.join("expected-statuses.json")).unwrap(),
+    )
+    .unwrap();
+
+    // A fresh install, as `make run` bootstraps it: the admin is employee 1.
+    let prefix = format!("planoauth-events-{}-", planoauth::tokens::random_id());
+    let env = TestEnv::with_prefix(&prefix).await;
+    let install = planoauth_admin::bootstrap::bootstrap(
+        &env.app,
+        "http://127.0.0.1:3000",
+        "admin@planoauth.local",
+    )
+    .await
+    .unwrap();
+    let token = &install.applications["planoauth"];
+
+    let mut replayed = 0;
+    for entry in std::fs::read_dir(&events).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let event: Value = serde_json::from_str(&text).unwrap();
+        if event.get("requestContext").is_none() {
+            continue; // not an event: the expectations file
+        }
+        let status = expected
+            .get(&name)
+            .unwrap_or_else(|| panic!("events/expected-statuses.json has no status for {name}"));
+        let route_key = event["routeKey"].as_str().unwrap();
+        let route = routes::ALL.iter().find(|route| route.key() == route_key);
+        assert!(route.is_some(), "{name}: no route {route_key}");
+
+        let request =
+            lambda_http::request::from_str(&text.replace(TOKEN_PLACEHOLDER, token)).unwrap();
+        let reply = answer(local_api::dispatch(&env.app, request).await);
+        assert_eq!(reply.status(), status, "{name}: {}", reply.body);
+        replayed += 1;
+    }
+    assert_eq!(
+        replayed,
+        expected.len(),
+        "every expectation names an event that exists"
+    );
+}

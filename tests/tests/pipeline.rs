@@ -1,0 +1,121 @@
+//! What every route shares: the route registry against `template.yaml` and the local
+//! API, and the pipeline's handling of a handler that panics.
+
+use planoauth::authorise::Application::PlanoAuth;
+use planoauth::params::Params;
+use planoauth::routes::{self, Route};
+use planoauth::{ApiError, Ctx, Endpoint, Reply, Status};
+use planoauth_tests::{TestEnv, answer, template};
+use serde_json::json;
+
+#[test]
+fn the_template_declares_exactly_the_registered_routes() {
+    let mut declared: Vec<(String, String, String)> = template()
+        .routes()
+        .into_iter()
+        .map(|route| (route.binary, route.method, route.path))
+        .collect();
+    declared.sort();
+    let mut registered: Vec<(String, String, String)> = routes::ALL
+        .iter()
+        .map(|route| {
+            (
+                route.function.to_owned(),
+                "POST".to_owned(),
+                route.path.to_owned(),
+            )
+        })
+        .collect();
+    registered.sort();
+    assert_eq!(declared, registered);
+}
+
+#[test]
+fn every_registered_function_is_a_workspace_binary() {
+    let root = planoauth_tests::repository_root();
+    for route in routes::ALL {
+        let main = root
+            .join("functions")
+            .join(route.function)
+            .join("src/main.rs");
+        assert!(
+            main.exists(),
+            "{} has no {}",
+            route.function,
+            main.display()
+        );
+    }
+}
+
+#[test]
+fn the_local_api_serves_every_registered_route() {
+    for route in routes::ALL {
+        assert!(
+            local_api::wired(route),
+            "{} is not wired into local-api",
+            route.path
+        );
+    }
+}
+
+#[test]
+fn the_template_defines_every_table_the_code_uses() {
+    let tables: Vec<String> = template()
+        .tables()
+        .unwrap()
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    for resource in planoauth::app::Tables::RESOURCES {
+        assert!(
+            tables.iter().any(|t| t == resource),
+            "template.yaml lacks {resource}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_paths_are_route_non_existent() {
+    let env = TestEnv::new().await;
+    for (method, path) in [
+        ("POST", "/api/v1/employees/delete"),
+        ("GET", "/api/v1/employees/update"),
+        ("POST", "/"),
+    ] {
+        let event = local_api::http_api_event(
+            method,
+            path,
+            &[("content-type".into(), "application/json".into())],
+            b"{}",
+        );
+        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let reply = answer(local_api::dispatch(&env.app, request).await);
+        assert_eq!(
+            (reply.status(), reply.http),
+            ("route-non-existent", 500),
+            "{method} {path}"
+        );
+    }
+}
+
+/// An endpoint whose handler panics.
+struct Panics;
+
+impl Endpoint for Panics {
+    const ROUTE: Route = routes::EMPLOYEES_UPDATE;
+
+    async fn handle(&self, _ctx: &Ctx<'_>, _params: Params) -> Result<Reply, ApiError> {
+        panic!("a handler bug")
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_handler_answers_application_crash() {
+    let env = TestEnv::new().await;
+    let token = env
+        .application_token(PlanoAuth, &["employees.update"])
+        .await;
+    let reply = env.call(&Panics, &json!({"token": token})).await;
+    assert_eq!((reply.status(), reply.http), ("application-crash", 500));
+    assert_eq!(reply.message(), Status::ApplicationCrash.message());
+}
