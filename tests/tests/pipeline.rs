@@ -119,3 +119,22 @@ async fn a_panicking_handler_answers_application_crash() {
     assert_eq!((reply.status(), reply.http), ("application-crash", 500));
     assert_eq!(reply.message(), Status::ApplicationCrash.message());
 }
+
+#[test]
+fn the_readme_lists_every_route_and_every_status_with_its_code() {
+    let readme =
+        std::fs::read_to_string(planoauth_tests::repository_root().join("README.md")).unwrap();
+    for route in routes::ALL {
+        let row = format!(
+            "| `{}` | `{}` | `{}` |",
+            route.key(),
+            route.function,
+            route.permission.name()
+        );
+        assert!(readme.contains(&row), "README lacks the route row {row}");
+    }
+    for status in Status::ALL {
+        let row = format!("| `{}` | {} |", status.slug(), status.http_code());
+        assert!(readme.contains(&row), "README lacks the status row {row}");
+    }
+}

@@ -9,7 +9,7 @@
 use super::emails::Emails;
 use super::reference::{Kind, Reference};
 use super::users::{NewUser, PROFILE_EMPLOYEE, Users};
-use super::{Expression, Item, Reader, StoreError, number, string};
+use super::{Conditional, Expression, Item, Reader, StoreError, number, string, update_if};
 use crate::app::Tables;
 use crate::authorise::Application;
 use crate::clock::rfc3339;
@@ -19,10 +19,7 @@ use crate::view::View;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -445,34 +442,14 @@ impl Employees<'_> {
             }
             _ => {}
         }
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.employees)
-            .key(attr::ID, number(id))
-            .set_update_expression(e.update_expression())
-            .set_condition_expression(e.condition_expression())
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(output) => match output.attributes() {
-                Some(item) => Ok(Employee::from_item(item)?),
-                None => Err(StoreError::Malformed("UpdateItem returned no employee".into()).into()),
-            },
-            Err(error) => match error.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(failed) => match failed.item {
-                    Some(stored) => {
-                        self.update_in_transaction(id, email, changes, &edits, stored, now)
-                            .await
-                    }
-                    None => Err(WriteError::UnknownEmployee),
-                },
-                other => Err(StoreError::DynamoDb(Box::new(other.into())).into()),
-            },
+        let key = (attr::ID, number(id));
+        match update_if(self.client, &self.tables.employees, key, &e).await? {
+            Conditional::Updated(item) => Ok(Employee::from_item(&item)?),
+            Conditional::Refused(Some(stored)) => {
+                self.update_in_transaction(id, email, changes, &edits, stored, now)
+                    .await
+            }
+            Conditional::Refused(None) => Err(WriteError::UnknownEmployee),
         }
     }
 

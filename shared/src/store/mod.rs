@@ -10,8 +10,10 @@ pub mod roles;
 pub mod sessions;
 pub mod users;
 
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use std::collections::HashMap;
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -45,6 +47,49 @@ pub fn string(value: impl Into<String>) -> AttributeValue {
 
 pub fn number(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
+}
+
+/// What a conditional UpdateItem did.
+pub enum Conditional {
+    /// The condition held: the item as written.
+    Updated(Item),
+    /// The condition failed: the item as it is, or `None` if there is none.
+    Refused(Option<Item>),
+}
+
+/// One conditional UpdateItem that returns the new item when its condition holds and,
+/// when it fails, the stored item (DynamoDB's `ReturnValuesOnConditionCheckFailure`), so
+/// the caller learns why without a second read.
+pub async fn update_if(
+    client: &Client,
+    table: &str,
+    key: (&str, AttributeValue),
+    expression: &Expression,
+) -> Result<Conditional, StoreError> {
+    let result = client
+        .update_item()
+        .table_name(table)
+        .key(key.0, key.1)
+        .set_update_expression(expression.update_expression())
+        .set_condition_expression(expression.condition_expression())
+        .set_expression_attribute_names(expression.names())
+        .set_expression_attribute_values(expression.values())
+        .return_values(ReturnValue::AllNew)
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .send()
+        .await;
+    match result {
+        Ok(output) => output
+            .attributes
+            .map(Conditional::Updated)
+            .ok_or_else(|| StoreError::Malformed("UpdateItem returned no item".into())),
+        Err(error) => match error.into_service_error() {
+            UpdateItemError::ConditionalCheckFailedException(failed) => {
+                Ok(Conditional::Refused(failed.item))
+            }
+            other => Err(StoreError::DynamoDb(Box::new(other.into()))),
+        },
+    }
 }
 
 /// Reads typed attributes out of an item, naming the attribute when it is not there.

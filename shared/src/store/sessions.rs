@@ -4,16 +4,13 @@
 //! their roles, resolved when it opens), so that checking a request costs exactly one
 //! DynamoDB call: a conditional UpdateItem that checks expiry and records the use.
 
-use super::{Expression, Item, Reader, StoreError, number, string};
+use super::{Conditional, Expression, Item, Reader, StoreError, number, string, update_if};
 use crate::authorise::{Application, Permission};
 use crate::clock::rfc3339;
 use crate::tokens::{self, TokenKind};
 use crate::view::View;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, DeleteRequest, ReturnValue, ReturnValuesOnConditionCheckFailure, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -162,34 +159,12 @@ impl Sessions<'_> {
         e.condition(format!(
             "attribute_exists({hash}) AND ({remember} = {yes} OR ({created} >= {oldest_creation} AND {used} >= {oldest_use}))"
         ));
-        let result = self
-            .client
-            .update_item()
-            .table_name(self.table)
-            .key(attr::TOKEN_HASH, string(tokens::hash(token)))
-            .set_update_expression(e.update_expression())
-            .set_condition_expression(e.condition_expression())
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(output) => match output.attributes() {
-                Some(item) => Ok(Check::Valid(Session::from_item(item)?)),
-                None => Err(StoreError::Malformed(
-                    "UpdateItem returned no session".into(),
-                )),
-            },
-            Err(error) => match error.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(failed) => match failed.item() {
-                    Some(old) => Ok(Check::Expired(Session::from_item(old)?)),
-                    None => Ok(Check::Unknown),
-                },
-                other => Err(StoreError::DynamoDb(Box::new(other.into()))),
-            },
-        }
+        let key = (attr::TOKEN_HASH, string(tokens::hash(token)));
+        Ok(match update_if(self.client, self.table, key, &e).await? {
+            Conditional::Updated(item) => Check::Valid(Session::from_item(&item)?),
+            Conditional::Refused(Some(old)) => Check::Expired(Session::from_item(&old)?),
+            Conditional::Refused(None) => Check::Unknown,
+        })
     }
 
     /// Opens a session for a user (with their grants) or a guest, and returns its token:
