@@ -19,11 +19,6 @@ target/debug/planoauth-admin bootstrap --api-url "http://127.0.0.1:$port" --out 
 token=$(python3 -c 'import json; print(json.load(open(".local/bootstrap.json"))["applications"]["planoauth"])')
 cat <<MSG
 
-PlanoAuth is bootstrapped; tokens and the admin's sign-in are in .local/bootstrap.json:
-$(python3 -c 'import json; d = json.load(open(".local/bootstrap.json"))
-for app, token in d["applications"].items(): print(f"  {app:<11} {token}")
-print(f"  admin       {d[\"admin\"][\"email\"]} / {d[\"admin\"][\"password\"]}")')
-
 Try it:
   curl -s -X POST http://127.0.0.1:$port/api/v1/employees/update \\
     -H 'Content-Type: application/json' \\

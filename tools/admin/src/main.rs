@@ -68,7 +68,11 @@ async fn run(args: &[String]) -> Result<(), BoxError> {
                         std::fs::create_dir_all(parent)?;
                     }
                     std::fs::write(path, json + "\n")?;
-                    eprintln!("bootstrap data written to {path}");
+                    eprintln!("Bootstrapped; what a client needs is in {path}:");
+                    for (application, token) in &data.applications {
+                        eprintln!("  {application:<11} {token}");
+                    }
+                    eprintln!("  {:<11} {} / {}", "admin", data.admin.email, data.admin.password);
                 }
                 None => println!("{json}"),
             }
