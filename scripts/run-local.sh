@@ -6,6 +6,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 port=${PORT:-3000}
+# Welcome emails come from this (verified) sender and link to this sign-in page.
+export ONBOARDING_SENDER=${ONBOARDING_SENDER:-no-reply@planoauth.local}
+export SIGN_IN_URL=${SIGN_IN_URL:-http://127.0.0.1:$port/sign-in}
 
 export STACK_DIR="$root/.local/run"
 scripts/stack.sh down
@@ -14,6 +17,7 @@ eval "$(scripts/stack.sh up)"
 
 cargo build --locked -p planoauth-admin -p local-api
 eval "$(target/debug/planoauth-admin create-tables --prefix planoauth-local-)"
+target/debug/planoauth-admin verify-sender --address "$ONBOARDING_SENDER" 2>/dev/null
 target/debug/planoauth-admin bootstrap --api-url "http://127.0.0.1:$port" --out .local/bootstrap.json
 
 token=$(python3 -c 'import json; print(json.load(open(".local/bootstrap.json"))["applications"]["planoauth"])')

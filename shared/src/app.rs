@@ -4,6 +4,7 @@
 use crate::clock::{Clock, SystemClock};
 use crate::error::BoxError;
 use aws_config::BehaviorVersion;
+pub use aws_config::SdkConfig;
 use aws_config::timeout::TimeoutConfig;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,11 +21,12 @@ pub struct Tables {
     pub employees: String,
     pub reference: String,
     pub counters: String,
+    pub notifications: String,
 }
 
 impl Tables {
     /// Every table resource of `template.yaml`, with the field it fills.
-    pub const RESOURCES: [&'static str; 8] = [
+    pub const RESOURCES: [&'static str; 9] = [
         "SessionsTable",
         "ApplicationTokensTable",
         "RolesTable",
@@ -33,6 +35,7 @@ impl Tables {
         "EmployeesTable",
         "ReferenceTable",
         "CountersTable",
+        "NotificationsTable",
     ];
 
     /// Names the tables by a rule, e.g. a prefix and the resource name.
@@ -46,6 +49,7 @@ impl Tables {
             employees,
             reference,
             counters,
+            notifications,
         ] = Tables::RESOURCES.map(name);
         Tables {
             sessions,
@@ -56,6 +60,7 @@ impl Tables {
             employees,
             reference,
             counters,
+            notifications,
         }
     }
 
@@ -101,10 +106,9 @@ pub struct App {
 impl App {
     /// The production wiring: clients from the Lambda environment, tables from
     /// `template.yaml`'s variables, the system clock.
-    pub async fn from_env() -> Result<App, BoxError> {
-        let config = aws_config().await;
+    pub fn from_env(config: &aws_config::SdkConfig) -> Result<App, BoxError> {
         Ok(App {
-            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
             tables: Tables::from_env()?,
             clock: Arc::new(SystemClock),
         })
@@ -171,6 +175,13 @@ impl App {
         crate::store::reference::Reference {
             client: &self.dynamodb,
             table: &self.tables.reference,
+        }
+    }
+
+    pub fn notifications(&self) -> crate::store::notifications::Notifications<'_> {
+        crate::store::notifications::Notifications {
+            client: &self.dynamodb,
+            table: &self.tables.notifications,
         }
     }
 

@@ -47,14 +47,16 @@ impl Param for Application {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Permission {
     EmployeesUpdate,
+    PhotographersCreate,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 1] = [Permission::EmployeesUpdate];
+    pub const ALL: [Permission; 2] = [Permission::EmployeesUpdate, Permission::PhotographersCreate];
 
     pub const fn name(self) -> &'static str {
         match self {
             Permission::EmployeesUpdate => "employees.update",
+            Permission::PhotographersCreate => "photographers.create",
         }
     }
 }

@@ -19,6 +19,13 @@ pub enum ApiError {
     MissingParam { param: String },
     #[error("invalid parameter `{param}`: {reason}")]
     InvalidParam { param: String, reason: String },
+    /// The request did part of its work and failed after: `data` holds what was done
+    /// (a photographer created although the welcome email could not be sent).
+    #[error("{}", .status.slug())]
+    Partial {
+        status: Status,
+        data: serde_json::Value,
+    },
     /// Something that should not happen: logged with its cause, answered with
     /// `application-crash`.
     #[error("internal error: {0}")]
@@ -31,6 +38,7 @@ impl ApiError {
             ApiError::Rejected { status, .. } => *status,
             ApiError::MissingParam { .. } => Status::MissingParam,
             ApiError::InvalidParam { .. } => Status::InvalidParam,
+            ApiError::Partial { status, .. } => *status,
             ApiError::Crash(_) => Status::ApplicationCrash,
         }
     }
@@ -49,6 +57,7 @@ impl ApiError {
             ApiError::InvalidParam { param, reason } => {
                 format!("The parameter `{param}` is invalid: {reason}.")
             }
+            ApiError::Partial { status, .. } => status.message().to_owned(),
             ApiError::Crash(_) => Status::ApplicationCrash.message().to_owned(),
         }
     }

@@ -12,6 +12,7 @@ pub mod authorise;
 pub mod clock;
 pub mod decode;
 pub mod error;
+pub mod mail;
 pub mod params;
 pub mod passwords;
 pub mod pipeline;

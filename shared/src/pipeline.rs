@@ -85,7 +85,12 @@ pub async fn serve<E: Endpoint>(app: &App, endpoint: &E, request: Request) -> Re
                 tracing::error!(route, request_id, cause = %causes(cause.as_ref()), "request failed");
             }
             let status = error.status();
-            (status, envelope(status, &error.message(), None, session))
+            let message = error.message();
+            let data = match error {
+                ApiError::Partial { data, .. } => Some(data),
+                _ => None,
+            };
+            (status, envelope(status, &message, data, session))
         }
     };
     tracing::info!(

@@ -29,7 +29,14 @@ pub const EMPLOYEES_UPDATE: Route = Route {
     sensitive_params: false,
 };
 
-pub const ALL: &[Route] = &[EMPLOYEES_UPDATE];
+pub const PHOTOGRAPHERS_CREATE: Route = Route {
+    path: "/api/v1/photographers/create",
+    function: "photographers-create",
+    permission: Permission::PhotographersCreate,
+    sensitive_params: true,
+};
+
+pub const ALL: &[Route] = &[EMPLOYEES_UPDATE, PHOTOGRAPHERS_CREATE];
 
 pub fn by_path(path: &str) -> Option<&'static Route> {
     ALL.iter().find(|route| route.path == path)

@@ -1,15 +1,22 @@
 //! What a function's `main` calls: structured logging, the app built once per cold
 //! start, and the Lambda runtime loop.
 
-use crate::app::App;
+use crate::app::{App, aws_config};
+use crate::error::BoxError;
 use crate::pipeline::{Endpoint, serve};
+use aws_config::SdkConfig;
 use lambda_http::{Error, service_fn};
 use std::convert::Infallible;
 
-/// Runs `endpoint` as a Lambda function until the runtime stops it.
-pub async fn run<E: Endpoint>(endpoint: E) -> Result<(), Error> {
+/// Runs an endpoint as a Lambda function until the runtime stops it. `build` makes the
+/// endpoint once, at cold start, from the AWS configuration the app uses too.
+pub async fn run<E: Endpoint>(
+    build: impl FnOnce(&SdkConfig) -> Result<E, BoxError>,
+) -> Result<(), Error> {
     init_logging();
-    let app = App::from_env().await?;
+    let config = aws_config().await;
+    let app = App::from_env(&config)?;
+    let endpoint = build(&config)?;
     lambda_http::run(service_fn(|request| {
         let (app, endpoint) = (&app, &endpoint);
         async move { Ok::<_, Infallible>(serve(app, endpoint, request).await) }
@@ -21,6 +28,14 @@ pub async fn run<E: Endpoint>(endpoint: E) -> Result<(), Error> {
 /// (default `info`). A panic is logged as one JSON line with its location; the pipeline
 /// turns it into `application-crash`.
 pub fn init_logging() {
+    init_logging_to(std::io::stdout);
+}
+
+/// [`init_logging`] with another destination than standard output.
+pub fn init_logging_to<W>(writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let installed = tracing_subscriber::fmt()
@@ -29,6 +44,7 @@ pub fn init_logging() {
         .with_current_span(false)
         .with_target(false)
         .flatten_event(true)
+        .with_writer(writer)
         .try_init()
         .is_ok();
     if installed {

@@ -24,6 +24,40 @@ fn bounded_text(value: Value, max: usize) -> Result<String, Invalid> {
     Ok(trimmed.to_owned())
 }
 
+/// A positive integer id of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordId(pub i64);
+
+impl Param for RecordId {
+    fn from_value(value: Value) -> Result<Self, Invalid> {
+        match i64::from_value(value)? {
+            id if id > 0 => Ok(RecordId(id)),
+            _ => Err(Invalid::new("must be a positive integer")),
+        }
+    }
+}
+
+/// A slug naming reference data: lower-case letters, digits, `-` and `_`, 1 to 64.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slug(pub String);
+
+impl Param for Slug {
+    fn from_value(value: Value) -> Result<Self, Invalid> {
+        let slug = text(value)?;
+        let valid = (1..=64).contains(&slug.len())
+            && slug
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if valid {
+            Ok(Slug(slug))
+        } else {
+            Err(Invalid::new(
+                "must be a slug: lower-case letters, digits, - and _",
+            ))
+        }
+    }
+}
+
 /// A short piece of text such as a name or a street: trimmed, 1 to 200 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Text(pub String);
@@ -201,6 +235,31 @@ impl Param for Longitude {
     }
 }
 
+/// ISO 639-1 language codes.
+const LANGUAGES: &str = "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co \
+    cr cs cu cv cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi \
+    ho hr ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw \
+    ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc \
+    oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv \
+    sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu";
+
+/// A language, as its ISO 639-1 abbreviation (`en`, `es`, `fr`), stored lower-case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Language(pub String);
+
+impl Param for Language {
+    fn from_value(value: Value) -> Result<Self, Invalid> {
+        let code = text(value)?.trim().to_ascii_lowercase();
+        if code.len() == 2 && LANGUAGES.split_whitespace().any(|known| known == code) {
+            Ok(Language(code))
+        } else {
+            Err(Invalid::new(
+                "must be an ISO 639-1 language code such as en or es",
+            ))
+        }
+    }
+}
+
 /// A list of skills: at most 50 distinct short texts, in the order given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skills(pub Vec<String>);
@@ -313,6 +372,17 @@ mod tests {
         assert!(Latitude::from_value(json!("NaN")).is_err());
         assert!(Latitude::from_value(json!("1e1")).is_err());
         assert!(Latitude::from_value(json!(true)).is_err());
+    }
+
+    #[test]
+    fn languages() {
+        assert_eq!(
+            Language::from_value(json!("EN")).ok(),
+            Some(Language("en".into()))
+        );
+        for bad in ["english", "zz", "e", ""] {
+            assert!(Language::from_value(json!(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -7,11 +7,14 @@
 
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use lambda_http::Body;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use lambda_http::{Body, Request};
 use planoauth::App;
 use planoauth::app::{Tables, aws_config};
 use planoauth::authorise::Application;
 use planoauth::clock::{Clock, FixedClock};
+use planoauth::mail::Mailer;
 use planoauth::pipeline::{Endpoint, serve};
 use planoauth::store::employees::{Employee, NewEmployee};
 use planoauth::store::users::NewUser;
@@ -19,11 +22,15 @@ use planoauth::values::Email;
 use planoauth_admin::template::Template;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The prefix of the tables the tests share.
 pub const TABLE_PREFIX: &str = "planoauth-test-";
+/// The verified SES identity the tests send from.
+pub const SENDER: &str = "no-reply@planoauth.test";
+/// The sign-in page the welcome email links to.
+pub const SIGN_IN_URL: &str = "https://app.planoauth.test/sign-in";
 
 /// Counts every DynamoDB request sent (each retry attempt included).
 #[derive(Debug, Default)]
@@ -93,6 +100,8 @@ impl Answer {
 
 pub struct TestEnv {
     pub app: App,
+    pub functions: local_api::Functions,
+    pub ses: aws_sdk_ses::Client,
     pub clock: Arc<FixedClock>,
     pub calls: Arc<CallCounter>,
 }
@@ -135,7 +144,20 @@ impl TestEnv {
         planoauth_admin::bootstrap::seed_reference_data(&app)
             .await
             .expect("reference data is written");
-        TestEnv { app, clock, calls }
+        let ses = aws_sdk_ses::Client::new(&config);
+        ses.verify_email_identity()
+            .email_address(SENDER)
+            .send()
+            .await
+            .expect("sender is verified");
+        let functions = local_api::Functions::new(Mailer::new(ses.clone(), SENDER, SIGN_IN_URL));
+        TestEnv {
+            app,
+            functions,
+            ses,
+            clock,
+            calls,
+        }
     }
 
     /// The same app with other table names: to make a store call fail.
@@ -290,6 +312,40 @@ impl TestEnv {
         .await
     }
 
+    /// POSTs parameters to a sensitive-params route: JSON, base64-encoded.
+    pub async fn call_encoded<E: Endpoint>(&self, endpoint: &E, params: &Value) -> Answer {
+        let body = STANDARD.encode(params.to_string());
+        self.call_with(
+            &self.app,
+            endpoint,
+            &[("content-type", "application/json")],
+            body.as_bytes(),
+        )
+        .await
+    }
+
+    /// Answers a request the way the local API Gateway does: by its route's function.
+    pub async fn dispatch(&self, request: Request) -> Answer {
+        answer(local_api::dispatch(&self.app, &self.functions, request).await)
+    }
+
+    /// The emails SES accepted for `recipient`, as the local stack keeps them:
+    /// `source`, `subject`, `body` (the HTML part), `destinations`.
+    pub async fn sent_emails(&self, recipient: &str) -> Vec<Value> {
+        let data = moto_get("/moto-api/data.json").await;
+        data["ses"]["Message"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|message| {
+                message["destinations"]["ToAddresses"]
+                    .as_array()
+                    .is_some_and(|to| to.iter().any(|address| address == recipient))
+            })
+            .cloned()
+            .collect()
+    }
+
     /// POSTs raw bytes with the given headers to the endpoint's route, on `app`.
     pub async fn call_with<E: Endpoint>(
         &self,
@@ -315,4 +371,83 @@ pub fn answer(response: lambda_http::Response<Body>) -> Answer {
     let body =
         serde_json::from_slice(response.body().as_ref()).expect("every response body is JSON");
     Answer { http, body }
+}
+
+/// GETs a JSON document from the local stack's own API, over plain HTTP/1.1.
+async fn moto_get(path: &str) -> Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("the local stack is running");
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = tokio::net::TcpStream::connect(host)
+        .await
+        .expect("the local stack answers");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("request sent");
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .await
+        .expect("response read");
+    let text = String::from_utf8_lossy(&response);
+    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    serde_json::from_str(&body).expect("the local stack answers JSON")
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// What the test binary has logged, in the production format.
+#[derive(Clone)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    pub fn contents(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().map(|b| b.clone()).unwrap_or_default()).into_owned()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut buffer) = self.0.lock() {
+            buffer.extend_from_slice(bytes);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Sends this test binary's logs (PlanoAuth's JSON lines) to a buffer from now on.
+pub fn capture_logs() -> Logs {
+    static LOGS: OnceLock<Logs> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Logs(Arc::default());
+        let writer = logs.clone();
+        planoauth::runtime::init_logging_to(move || writer.clone());
+        logs
+    })
+    .clone()
 }

@@ -3,7 +3,7 @@
 //! `events/expected-statuses.json` says it produces.
 
 use planoauth::routes;
-use planoauth_tests::{TestEnv, answer, repository_root};
+use planoauth_tests::{TestEnv, repository_root};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -48,7 +48,7 @@ async fn every_sample_event_produces_its_expected_status() {
 
         let request =
             lambda_http::request::from_str(&text.replace(TOKEN_PLACEHOLDER, token)).unwrap();
-        let reply = answer(local_api::dispatch(&env.app, request).await);
+        let reply = env.dispatch(request).await;
         assert_eq!(reply.status(), status, "{name}: {}", reply.body);
         replayed += 1;
     }

@@ -5,7 +5,7 @@ use planoauth::authorise::Application::PlanoAuth;
 use planoauth::params::Params;
 use planoauth::routes::{self, Route};
 use planoauth::{ApiError, Ctx, Endpoint, Reply, Status};
-use planoauth_tests::{TestEnv, answer, template};
+use planoauth_tests::{TestEnv, template};
 use serde_json::json;
 
 #[test]
@@ -89,7 +89,7 @@ async fn unknown_paths_are_route_non_existent() {
             b"{}",
         );
         let request = lambda_http::request::from_str(&event.to_string()).unwrap();
-        let reply = answer(local_api::dispatch(&env.app, request).await);
+        let reply = env.dispatch(request).await;
         assert_eq!(
             (reply.status(), reply.http),
             ("route-non-existent", 500),

@@ -7,7 +7,7 @@
 use planoauth::params::{Fields, Invalid, Param, Params, Patch};
 use planoauth::routes::{self, Route};
 use planoauth::store::employees::{AddressChanges, EmployeeChanges, WriteError};
-use planoauth::values::{Email, IsoDate, Latitude, Longitude, Phone, Skills, Text};
+use planoauth::values::{Email, IsoDate, Latitude, Longitude, Phone, RecordId, Skills, Text};
 use planoauth::view::View;
 use planoauth::{ApiError, Ctx, Endpoint, Reply};
 use serde_json::Value;
@@ -72,18 +72,6 @@ impl Endpoint for EmployeesUpdate {
             ctx.app.sessions().end_all_for_user(id).await?;
         }
         Ok(Reply::data(employee.view(view)))
-    }
-}
-
-/// A positive integer id.
-struct RecordId(i64);
-
-impl Param for RecordId {
-    fn from_value(value: Value) -> Result<Self, Invalid> {
-        match i64::from_value(value)? {
-            id if id > 0 => Ok(RecordId(id)),
-            _ => Err(Invalid::new("must be a positive integer")),
-        }
     }
 }
 

@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    planoauth::runtime::run(employees_update::EmployeesUpdate).await
+    planoauth::runtime::run(|_| Ok(employees_update::EmployeesUpdate)).await
 }

@@ -5,6 +5,7 @@ pub mod application_tokens;
 pub mod counters;
 pub mod emails;
 pub mod employees;
+pub mod notifications;
 pub mod reference;
 pub mod roles;
 pub mod sessions;

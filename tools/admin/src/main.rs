@@ -3,6 +3,7 @@
 //! ```text
 //! planoauth-admin create-tables [--template template.yaml] [--prefix planoauth-local-]
 //! planoauth-admin bootstrap --api-url URL [--admin-email EMAIL] [--out .local/bootstrap.json]
+//! planoauth-admin verify-sender --address no-reply@planoauth.example
 //! ```
 //!
 //! It talks to whatever AWS the environment names (`AWS_ENDPOINT_URL` for the local
@@ -18,7 +19,8 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage:
   planoauth-admin create-tables [--template template.yaml] [--prefix planoauth-local-]
-  planoauth-admin bootstrap --api-url URL [--admin-email EMAIL] [--out .local/bootstrap.json]";
+  planoauth-admin bootstrap --api-url URL [--admin-email EMAIL] [--out .local/bootstrap.json]
+  planoauth-admin verify-sender --address ADDRESS";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -54,7 +56,7 @@ async fn run(args: &[String]) -> Result<(), BoxError> {
         }
         "bootstrap" => {
             let api_url = options.get("api-url").ok_or("bootstrap needs --api-url")?;
-            let app = App::from_env().await?;
+            let app = App::from_env(&aws_config().await)?;
             let data = bootstrap::bootstrap(
                 &app,
                 api_url,
@@ -72,10 +74,25 @@ async fn run(args: &[String]) -> Result<(), BoxError> {
                     for (application, token) in &data.applications {
                         eprintln!("  {application:<11} {token}");
                     }
-                    eprintln!("  {:<11} {} / {}", "admin", data.admin.email, data.admin.password);
+                    eprintln!(
+                        "  {:<11} {} / {}",
+                        "admin", data.admin.email, data.admin.password
+                    );
                 }
                 None => println!("{json}"),
             }
+            Ok(())
+        }
+        "verify-sender" => {
+            let address = options
+                .get("address")
+                .ok_or("verify-sender needs --address")?;
+            let ses = aws_sdk_ses::Client::new(&aws_config().await);
+            ses.verify_email_identity()
+                .email_address(address)
+                .send()
+                .await?;
+            eprintln!("asked SES to verify {address}; follow the link SES sends to it");
             Ok(())
         }
         _ => Err(USAGE.into()),

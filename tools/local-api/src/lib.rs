@@ -6,6 +6,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use employees_update::EmployeesUpdate;
 use lambda_http::{Body, Request, Response};
+use photographers_create::PhotographersCreate;
+use planoauth::app::SdkConfig;
+use planoauth::error::BoxError;
+use planoauth::mail::Mailer;
 use planoauth::pipeline::serve;
 use planoauth::respond::envelope;
 use planoauth::routes::{self, Route};
@@ -71,11 +75,34 @@ pub fn http_api_event(
     })
 }
 
+/// Every function, built once as its `main` builds it in Lambda.
+pub struct Functions {
+    pub employees_update: EmployeesUpdate,
+    pub photographers_create: PhotographersCreate,
+}
+
+impl Functions {
+    pub fn new(mailer: Mailer) -> Functions {
+        Functions {
+            employees_update: EmployeesUpdate,
+            photographers_create: PhotographersCreate { mailer },
+        }
+    }
+
+    pub fn from_env(config: &SdkConfig) -> Result<Functions, BoxError> {
+        Ok(Functions::new(Mailer::from_env(config)?))
+    }
+}
+
+/// The functions this server wires, by name.
+const WIRED: [&str; 2] = ["employees-update", "photographers-create"];
+
 /// Answers a request decoded from an event, as the function owning its route would.
-pub async fn dispatch(app: &App, request: Request) -> Response<Body> {
+pub async fn dispatch(app: &App, functions: &Functions, request: Request) -> Response<Body> {
     let route = routes::by_path(request.uri().path()).filter(|_| request.method() == "POST");
     match route.map(|route| route.function) {
-        Some("employees-update") => serve(app, &EmployeesUpdate, request).await,
+        Some("employees-update") => serve(app, &functions.employees_update, request).await,
+        Some("photographers-create") => serve(app, &functions.photographers_create, request).await,
         Some(function) => {
             tracing::error!(function, "route has no function wired into the local API");
             envelope(
@@ -96,5 +123,5 @@ pub async fn dispatch(app: &App, request: Request) -> Response<Body> {
 
 /// Whether the local API wires every route of the registry to its function.
 pub fn wired(route: &Route) -> bool {
-    matches!(route.function, "employees-update")
+    WIRED.contains(&route.function)
 }

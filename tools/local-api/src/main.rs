@@ -18,7 +18,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(3000);
-    let app = Arc::new(App::from_env().await?);
+    let config = planoauth::app::aws_config().await;
+    let app = Arc::new(App::from_env(&config)?);
+    let functions = Arc::new(local_api::Functions::from_env(&config)?);
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     eprintln!("PlanoAuth API listening on http://127.0.0.1:{port}");
     loop {
@@ -26,11 +28,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             accepted = listener.accept() => accepted?,
             _ = tokio::signal::ctrl_c() => return Ok(()),
         };
-        let app = Arc::clone(&app);
+        let (app, functions) = (Arc::clone(&app), Arc::clone(&functions));
         tokio::spawn(async move {
             let service = service_fn(move |request| {
-                let app = Arc::clone(&app);
-                async move { Ok::<_, Infallible>(answer(&app, request).await) }
+                let (app, functions) = (Arc::clone(&app), Arc::clone(&functions));
+                async move { Ok::<_, Infallible>(answer(&app, &functions, request).await) }
             });
             if let Err(error) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -42,7 +44,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     }
 }
 
-async fn answer(app: &App, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+async fn answer(
+    app: &App,
+    functions: &local_api::Functions,
+    request: hyper::Request<Incoming>,
+) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
     let body = body
         .collect()
@@ -59,7 +65,7 @@ async fn answer(app: &App, request: hyper::Request<Incoming>) -> hyper::Response
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let event = local_api::http_api_event(parts.method.as_str(), path, &headers, &body);
     let response = match lambda_http::request::from_str(&event.to_string()) {
-        Ok(request) => local_api::dispatch(app, request).await,
+        Ok(request) => local_api::dispatch(app, functions, request).await,
         Err(error) => {
             tracing::error!(%error, "event could not be decoded");
             planoauth::respond::envelope(

@@ -1,0 +1,12 @@
+use photographers_create::PhotographersCreate;
+use planoauth::mail::Mailer;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    planoauth::runtime::run(|config| {
+        Ok(PhotographersCreate {
+            mailer: Mailer::from_env(config)?,
+        })
+    })
+    .await
+}
