@@ -22,11 +22,12 @@ pub struct Tables {
     pub reference: String,
     pub counters: String,
     pub notifications: String,
+    pub clients: String,
 }
 
 impl Tables {
     /// Every table resource of `template.yaml`, with the field it fills.
-    pub const RESOURCES: [&'static str; 9] = [
+    pub const RESOURCES: [&'static str; 10] = [
         "SessionsTable",
         "ApplicationTokensTable",
         "RolesTable",
@@ -36,6 +37,7 @@ impl Tables {
         "ReferenceTable",
         "CountersTable",
         "NotificationsTable",
+        "ClientsTable",
     ];
 
     /// Names the tables by a rule, e.g. a prefix and the resource name.
@@ -50,6 +52,7 @@ impl Tables {
             reference,
             counters,
             notifications,
+            clients,
         ] = Tables::RESOURCES.map(name);
         Tables {
             sessions,
@@ -61,6 +64,7 @@ impl Tables {
             reference,
             counters,
             notifications,
+            clients,
         }
     }
 
@@ -182,6 +186,20 @@ impl App {
         crate::store::notifications::Notifications {
             client: &self.dynamodb,
             table: &self.tables.notifications,
+        }
+    }
+
+    pub fn clients(&self) -> crate::store::clients::Clients<'_> {
+        crate::store::clients::Clients {
+            client: &self.dynamodb,
+            table: &self.tables.clients,
+        }
+    }
+
+    pub fn emails(&self) -> crate::store::emails::Emails<'_> {
+        crate::store::emails::Emails {
+            client: &self.dynamodb,
+            table: &self.tables.emails,
         }
     }
 

@@ -48,23 +48,101 @@ impl Param for Application {
 pub enum Permission {
     EmployeesUpdate,
     PhotographersCreate,
+    /// Signing users in (and opening guest sessions): for the applications' servers.
+    SessionsCreate,
+    /// Registering clients directly, without a session.
+    ClientsRegister,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 2] = [Permission::EmployeesUpdate, Permission::PhotographersCreate];
+    pub const ALL: [Permission; 4] = [
+        Permission::EmployeesUpdate,
+        Permission::PhotographersCreate,
+        Permission::SessionsCreate,
+        Permission::ClientsRegister,
+    ];
 
     pub const fn name(self) -> &'static str {
         match self {
             Permission::EmployeesUpdate => "employees.update",
             Permission::PhotographersCreate => "photographers.create",
+            Permission::SessionsCreate => "sessions.create",
+            Permission::ClientsRegister => "clients.register",
         }
     }
 }
 
-/// Decides the application the caller acts in and checks that its role there holds
-/// `needed`. A session user with no client, employee or liaison record holds no role at
-/// all: that is `client-required`, so that the client can send them to register.
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// The caller's role in the application it acts in (or its application token) must
+    /// hold the permission. A session user with no client, employee or liaison record
+    /// holds no role at all: that is `client-required`.
+    Permission(Permission),
+    /// Any live session, a guest's too: the route acts on the caller's own session.
+    OwnSession,
+    /// An application token holding the permission (a trusted server); no session.
+    ApplicationToken(Permission),
+    /// An application token holding the permission, or a session whose user has no
+    /// record yet (a guest, or a user told `client-required`).
+    Registration(Permission),
+}
+
+impl Access {
+    /// How the README's route table says it.
+    pub fn describe(self) -> String {
+        match self {
+            Access::Permission(p) => format!("role or application token with `{}`", p.name()),
+            Access::OwnSession => "any session".to_owned(),
+            Access::ApplicationToken(p) => format!("application token with `{}`", p.name()),
+            Access::Registration(p) => {
+                format!(
+                    "session without a record, or application token with `{}`",
+                    p.name()
+                )
+            }
+        }
+    }
+}
+
+/// Decides the application the caller acts in and checks that the caller may call a
+/// route of this `access`.
 pub fn authorise(
+    caller: &Caller,
+    requested: Option<Application>,
+    access: Access,
+) -> Result<Application, ApiError> {
+    match (access, caller) {
+        (Access::Permission(needed), _) => authorise_permission(caller, requested, needed),
+        (Access::OwnSession, Caller::Session(session)) => {
+            Ok(requested.unwrap_or(session.application))
+        }
+        (Access::OwnSession, Caller::Application(_)) => Err(ApiError::reject_because(
+            Status::PermissionDenied,
+            "This route acts on a session: call it with a session token.",
+        )),
+        (
+            Access::ApplicationToken(needed) | Access::Registration(needed),
+            Caller::Application(_),
+        ) => authorise_permission(caller, requested, needed),
+        (Access::ApplicationToken(_), Caller::Session(_)) => Err(ApiError::reject_because(
+            Status::PermissionDenied,
+            "This route is for the applications' servers: call it with an application token.",
+        )),
+        (Access::Registration(_), Caller::Session(session)) => {
+            if session.user_id.is_some() && !session.profiles.is_empty() {
+                return Err(ApiError::reject_because(
+                    Status::PermissionDenied,
+                    "This session's user already has a record.",
+                ));
+            }
+            Ok(requested.unwrap_or(session.application))
+        }
+    }
+}
+
+/// Checks that the caller's role in the application it acts in holds `needed`.
+fn authorise_permission(
     caller: &Caller,
     requested: Option<Application>,
     needed: Permission,

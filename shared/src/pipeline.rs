@@ -29,17 +29,31 @@ pub struct Ctx<'a> {
     pub application: Application,
     /// The request's time, read once from the app's clock.
     pub now: i64,
+    /// How the caller wants session objects shown.
+    pub session_view: View,
 }
 
 /// What a successful request returns.
 #[derive(Debug, Default)]
 pub struct Reply {
     pub data: Option<Value>,
+    /// The session to show instead of the caller's: one the request opened or changed.
+    pub session: Option<Value>,
 }
 
 impl Reply {
     pub fn data(data: Value) -> Self {
-        Reply { data: Some(data) }
+        Reply {
+            data: Some(data),
+            session: None,
+        }
+    }
+
+    pub fn session(session: Value) -> Self {
+        Reply {
+            data: None,
+            session: Some(session),
+        }
     }
 }
 
@@ -136,12 +150,13 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
                 error
             })?;
         session = caller.session().cloned();
-        let application = authorise(&caller, requested, E::ROUTE.permission)?;
+        let application = authorise(&caller, requested, E::ROUTE.access)?;
         let ctx = Ctx {
             app,
             caller: &caller,
             application,
             now,
+            session_view,
         };
         endpoint.handle(&ctx, params).await
     }

@@ -1,7 +1,7 @@
 //! The route registry: every route PlanoAuth serves, declared once. `template.yaml`, the
 //! local server and the README are checked against this list by the tests.
 
-use crate::authorise::Permission;
+use crate::authorise::{Access, Permission};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
@@ -9,8 +9,8 @@ pub struct Route {
     pub path: &'static str,
     /// The Lambda function (and workspace crate) that serves it.
     pub function: &'static str,
-    /// What the caller's role must hold.
-    pub permission: Permission,
+    /// Who may call it.
+    pub access: Access,
     /// Whether the body arrives base64-encoded because it carries a password.
     pub sensitive_params: bool,
 }
@@ -25,18 +25,53 @@ impl Route {
 pub const EMPLOYEES_UPDATE: Route = Route {
     path: "/api/v1/employees/update",
     function: "employees-update",
-    permission: Permission::EmployeesUpdate,
+    access: Access::Permission(Permission::EmployeesUpdate),
     sensitive_params: false,
 };
 
 pub const PHOTOGRAPHERS_CREATE: Route = Route {
     path: "/api/v1/photographers/create",
     function: "photographers-create",
-    permission: Permission::PhotographersCreate,
+    access: Access::Permission(Permission::PhotographersCreate),
     sensitive_params: true,
 };
 
-pub const ALL: &[Route] = &[EMPLOYEES_UPDATE, PHOTOGRAPHERS_CREATE];
+pub const SESSIONS_CREATE: Route = Route {
+    path: "/api/v1/sessions/create",
+    function: "sessions-create",
+    access: Access::ApplicationToken(Permission::SessionsCreate),
+    sensitive_params: true,
+};
+
+pub const SESSIONS_SHOW: Route = Route {
+    path: "/api/v1/sessions/show",
+    function: "sessions-show",
+    access: Access::OwnSession,
+    sensitive_params: false,
+};
+
+pub const SESSIONS_DELETE: Route = Route {
+    path: "/api/v1/sessions/delete",
+    function: "sessions-delete",
+    access: Access::OwnSession,
+    sensitive_params: false,
+};
+
+pub const USERS_CLIENT_REGISTER: Route = Route {
+    path: "/api/v1/users/client_register",
+    function: "users-client-register",
+    access: Access::Registration(Permission::ClientsRegister),
+    sensitive_params: true,
+};
+
+pub const ALL: &[Route] = &[
+    EMPLOYEES_UPDATE,
+    PHOTOGRAPHERS_CREATE,
+    SESSIONS_CREATE,
+    SESSIONS_SHOW,
+    SESSIONS_DELETE,
+    USERS_CLIENT_REGISTER,
+];
 
 pub fn by_path(path: &str) -> Option<&'static Route> {
     ALL.iter().find(|route| route.path == path)

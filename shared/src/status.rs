@@ -22,11 +22,13 @@ pub enum Status {
     ServiceNotFound,
     /// Added by PlanoAuth: the caller is authenticated but its role lacks the permission.
     PermissionDenied,
+    /// Added by PlanoAuth: too many failed sign-ins on one account within the hour.
+    TooManyAttempts,
 }
 
 impl Status {
     /// Every status, in the order the documentation lists them.
-    pub const ALL: [Status; 16] = [
+    pub const ALL: [Status; 17] = [
         Status::ActionSuccessful,
         Status::InvalidToken,
         Status::SessionExpired,
@@ -43,6 +45,7 @@ impl Status {
         Status::IdentifyRequestError,
         Status::ServiceNotFound,
         Status::PermissionDenied,
+        Status::TooManyAttempts,
     ];
 
     pub const fn slug(self) -> &'static str {
@@ -141,6 +144,11 @@ impl Status {
                 "permission-denied",
                 403,
                 "The caller's role does not allow this request.",
+            ),
+            Status::TooManyAttempts => (
+                "too-many-attempts",
+                429,
+                "Too many failed sign-ins on this account: try again within the hour.",
             ),
         }
     }

@@ -126,10 +126,10 @@ fn the_readme_lists_every_route_and_every_status_with_its_code() {
         std::fs::read_to_string(planoauth_tests::repository_root().join("README.md")).unwrap();
     for route in routes::ALL {
         let row = format!(
-            "| `{}` | `{}` | `{}` |",
+            "| `{}` | `{}` | {} |",
             route.key(),
             route.function,
-            route.permission.name()
+            route.access.describe()
         );
         assert!(readme.contains(&row), "README lacks the route row {row}");
     }

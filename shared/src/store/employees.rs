@@ -9,7 +9,10 @@
 use super::emails::Emails;
 use super::reference::{Kind, Reference};
 use super::users::{NewUser, PROFILE_EMPLOYEE, Users};
-use super::{Conditional, Expression, Item, Reader, StoreError, number, string, update_if};
+use super::{
+    Conditional, Expression, Item, Outcome, Reader, Step, Steps, StoreError, number, string,
+    update_if,
+};
 use crate::app::Tables;
 use crate::authorise::Application;
 use crate::clock::rfc3339;
@@ -17,8 +20,6 @@ use crate::params::Patch;
 use crate::values::Email;
 use crate::view::View;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -282,6 +283,7 @@ pub struct Employees<'a> {
 impl Employees<'_> {
     fn emails(&self) -> Emails<'_> {
         Emails {
+            client: self.client,
             table: &self.tables.emails,
         }
     }
@@ -386,10 +388,12 @@ impl Employees<'_> {
             Outcome::Written => Ok(Employee::from_item(&item)?),
             Outcome::Refused(Step::EmailClaim) => Err(WriteError::EmailTaken),
             Outcome::Refused(Step::Reference(kind)) => Err(WriteError::UnknownReference(kind)),
-            Outcome::Refused(Step::Record) | Outcome::Conflict => Err(StoreError::Malformed(
-                format!("user id {id} is already taken: the users counter is behind"),
-            )
-            .into()),
+            Outcome::Refused(Step::Record | Step::Session) | Outcome::Conflict => {
+                Err(StoreError::Malformed(format!(
+                    "user id {id} is already taken: the users counter is behind"
+                ))
+                .into())
+            }
         }
     }
 
@@ -497,7 +501,7 @@ impl Employees<'_> {
                     return Err(WriteError::UnknownReference(kind));
                 }
                 // The record changed since it was read: read it again and redo the update.
-                Outcome::Refused(Step::Record) | Outcome::Conflict => {
+                Outcome::Refused(Step::Record | Step::Session) | Outcome::Conflict => {
                     tokio::time::sleep(Duration::from_millis(10 << attempt)).await;
                     stored = match self.get(id).await? {
                         Some(item) => item,
@@ -563,84 +567,4 @@ fn apply(stored: &Item, email: &Email, edits: &[Edit], now: i64) -> Result<Item,
         };
     }
     Ok(item)
-}
-
-/// What each step of a transaction stands for, to tell the caller which one refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
-    /// A write to the record itself (or its own email claim being released).
-    Record,
-    EmailClaim,
-    Reference(Kind),
-}
-
-enum Outcome {
-    Written,
-    /// A step's condition failed; the first such step in the order of priority: the
-    /// record first (it must be re-read before anything else means something).
-    Refused(Step),
-    /// DynamoDB cancelled the transaction for a concurrent one on the same items.
-    Conflict,
-}
-
-#[derive(Default)]
-struct Steps {
-    kinds: Vec<Step>,
-    items: Vec<TransactWriteItem>,
-}
-
-impl Steps {
-    fn push(&mut self, kind: Step, item: TransactWriteItem) {
-        self.kinds.push(kind);
-        self.items.push(item);
-    }
-
-    async fn run(self, client: &Client) -> Result<Outcome, StoreError> {
-        let result = client
-            .transact_write_items()
-            .set_transact_items(Some(self.items))
-            .send()
-            .await;
-        let error = match result {
-            Ok(_) => return Ok(Outcome::Written),
-            Err(error) => error,
-        };
-        let cancelled = match error {
-            SdkError::ServiceError(service) => match service.into_err() {
-                TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled,
-                TransactWriteItemsError::TransactionInProgressException(_) => {
-                    return Ok(Outcome::Conflict);
-                }
-                other => return Err(StoreError::DynamoDb(Box::new(other.into()))),
-            },
-            other => return Err(other.into()),
-        };
-        let reasons = cancelled.cancellation_reasons();
-        let refused = |step: Step| {
-            self.kinds.iter().zip(reasons).any(|(kind, reason)| {
-                *kind == step && reason.code() == Some("ConditionalCheckFailed")
-            })
-        };
-        if refused(Step::Record) {
-            return Ok(Outcome::Refused(Step::Record));
-        }
-        if let Some(step) = self
-            .kinds
-            .iter()
-            .copied()
-            .find(|step| *step != Step::Record && refused(*step))
-        {
-            return Ok(Outcome::Refused(step));
-        }
-        if reasons
-            .iter()
-            .any(|reason| reason.code() == Some("TransactionConflict"))
-        {
-            return Ok(Outcome::Conflict);
-        }
-        Err(StoreError::Malformed(format!(
-            "transaction cancelled for reasons {:?}",
-            reasons.iter().map(|r| r.code()).collect::<Vec<_>>()
-        )))
-    }
 }

@@ -2,6 +2,7 @@
 //! share: the error type, item readers and an expression builder.
 
 pub mod application_tokens;
+pub mod clients;
 pub mod counters;
 pub mod emails;
 pub mod employees;
@@ -13,8 +14,11 @@ pub mod users;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use reference::Kind;
 use std::collections::HashMap;
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -90,6 +94,90 @@ pub async fn update_if(
             }
             other => Err(StoreError::DynamoDb(Box::new(other.into()))),
         },
+    }
+}
+
+/// A multi-item write as one DynamoDB transaction, with what each step stands for so
+/// that a cancellation says which condition refused.
+/// What each step of a transaction stands for, to tell the caller which one refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// A write to the record itself (or its own email claim being released).
+    Record,
+    EmailClaim,
+    Reference(Kind),
+    /// The session a registration makes act for the new user.
+    Session,
+}
+
+pub enum Outcome {
+    Written,
+    /// A step's condition failed; the first such step in the order of priority: the
+    /// record first (it must be re-read before anything else means something).
+    Refused(Step),
+    /// DynamoDB cancelled the transaction for a concurrent one on the same items.
+    Conflict,
+}
+
+#[derive(Default)]
+pub struct Steps {
+    kinds: Vec<Step>,
+    items: Vec<TransactWriteItem>,
+}
+
+impl Steps {
+    pub fn push(&mut self, kind: Step, item: TransactWriteItem) {
+        self.kinds.push(kind);
+        self.items.push(item);
+    }
+
+    pub async fn run(self, client: &Client) -> Result<Outcome, StoreError> {
+        let result = client
+            .transact_write_items()
+            .set_transact_items(Some(self.items))
+            .send()
+            .await;
+        let error = match result {
+            Ok(_) => return Ok(Outcome::Written),
+            Err(error) => error,
+        };
+        let cancelled = match error {
+            SdkError::ServiceError(service) => match service.into_err() {
+                TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled,
+                TransactWriteItemsError::TransactionInProgressException(_) => {
+                    return Ok(Outcome::Conflict);
+                }
+                other => return Err(StoreError::DynamoDb(Box::new(other.into()))),
+            },
+            other => return Err(other.into()),
+        };
+        let reasons = cancelled.cancellation_reasons();
+        let refused = |step: Step| {
+            self.kinds.iter().zip(reasons).any(|(kind, reason)| {
+                *kind == step && reason.code() == Some("ConditionalCheckFailed")
+            })
+        };
+        if refused(Step::Record) {
+            return Ok(Outcome::Refused(Step::Record));
+        }
+        if let Some(step) = self
+            .kinds
+            .iter()
+            .copied()
+            .find(|step| *step != Step::Record && refused(*step))
+        {
+            return Ok(Outcome::Refused(step));
+        }
+        if reasons
+            .iter()
+            .any(|reason| reason.code() == Some("TransactionConflict"))
+        {
+            return Ok(Outcome::Conflict);
+        }
+        Err(StoreError::Malformed(format!(
+            "transaction cancelled for reasons {:?}",
+            reasons.iter().map(|r| r.code()).collect::<Vec<_>>()
+        )))
     }
 }
 
@@ -183,6 +271,13 @@ impl Expression {
     pub fn set(&mut self, attribute: &str, value: AttributeValue) -> &mut Self {
         let (name, value) = (self.name(attribute), self.value(value));
         self.sets.push(format!("{name} = {value}"));
+        self
+    }
+
+    /// Sets one entry of a map attribute (the map must exist).
+    pub fn set_entry(&mut self, map: &str, key: &str, value: AttributeValue) -> &mut Self {
+        let (map, key, value) = (self.name(map), self.name(key), self.value(value));
+        self.sets.push(format!("{map}.{key} = {value}"));
         self
     }
 

@@ -10,7 +10,9 @@ use crate::clock::rfc3339;
 use crate::tokens::{self, TokenKind};
 use crate::view::View;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, TransactWriteItem, Update, WriteRequest,
+};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -22,6 +24,12 @@ pub const IDLE_LIFETIME: i64 = 72 * 60 * 60;
 const TTL_GRACE: i64 = 24 * 60 * 60;
 /// The index of a user's sessions, to end them all at once.
 pub const USER_INDEX: &str = "by-user";
+/// Sessions that can expire (not `remember_me`), by last use and by creation, for the
+/// cleanup to find expired ones without a Scan. Spread over shards so that no index
+/// partition takes every session's writes.
+pub const IDLE_INDEX: &str = "by-last-use";
+pub const AGE_INDEX: &str = "by-creation";
+pub const EXPIRY_SHARDS: u32 = 8;
 
 mod attr {
     pub const TOKEN_HASH: &str = "token_hash";
@@ -34,6 +42,7 @@ mod attr {
     pub const PROFILES: &str = "profiles";
     pub const PERMISSIONS: &str = "permissions";
     pub const EXPIRES: &str = "expires";
+    pub const EXPIRY_SHARD: &str = "expiry_shard";
 }
 
 /// What a user is allowed, as a session carries it.
@@ -48,6 +57,8 @@ pub struct Grants {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
+    /// The key of the session's item: the hash of its token (never shown).
+    pub token_hash: String,
     pub id: String,
     /// `None` for a guest session, opened before the user registers.
     pub user_id: Option<i64>,
@@ -109,6 +120,7 @@ impl Session {
             })
             .unwrap_or_default();
         Ok(Session {
+            token_hash: read.str(attr::TOKEN_HASH)?.to_owned(),
             id: read.str(attr::ID)?.to_owned(),
             user_id: read.opt_num(attr::USER_ID)?,
             application: Application::from_slug(application).ok_or_else(|| {
@@ -120,6 +132,26 @@ impl Session {
             profiles: read.strings(attr::PROFILES),
             permissions,
         })
+    }
+}
+
+/// Sets (or, when empty, removes) a session's records and permissions.
+fn set_grants(e: &mut Expression, grants: &Grants) {
+    if grants.profiles.is_empty() {
+        e.remove(attr::PROFILES);
+    } else {
+        e.set(attr::PROFILES, AttributeValue::Ss(grants.profiles.clone()));
+    }
+    let permissions: HashMap<String, AttributeValue> = grants
+        .permissions
+        .iter()
+        .filter(|(_, held)| !held.is_empty())
+        .map(|(app, held)| (app.clone(), AttributeValue::Ss(held.clone())))
+        .collect();
+    if permissions.is_empty() {
+        e.remove(attr::PERMISSIONS);
+    } else {
+        e.set(attr::PERMISSIONS, AttributeValue::M(permissions));
     }
 }
 
@@ -178,6 +210,7 @@ impl Sessions<'_> {
     ) -> Result<(String, Session), StoreError> {
         let token = tokens::generate(TokenKind::Session);
         let session = Session {
+            token_hash: tokens::hash(&token),
             id: tokens::random_id(),
             user_id: grants.map(|g| g.user_id),
             application,
@@ -188,7 +221,7 @@ impl Sessions<'_> {
             permissions: grants.map(|g| g.permissions.clone()).unwrap_or_default(),
         };
         let mut item = Item::from([
-            (attr::TOKEN_HASH.into(), string(tokens::hash(&token))),
+            (attr::TOKEN_HASH.into(), string(&session.token_hash)),
             (attr::ID.into(), string(&session.id)),
             (attr::APPLICATION.into(), string(application.slug())),
             (attr::REMEMBER_ME.into(), AttributeValue::Bool(remember_me)),
@@ -203,6 +236,8 @@ impl Sessions<'_> {
                 attr::EXPIRES.into(),
                 number(now + ABSOLUTE_LIFETIME + TTL_GRACE),
             );
+            let shard = rand::random::<u32>() % EXPIRY_SHARDS;
+            item.insert(attr::EXPIRY_SHARD.into(), string(shard.to_string()));
         }
         if !session.profiles.is_empty() {
             item.insert(
@@ -229,10 +264,68 @@ impl Sessions<'_> {
         Ok((token, session))
     }
 
-    /// Ends every session of a user (on deactivation or sign-out everywhere). Returns how
-    /// many were ended.
-    pub async fn end_all_for_user(&self, user_id: i64) -> Result<usize, StoreError> {
-        let mut ended = 0;
+    /// Ends one session (signing out). Returns whether it existed.
+    pub async fn end(&self, token_hash: &str) -> Result<bool, StoreError> {
+        let output = self
+            .client
+            .delete_item()
+            .table_name(self.table)
+            .key(attr::TOKEN_HASH, string(token_hash))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await?;
+        Ok(output.attributes().is_some())
+    }
+
+    /// The write that makes a guest session (or one of a user without records) act for
+    /// `grants`: for the transaction that registers the user.
+    pub fn adopt(
+        &self,
+        session: &Session,
+        grants: &Grants,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut e = Expression::default();
+        e.set(attr::USER_ID, number(grants.user_id));
+        set_grants(&mut e, grants);
+        let (hash, user) = (e.name(attr::TOKEN_HASH), e.name(attr::USER_ID));
+        let owner = match session.user_id {
+            Some(user_id) => {
+                let user_id = e.value(number(user_id));
+                format!("{user} = {user_id}")
+            }
+            None => format!("attribute_not_exists({user})"),
+        };
+        e.condition(format!("attribute_exists({hash}) AND {owner}"));
+        let update = Update::builder()
+            .table_name(self.table)
+            .key(attr::TOKEN_HASH, string(&session.token_hash))
+            .set_update_expression(e.update_expression())
+            .set_condition_expression(e.condition_expression())
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .build()?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Gives every open session of a user their current grants, so that a change of
+    /// role takes effect at once. Returns how many sessions were updated.
+    pub async fn refresh_grants(&self, grants: &Grants) -> Result<usize, StoreError> {
+        let mut refreshed = 0;
+        for hash in self.hashes_of_user(grants.user_id).await? {
+            let mut e = Expression::default();
+            set_grants(&mut e, grants);
+            let name = e.name(attr::TOKEN_HASH);
+            e.condition(format!("attribute_exists({name})"));
+            match update_if(self.client, self.table, (attr::TOKEN_HASH, hash), &e).await? {
+                Conditional::Updated(_) => refreshed += 1,
+                Conditional::Refused(_) => {} // ended meanwhile
+            }
+        }
+        Ok(refreshed)
+    }
+
+    async fn hashes_of_user(&self, user_id: i64) -> Result<Vec<AttributeValue>, StoreError> {
+        let mut hashes = Vec::new();
         let mut start: Option<Item> = None;
         loop {
             let page = self
@@ -245,20 +338,99 @@ impl Sessions<'_> {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await?;
-            let keys: Vec<AttributeValue> = page
-                .items()
-                .iter()
-                .filter_map(|item| item.get(attr::TOKEN_HASH).cloned())
-                .collect();
-            ended += keys.len();
-            for chunk in keys.chunks(25) {
-                self.delete_batch(chunk).await?;
-            }
+            hashes.extend(
+                page.items()
+                    .iter()
+                    .filter_map(|item| item.get(attr::TOKEN_HASH).cloned()),
+            );
             match page.last_evaluated_key() {
                 Some(key) => start = Some(key.clone()),
-                None => return Ok(ended),
+                None => return Ok(hashes),
             }
         }
+    }
+
+    /// One page of sessions that an expiry index says are past `cutoff` (last use or
+    /// creation, by index) in one shard. The index is eventually consistent, so the
+    /// delete re-checks.
+    pub async fn expiry_candidates(
+        &self,
+        index: &str,
+        shard: u32,
+        cutoff: i64,
+        start: Option<Item>,
+    ) -> Result<(Vec<AttributeValue>, Option<Item>), StoreError> {
+        let sort_key = if index == IDLE_INDEX {
+            attr::LAST_USED_AT
+        } else {
+            attr::CREATED_AT
+        };
+        let page = self
+            .client
+            .query()
+            .table_name(self.table)
+            .index_name(index)
+            .key_condition_expression("#shard = :shard AND #at < :cutoff")
+            .expression_attribute_names("#shard", attr::EXPIRY_SHARD)
+            .expression_attribute_names("#at", sort_key)
+            .expression_attribute_values(":shard", string(shard.to_string()))
+            .expression_attribute_values(":cutoff", number(cutoff))
+            .limit(100)
+            .set_exclusive_start_key(start)
+            .send()
+            .await?;
+        let hashes = page
+            .items()
+            .iter()
+            .filter_map(|item| item.get(attr::TOKEN_HASH).cloned())
+            .collect();
+        Ok((hashes, page.last_evaluated_key().cloned()))
+    }
+
+    /// Deletes a session if it is expired at `now`: the condition is the exact opposite of
+    /// the one that lets a session be used, so a session used meanwhile, a `remember_me`
+    /// one, or one already deleted by a concurrent run is left alone. Returns whether it
+    /// deleted.
+    pub async fn delete_if_expired(
+        &self,
+        token_hash: AttributeValue,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(self.table)
+            .key(attr::TOKEN_HASH, token_hash)
+            .condition_expression(
+                "attribute_exists(token_hash) AND (attribute_not_exists(remember_me) OR remember_me = :no) \
+                 AND (created_at < :oldest_creation OR last_used_at < :oldest_use)",
+            )
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .expression_attribute_values(":oldest_creation", number(now - ABSOLUTE_LIFETIME))
+            .expression_attribute_values(":oldest_use", number(now - IDLE_LIFETIME))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Ends every session of a user (on deactivation or sign-out everywhere). Returns how
+    /// many were ended.
+    pub async fn end_all_for_user(&self, user_id: i64) -> Result<usize, StoreError> {
+        let hashes = self.hashes_of_user(user_id).await?;
+        for chunk in hashes.chunks(25) {
+            self.delete_batch(chunk).await?;
+        }
+        Ok(hashes.len())
     }
 
     async fn delete_batch(&self, hashes: &[AttributeValue]) -> Result<(), StoreError> {

@@ -15,6 +15,10 @@ use planoauth::respond::envelope;
 use planoauth::routes::{self, Route};
 use planoauth::{App, Status};
 use serde_json::{Value, json};
+use sessions_create::SessionsCreate;
+use sessions_delete::SessionsDelete;
+use sessions_show::SessionsShow;
+use users_client_register::UsersClientRegister;
 
 /// The HTTP API event for a request, as API Gateway builds it: headers lower-cased and
 /// joined, a body that is not UTF-8 base64-encoded.
@@ -79,6 +83,10 @@ pub fn http_api_event(
 pub struct Functions {
     pub employees_update: EmployeesUpdate,
     pub photographers_create: PhotographersCreate,
+    pub sessions_create: SessionsCreate,
+    pub sessions_show: SessionsShow,
+    pub sessions_delete: SessionsDelete,
+    pub users_client_register: UsersClientRegister,
 }
 
 impl Functions {
@@ -86,6 +94,10 @@ impl Functions {
         Functions {
             employees_update: EmployeesUpdate,
             photographers_create: PhotographersCreate { mailer },
+            sessions_create: SessionsCreate,
+            sessions_show: SessionsShow,
+            sessions_delete: SessionsDelete,
+            users_client_register: UsersClientRegister,
         }
     }
 
@@ -95,7 +107,14 @@ impl Functions {
 }
 
 /// The functions this server wires, by name.
-const WIRED: [&str; 2] = ["employees-update", "photographers-create"];
+const WIRED: [&str; 6] = [
+    "employees-update",
+    "photographers-create",
+    "sessions-create",
+    "sessions-show",
+    "sessions-delete",
+    "users-client-register",
+];
 
 /// Answers a request decoded from an event, as the function owning its route would.
 pub async fn dispatch(app: &App, functions: &Functions, request: Request) -> Response<Body> {
@@ -103,6 +122,12 @@ pub async fn dispatch(app: &App, functions: &Functions, request: Request) -> Res
     match route.map(|route| route.function) {
         Some("employees-update") => serve(app, &functions.employees_update, request).await,
         Some("photographers-create") => serve(app, &functions.photographers_create, request).await,
+        Some("sessions-create") => serve(app, &functions.sessions_create, request).await,
+        Some("sessions-show") => serve(app, &functions.sessions_show, request).await,
+        Some("sessions-delete") => serve(app, &functions.sessions_delete, request).await,
+        Some("users-client-register") => {
+            serve(app, &functions.users_client_register, request).await
+        }
         Some(function) => {
             tracing::error!(function, "route has no function wired into the local API");
             envelope(
