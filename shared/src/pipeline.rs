@@ -89,6 +89,7 @@ pub async fn serve<E: Endpoint>(app: &App, endpoint: &E, request: Request) -> Re
     let (status, response) = match answer.result {
         Ok(reply) => {
             let status = Status::ActionSuccessful;
+            let session = reply.session.or(session);
             (
                 status,
                 envelope(status, status.message(), reply.data, session),

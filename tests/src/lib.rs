@@ -205,6 +205,17 @@ impl TestEnv {
 
     /// A new employee holding `roles`.
     pub async fn employee(&self, roles: &[(Application, &str)]) -> Employee {
+        self.employee_with_password(roles, None).await
+    }
+
+    /// A new employee holding `roles` who signs in with `password`.
+    pub async fn employee_with_password(
+        &self,
+        roles: &[(Application, &str)],
+        password: Option<&str>,
+    ) -> Employee {
+        let password_hash =
+            password.map(|p| planoauth::passwords::hash(p).expect("password hashed"));
         let email = Email::parse(&self.unique_email("employee")).expect("valid email");
         let id = self
             .app
@@ -228,7 +239,7 @@ impl TestEnv {
                     language: Some("en"),
                     photographer: true,
                     roles,
-                    password_hash: None,
+                    password_hash: password_hash.as_deref(),
                 },
                 self.now(),
             )

@@ -2,13 +2,16 @@
 //! function its route names, on a freshly bootstrapped install, and checks the status
 //! `events/expected-statuses.json` says it produces.
 
+use planoauth::authorise::Application::PlanoAuth;
 use planoauth::routes;
 use planoauth_tests::{TestEnv, repository_root};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// The text the sample events carry where the bootstrap's planoauth token goes.
+/// The text the sample events carry where the bootstrap's planoauth token goes...
 const TOKEN_PLACEHOLDER: &str = "PLANOAUTH_APPLICATION_TOKEN";
+/// ...and where a session of the admin goes (a fresh one for each event).
+const SESSION_PLACEHOLDER: &str = "PLANOAUTH_SESSION_TOKEN";
 
 #[tokio::test]
 async fn every_sample_event_produces_its_expected_status() {
@@ -37,7 +40,7 @@ async fn every_sample_event_produces_its_expected_status() {
         let text = std::fs::read_to_string(&path).unwrap();
         let event: Value = serde_json::from_str(&text).unwrap();
         if event.get("requestContext").is_none() {
-            continue; // not an event: the expectations file
+            continue; // not an HTTP event: the expectations, or the cleanup's schedule
         }
         let status = expected
             .get(&name)
@@ -46,8 +49,11 @@ async fn every_sample_event_produces_its_expected_status() {
         let route = routes::ALL.iter().find(|route| route.key() == route_key);
         assert!(route.is_some(), "{name}: no route {route_key}");
 
-        let request =
-            lambda_http::request::from_str(&text.replace(TOKEN_PLACEHOLDER, token)).unwrap();
+        let session = env.session(1, PlanoAuth, false).await;
+        let text = text
+            .replace(TOKEN_PLACEHOLDER, token)
+            .replace(SESSION_PLACEHOLDER, &session);
+        let request = lambda_http::request::from_str(&text).unwrap();
         let reply = env.dispatch(request).await;
         assert_eq!(reply.status(), status, "{name}: {}", reply.body);
         replayed += 1;

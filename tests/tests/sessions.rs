@@ -1,0 +1,337 @@
+//! `POST /api/v1/sessions/create`, `/sessions/show` and `/sessions/delete`: signing in,
+//! guests, the session's life and signing out, against the local stack.
+
+use planoauth::authorise::Application::PlanoAuth;
+use planoauth::store::employees::Employee;
+use planoauth::store::sessions::{ABSOLUTE_LIFETIME, IDLE_LIFETIME};
+use planoauth_tests::{Answer, TestEnv};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "quiet-Lantern-58-meadow";
+const HOUR: i64 = 60 * 60;
+
+/// An environment, a token that may sign users in, and a manager who can.
+async fn setup() -> (TestEnv, String, Employee) {
+    let env = TestEnv::new().await;
+    let token = env.application_token(PlanoAuth, &["sessions.create"]).await;
+    let manager = env
+        .employee_with_password(&[(PlanoAuth, "manager")], Some(PASSWORD))
+        .await;
+    (env, token, manager)
+}
+
+async fn sign_in(env: &TestEnv, token: &str, params: Value) -> Answer {
+    let mut body = json!({ "token": token });
+    if let (Some(body), Value::Object(params)) = (body.as_object_mut(), params) {
+        body.extend(params);
+    }
+    env.call_encoded(&env.functions.sessions_create, &body)
+        .await
+}
+
+async fn show(env: &TestEnv, session: &str) -> Answer {
+    env.call(
+        &env.functions.sessions_show,
+        &json!({ "token": session, "session_view": "internalapps_view" }),
+    )
+    .await
+}
+
+async fn update_self(env: &TestEnv, session: &str, employee: &Employee) -> Answer {
+    env.call(
+        &env.functions.employees_update,
+        &json!({ "token": session, "id": employee.id, "email": employee.email }),
+    )
+    .await
+}
+
+fn assert_status(answer: &Answer, status: &str, http: u16) {
+    assert_eq!(
+        (answer.status(), answer.http),
+        (status, http),
+        "{}",
+        answer.body
+    );
+}
+
+fn session_token(answer: &Answer) -> String {
+    answer.session()["token"]
+        .as_str()
+        .expect("the new session's token")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn sign_in_use_show_and_sign_out() {
+    let (env, token, manager) = setup().await;
+    let signed_in = sign_in(
+        &env,
+        &token,
+        json!({ "email": manager.email.to_uppercase(), "password": PASSWORD }),
+    )
+    .await;
+    assert_status(&signed_in, "action-successful", 200);
+    let session = session_token(&signed_in);
+    assert!(session.starts_with("pa_ses_"));
+    assert_eq!(signed_in.session()["user_id"], manager.id);
+    assert_eq!(signed_in.session()["application"], "planoauth");
+    assert_eq!(signed_in.session()["remember_me"], false);
+
+    assert_status(
+        &update_self(&env, &session, &manager).await,
+        "action-successful",
+        200,
+    );
+
+    let shown = show(&env, &session).await;
+    assert_status(&shown, "action-successful", 200);
+    assert_eq!(shown.session()["id"], signed_in.session()["id"]);
+    assert_eq!(shown.session()["profiles"], json!(["employee"]));
+    assert!(
+        shown.session().get("token").is_none(),
+        "the token is only in the sign-in answer"
+    );
+
+    let signed_out = env
+        .call(&env.functions.sessions_delete, &json!({ "token": session }))
+        .await;
+    assert_status(&signed_out, "action-successful", 200);
+    assert_eq!(signed_out.data()["ended"], 1);
+    assert_status(
+        &update_self(&env, &session, &manager).await,
+        "invalid-token",
+        401,
+    );
+    assert_status(&show(&env, &session).await, "invalid-token", 401);
+}
+
+#[tokio::test]
+async fn unknown_email_and_wrong_password_get_the_same_answer() {
+    let (env, token, manager) = setup().await;
+    let wrong_password = sign_in(
+        &env,
+        &token,
+        json!({ "email": manager.email, "password": "not-the-Password-1" }),
+    )
+    .await;
+    let unknown_email = sign_in(
+        &env,
+        &token,
+        json!({ "email": env.unique_email("nobody"), "password": "not-the-Password-1" }),
+    )
+    .await;
+    assert_status(&wrong_password, "invalid-param", 400);
+    assert_eq!(wrong_password.body, unknown_email.body);
+    assert_eq!(wrong_password.http, unknown_email.http);
+    assert!(wrong_password.body.get("session").is_none());
+}
+
+#[tokio::test]
+async fn remember_me_sessions_have_no_expiry() {
+    let (env, token, manager) = setup().await;
+    let answer = sign_in(
+        &env,
+        &token,
+        json!({ "email": manager.email, "password": PASSWORD, "remember_me": true }),
+    )
+    .await;
+    assert_eq!(answer.session()["remember_me"], true);
+    assert_eq!(answer.session()["expires_at"], Value::Null);
+    let session = session_token(&answer);
+    env.advance(ABSOLUTE_LIFETIME * 5);
+    assert_status(&show(&env, &session).await, "action-successful", 200);
+}
+
+#[tokio::test]
+async fn a_signed_in_session_expires_after_72_hours_unused() {
+    let (env, token, manager) = setup().await;
+    let session = session_token(
+        &sign_in(
+            &env,
+            &token,
+            json!({ "email": manager.email, "password": PASSWORD }),
+        )
+        .await,
+    );
+    env.advance(IDLE_LIFETIME);
+    assert_status(&show(&env, &session).await, "action-successful", 200);
+    env.advance(IDLE_LIFETIME + 1);
+    assert_status(&show(&env, &session).await, "session-expired", 401);
+}
+
+#[tokio::test]
+async fn a_signed_in_session_in_use_expires_after_seven_days() {
+    let (env, token, manager) = setup().await;
+    let session = session_token(
+        &sign_in(
+            &env,
+            &token,
+            json!({ "email": manager.email, "password": PASSWORD }),
+        )
+        .await,
+    );
+    for _ in 0..3 {
+        env.advance(50 * HOUR);
+        assert_status(&show(&env, &session).await, "action-successful", 200);
+    }
+    env.advance(ABSOLUTE_LIFETIME - 150 * HOUR);
+    assert_status(&show(&env, &session).await, "action-successful", 200);
+    env.advance(1);
+    assert_status(&show(&env, &session).await, "session-expired", 401);
+}
+
+#[tokio::test]
+async fn without_credentials_a_guest_session_is_opened() {
+    let (env, token, manager) = setup().await;
+    let guest = sign_in(&env, &token, json!({})).await;
+    assert_status(&guest, "action-successful", 200);
+    assert_eq!(guest.session()["user_id"], Value::Null);
+    let session = session_token(&guest);
+    assert_status(&show(&env, &session).await, "action-successful", 200);
+    let refused = update_self(&env, &session, &manager).await;
+    assert_status(&refused, "client-required", 401);
+    assert_eq!(refused.session()["id"], guest.session()["id"]);
+}
+
+#[tokio::test]
+async fn email_and_password_come_together() {
+    let (env, token, manager) = setup().await;
+    let only_email = sign_in(&env, &token, json!({ "email": manager.email })).await;
+    assert_status(&only_email, "missing-param", 400);
+    assert!(only_email.message().contains("`password`"));
+    let only_password = sign_in(&env, &token, json!({ "password": PASSWORD })).await;
+    assert_status(&only_password, "missing-param", 400);
+    assert!(only_password.message().contains("`email`"));
+    let bad_flag = sign_in(&env, &token, json!({ "remember_me": "yes" })).await;
+    assert_status(&bad_flag, "invalid-param", 400);
+}
+
+#[tokio::test]
+async fn repeated_failures_are_throttled_for_the_rest_of_the_hour() {
+    let (env, token, manager) = setup().await;
+    // Start at the top of an hour so the window does not roll over mid-test.
+    env.clock.set((env.now() / HOUR + 1) * HOUR);
+    for attempt in 0..100 {
+        let answer = sign_in(
+            &env,
+            &token,
+            json!({ "email": manager.email, "password": format!("wrong-Guess-{attempt}") }),
+        )
+        .await;
+        assert_status(&answer, "invalid-param", 400);
+    }
+    let throttled = sign_in(
+        &env,
+        &token,
+        json!({ "email": manager.email, "password": PASSWORD }),
+    )
+    .await;
+    assert_status(&throttled, "too-many-attempts", 429);
+
+    // Other accounts are not affected, and the lock ends with the hour.
+    let other = env
+        .employee_with_password(&[(PlanoAuth, "staff")], Some(PASSWORD))
+        .await;
+    assert_status(
+        &sign_in(
+            &env,
+            &token,
+            json!({ "email": other.email, "password": PASSWORD }),
+        )
+        .await,
+        "action-successful",
+        200,
+    );
+    env.advance(HOUR);
+    assert_status(
+        &sign_in(
+            &env,
+            &token,
+            json!({ "email": manager.email, "password": PASSWORD }),
+        )
+        .await,
+        "action-successful",
+        200,
+    );
+}
+
+#[tokio::test]
+async fn a_deactivated_employee_cannot_sign_in() {
+    let (env, token, manager) = setup().await;
+    let admin_token = env
+        .application_token(PlanoAuth, &["employees.update"])
+        .await;
+    let deactivated = env
+        .call(
+            &env.functions.employees_update,
+            &json!({ "token": admin_token, "id": manager.id, "email": manager.email, "active": false }),
+        )
+        .await;
+    assert_status(&deactivated, "action-successful", 200);
+    let answer = sign_in(
+        &env,
+        &token,
+        json!({ "email": manager.email, "password": PASSWORD }),
+    )
+    .await;
+    assert_status(&answer, "permission-denied", 403);
+}
+
+#[tokio::test]
+async fn signing_in_needs_an_application_token_with_the_permission() {
+    let (env, _, manager) = setup().await;
+    let without = env
+        .application_token(PlanoAuth, &["employees.update"])
+        .await;
+    let answer = sign_in(
+        &env,
+        &without,
+        json!({ "email": manager.email, "password": PASSWORD }),
+    )
+    .await;
+    assert_status(&answer, "permission-denied", 403);
+
+    let session = env.session(manager.id, PlanoAuth, false).await;
+    let answer = sign_in(&env, &session, json!({})).await;
+    assert_status(&answer, "permission-denied", 403);
+}
+
+#[tokio::test]
+async fn show_and_delete_act_on_sessions_only() {
+    let (env, token, _) = setup().await;
+    for answer in [
+        env.call(&env.functions.sessions_show, &json!({ "token": token }))
+            .await,
+        env.call(&env.functions.sessions_delete, &json!({ "token": token }))
+            .await,
+    ] {
+        assert_status(&answer, "permission-denied", 403);
+    }
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_ends_every_session_of_the_user() {
+    let (env, token, manager) = setup().await;
+    let credentials = json!({ "email": manager.email, "password": PASSWORD });
+    let first = session_token(&sign_in(&env, &token, credentials.clone()).await);
+    let second = session_token(&sign_in(&env, &token, credentials.clone()).await);
+    let third = session_token(&sign_in(&env, &token, credentials).await);
+
+    let one = env
+        .call(&env.functions.sessions_delete, &json!({ "token": first }))
+        .await;
+    assert_eq!(one.data()["ended"], 1);
+    assert_status(&show(&env, &second).await, "action-successful", 200);
+
+    let everywhere = env
+        .call(
+            &env.functions.sessions_delete,
+            &json!({ "token": second, "all": true }),
+        )
+        .await;
+    assert_status(&everywhere, "action-successful", 200);
+    assert_eq!(everywhere.data()["ended"], 2);
+    for session in [first, second, third] {
+        assert_status(&show(&env, &session).await, "invalid-token", 401);
+    }
+}

@@ -1,0 +1,256 @@
+//! `POST /api/v1/users/client_register`: a guest (or a user told `client-required`)
+//! becomes a client, or an application registers one directly.
+
+use planoauth::authorise::Application::PlanoAuth;
+use planoauth_tests::{Answer, TestEnv};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "amber-Kettle-47-orchard";
+
+async fn setup() -> (TestEnv, String) {
+    let env = TestEnv::new().await;
+    let sign_in_token = env
+        .application_token(PlanoAuth, &["sessions.create", "clients.register"])
+        .await;
+    (env, sign_in_token)
+}
+
+fn client(env: &TestEnv, token: &str) -> Value {
+    json!({
+        "token": token,
+        "email": env.unique_email("client"),
+        "password": PASSWORD,
+        "first_name": "Ansel",
+        "last_name": "Adams",
+        "phone": "+1 555 010 3000",
+        "company": "Half Dome Realty",
+    })
+}
+
+fn with(mut params: Value, extra: Value) -> Value {
+    if let (Some(params), Value::Object(extra)) = (params.as_object_mut(), extra) {
+        for (key, value) in extra {
+            if value.is_null() {
+                params.remove(&key);
+            } else {
+                params.insert(key, value);
+            }
+        }
+    }
+    params
+}
+
+async fn register(env: &TestEnv, params: &Value) -> Answer {
+    env.call_encoded(&env.functions.users_client_register, params)
+        .await
+}
+
+async fn guest_session(env: &TestEnv, app_token: &str) -> String {
+    let answer = env
+        .call_encoded(
+            &env.functions.sessions_create,
+            &json!({ "token": app_token }),
+        )
+        .await;
+    answer.session()["token"]
+        .as_str()
+        .expect("a guest session")
+        .to_owned()
+}
+
+fn assert_status(answer: &Answer, status: &str, http: u16) {
+    assert_eq!(
+        (answer.status(), answer.http),
+        (status, http),
+        "{}",
+        answer.body
+    );
+}
+
+#[tokio::test]
+async fn a_guest_session_becomes_a_client_session() {
+    let (env, app_token) = setup().await;
+    let guest = guest_session(&env, &app_token).await;
+    let someone = env.employee(&[]).await;
+    let update = json!({ "token": guest, "id": someone.id, "email": someone.email });
+    assert_status(
+        &env.call(&env.functions.employees_update, &update).await,
+        "client-required",
+        401,
+    );
+
+    let params = client(&env, &guest);
+    let registered = register(&env, &params).await;
+    assert_status(&registered, "action-successful", 200);
+    let id = registered.data()["id"].as_i64().unwrap();
+    assert_eq!(registered.data()["company"], "Half Dome Realty");
+    assert_eq!(registered.session()["user_id"], id);
+
+    // The same token now acts for a client: authenticated, with a client's permissions.
+    assert_status(
+        &env.call(&env.functions.employees_update, &update).await,
+        "permission-denied",
+        403,
+    );
+    let shown = env
+        .call(
+            &env.functions.sessions_show,
+            &json!({ "token": guest, "session_view": "internalapps_view" }),
+        )
+        .await;
+    assert_eq!(shown.session()["profiles"], json!(["client"]));
+
+    let stored = env.app.clients().find(id).await.unwrap().unwrap();
+    assert_eq!(stored.email, params["email"].as_str().unwrap());
+
+    // And the new client can sign in.
+    let signed_in = env
+        .call_encoded(
+            &env.functions.sessions_create,
+            &json!({ "token": app_token, "email": params["email"], "password": PASSWORD }),
+        )
+        .await;
+    assert_status(&signed_in, "action-successful", 200);
+    assert_eq!(signed_in.session()["user_id"], id);
+}
+
+#[tokio::test]
+async fn an_application_registers_a_client_directly() {
+    let (env, app_token) = setup().await;
+    let answer = register(
+        &env,
+        &with(
+            client(&env, &app_token),
+            json!({ "view": "internalapps_view" }),
+        ),
+    )
+    .await;
+    assert_status(&answer, "action-successful", 200);
+    assert!(answer.body.get("session").is_none());
+    assert!(answer.data()["created_at"].is_string());
+    let id = answer.data()["id"].as_i64().unwrap();
+    assert!(env.app.clients().find(id).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_user_without_records_gets_a_client_record_on_their_account() {
+    let (env, _) = setup().await;
+    let user = env.user_without_records().await;
+    let session = env.session(user, PlanoAuth, false).await;
+    let answer = register(&env, &client(&env, &session)).await;
+    assert_status(&answer, "action-successful", 200);
+    assert_eq!(answer.data()["id"], user);
+    assert_eq!(answer.session()["user_id"], user);
+}
+
+#[tokio::test]
+async fn a_user_with_a_record_cannot_register_again() {
+    let (env, _) = setup().await;
+    let employee = env.employee(&[(PlanoAuth, "staff")]).await;
+    let session = env.session(employee.id, PlanoAuth, false).await;
+    assert_status(
+        &register(&env, &client(&env, &session)).await,
+        "permission-denied",
+        403,
+    );
+}
+
+#[tokio::test]
+async fn an_email_in_use_is_refused_and_nothing_is_written() {
+    let (env, app_token) = setup().await;
+    let guest = guest_session(&env, &app_token).await;
+    let taken = env.employee(&[]).await.email;
+    let answer = register(
+        &env,
+        &with(
+            client(&env, &guest),
+            json!({ "email": taken.to_uppercase() }),
+        ),
+    )
+    .await;
+    assert_status(&answer, "invalid-param", 400);
+    assert!(answer.message().contains("`email`"));
+    // The guest session was not changed.
+    let shown = env
+        .call(&env.functions.sessions_show, &json!({ "token": guest }))
+        .await;
+    assert_eq!(shown.session()["user_id"], Value::Null);
+}
+
+#[tokio::test]
+async fn racing_registrations_of_one_email_make_one_client() {
+    let (env, app_token) = setup().await;
+    let email = env.unique_email("contested");
+    let attempts: Vec<Value> = (0..8)
+        .map(|i| {
+            let cased = if i % 2 == 0 {
+                email.to_uppercase()
+            } else {
+                email.clone()
+            };
+            with(client(&env, &app_token), json!({ "email": cased }))
+        })
+        .collect();
+    let answers = futures_util::future::join_all(attempts.iter().map(|p| register(&env, p))).await;
+    let created = answers
+        .iter()
+        .filter(|a| a.status() == "action-successful")
+        .count();
+    assert_eq!(
+        created,
+        1,
+        "{:?}",
+        answers.iter().map(Answer::status).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn parameters_are_checked() {
+    let (env, app_token) = setup().await;
+    for param in ["email", "password", "first_name", "last_name", "phone"] {
+        let answer = register(
+            &env,
+            &with(client(&env, &app_token), json!({ param: null })),
+        )
+        .await;
+        assert_status(&answer, "missing-param", 400);
+        assert!(answer.message().contains(&format!("`{param}`")));
+    }
+    for (extra, param) in [
+        (json!({ "email": "ansel@" }), "email"),
+        (json!({ "password": "short" }), "password"),
+        (json!({ "phone": "n/a" }), "phone"),
+        (json!({ "language": "xx" }), "language"),
+        (json!({ "company": "" }), "company"),
+        (json!({ "role": "admin" }), "role"),
+    ] {
+        let answer = register(&env, &with(client(&env, &app_token), extra)).await;
+        assert_status(&answer, "invalid-param", 400);
+        assert!(
+            answer.message().contains(&format!("`{param}`")),
+            "{}",
+            answer.message()
+        );
+    }
+    let plain = client(&env, &app_token).to_string();
+    let answer = env
+        .call_with(
+            &env.app,
+            &env.functions.users_client_register,
+            &[("content-type", "application/json")],
+            plain.as_bytes(),
+        )
+        .await;
+    assert_status(&answer, "invalid-encoded-params", 400);
+}
+
+#[tokio::test]
+async fn an_application_token_needs_the_permission() {
+    let (env, _) = setup().await;
+    let without = env.application_token(PlanoAuth, &["sessions.create"]).await;
+    assert_status(
+        &register(&env, &client(&env, &without)).await,
+        "permission-denied",
+        403,
+    );
+}
