@@ -16,9 +16,13 @@ trap 'scripts/stack.sh down' EXIT
 eval "$(scripts/stack.sh up)"
 
 cargo build --locked -p planoauth-admin -p local-api
-eval "$(target/debug/planoauth-admin create-tables --prefix planoauth-local-)"
-target/debug/planoauth-admin verify-sender --address "$ONBOARDING_SENDER" 2>/dev/null
-target/debug/planoauth-admin bootstrap --api-url "http://127.0.0.1:$port" --out .local/bootstrap.json
+admin=target/debug/planoauth-admin
+# create-tables prints the table names as JSON: export them as the functions read them.
+eval "$("$admin" create-tables --prefix planoauth-local- |
+    python3 -c 'import json, sys; [print(f"export {k}={v}") for k, v in json.load(sys.stdin).items()]')"
+"$admin" verify-sender --address "$ONBOARDING_SENDER" >/dev/null
+echo "Bootstrapped; what a client needs is also in .local/bootstrap.json:"
+"$admin" bootstrap --api-url "http://127.0.0.1:$port" --out .local/bootstrap.json
 
 token=$(python3 -c 'import json; print(json.load(open(".local/bootstrap.json"))["applications"]["planoauth"])')
 cat <<MSG

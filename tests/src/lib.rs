@@ -99,6 +99,7 @@ impl Answer {
 }
 
 pub struct TestEnv {
+    pub config: planoauth::app::SdkConfig,
     pub app: App,
     pub functions: local_api::Functions,
     pub ses: aws_sdk_ses::Client,
@@ -152,6 +153,7 @@ impl TestEnv {
             .expect("sender is verified");
         let functions = local_api::Functions::new(Mailer::new(ses.clone(), SENDER, SIGN_IN_URL));
         TestEnv {
+            config,
             app,
             functions,
             ses,

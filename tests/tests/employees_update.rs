@@ -1,6 +1,9 @@
 //! `POST /api/v1/employees/update`, against the local DynamoDB, through the entry point
 //! Lambda calls.
 
+// A panic is how a test reports a failure.
+#![allow(clippy::unwrap_used)]
+
 use employees_update::EmployeesUpdate;
 use planoauth::authorise::Application::{self, PlanoAuth, PlanoOrder};
 use planoauth::store::employees::Employee;

@@ -2,6 +2,9 @@
 //! function its route names, on a freshly bootstrapped install, and checks the status
 //! `events/expected-statuses.json` says it produces.
 
+// A panic is how a test reports a failure.
+#![allow(clippy::unwrap_used)]
+
 use planoauth::authorise::Application::PlanoAuth;
 use planoauth::routes;
 use planoauth_tests::{TestEnv, repository_root};

@@ -1,6 +1,9 @@
 //! `POST /api/v1/photographers/create`, against the local DynamoDB and SES, through the
 //! entry point Lambda calls.
 
+// A panic is how a test reports a failure.
+#![allow(clippy::unwrap_used)]
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use photographers_create::PhotographersCreate;

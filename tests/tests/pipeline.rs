@@ -1,6 +1,9 @@
 //! What every route shares: the route registry against `template.yaml` and the local
 //! API, and the pipeline's handling of a handler that panics.
 
+// A panic is how a test reports a failure.
+#![allow(clippy::unwrap_used)]
+
 use planoauth::authorise::Application::PlanoAuth;
 use planoauth::params::Params;
 use planoauth::routes::{self, Route};

@@ -1,6 +1,9 @@
 //! `POST /api/v1/sessions/create`, `/sessions/show` and `/sessions/delete`: signing in,
 //! guests, the session's life and signing out, against the local stack.
 
+// A panic is how a test reports a failure.
+#![allow(clippy::unwrap_used)]
+
 use planoauth::authorise::Application::PlanoAuth;
 use planoauth::store::employees::Employee;
 use planoauth::store::sessions::{ABSOLUTE_LIFETIME, IDLE_LIFETIME};

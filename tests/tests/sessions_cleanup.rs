@@ -1,6 +1,9 @@
 //! The scheduled session cleanup, against its own set of tables on the local stack (it
 //! deletes every expired session it finds, so it must not see other tests' sessions).
 
+// A panic is how a test reports a failure.
+#![allow(clippy::unwrap_used)]
+
 use lambda_runtime::{Context, LambdaEvent};
 use planoauth::authorise::Application::PlanoAuth;
 use planoauth::store::sessions::{ABSOLUTE_LIFETIME, Check, IDLE_LIFETIME};

@@ -1,6 +1,9 @@
 //! `POST /api/v1/users/client_register`: a guest (or a user told `client-required`)
 //! becomes a client, or an application registers one directly.
 
+// A panic is how a test reports a failure.
+#![allow(clippy::unwrap_used)]
+
 use planoauth::authorise::Application::PlanoAuth;
 use planoauth_tests::{Answer, TestEnv};
 use serde_json::{Value, json};

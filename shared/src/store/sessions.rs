@@ -473,6 +473,7 @@ mod tests {
 
     fn session(remember_me: bool, created_at: i64, last_used_at: i64) -> Session {
         Session {
+            token_hash: "h".into(),
             id: "s".into(),
             user_id: Some(1),
             application: Application::PlanoAuth,

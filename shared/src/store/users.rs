@@ -198,6 +198,38 @@ impl Users<'_> {
         ))
     }
 
+    /// The users who hold `role` in `application`. This reads the whole table, so it is
+    /// for the operator tool only, never a request path.
+    pub async fn holders_of(
+        &self,
+        application: Application,
+        role: &str,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut holders = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(self.table)
+                .filter_expression("#roles.#app = :role")
+                .expression_attribute_names("#roles", "roles")
+                .expression_attribute_names("#app", application.slug())
+                .expression_attribute_values(":role", string(role))
+                .projection_expression("id")
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in page.items() {
+                holders.push(Reader(item).num("id")?);
+            }
+            match page.last_evaluated_key() {
+                Some(key) => start = Some(key.clone()),
+                None => return Ok(holders),
+            }
+        }
+    }
+
     /// The write that adds a record's profile, its roles and a new password hash to an
     /// existing account, for the transaction that creates the record.
     pub fn add_profile(

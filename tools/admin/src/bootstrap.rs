@@ -37,6 +37,7 @@ const DESIGNATIONS: [(i64, &str); 3] = [
 
 #[derive(Debug, Serialize)]
 pub struct Admin {
+    pub id: i64,
     pub email: String,
     pub password: String,
 }
@@ -69,8 +70,18 @@ pub async fn bootstrap(app: &App, api_url: &str, admin_email: &str) -> Result<Bo
         applications.insert(application.slug().to_owned(), token);
     }
 
-    let email =
-        Email::parse(admin_email).map_err(|invalid| format!("admin email {}", invalid.reason))?;
+    let admin = create_admin(app, admin_email).await?;
+    Ok(Bootstrap {
+        api_url: api_url.to_owned(),
+        applications,
+        admin,
+    })
+}
+
+/// An employee who holds the admin role in every application, with a generated password
+/// (returned once, stored only as its argon2id hash).
+pub async fn create_admin(app: &App, email: &str) -> Result<Admin, BoxError> {
+    let email = Email::parse(email).map_err(|invalid| format!("admin email {}", invalid.reason))?;
     let password = random_password();
     let password_hash = passwords::hash(&password)?;
     let admin_roles: Vec<(Application, &str)> =
@@ -93,18 +104,14 @@ pub async fn bootstrap(app: &App, api_url: &str, admin_email: &str) -> Result<Bo
                 roles: &admin_roles,
                 password_hash: Some(&password_hash),
             },
-            now,
+            app.clock.now(),
         )
         .await
         .map_err(|error| format!("creating the admin employee: {error}"))?;
-
-    Ok(Bootstrap {
-        api_url: api_url.to_owned(),
-        applications,
-        admin: Admin {
-            email: email.as_str().to_owned(),
-            password,
-        },
+    Ok(Admin {
+        id,
+        email: email.as_str().to_owned(),
+        password,
     })
 }
 

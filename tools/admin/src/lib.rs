@@ -2,5 +2,6 @@
 //! harness both call it.
 
 pub mod bootstrap;
+pub mod commands;
 pub mod tables;
 pub mod template;

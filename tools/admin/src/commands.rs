@@ -1,0 +1,282 @@
+//! The operator's commands: what has no public route. Each prints its result as JSON.
+
+use crate::bootstrap;
+use crate::tables;
+use crate::template::Template;
+use planoauth::App;
+use planoauth::app::{SdkConfig, Tables};
+use planoauth::authorise::{Application, Permission};
+use planoauth::clock::SystemClock;
+use planoauth::error::BoxError;
+use planoauth::store::reference::Kind;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+pub const USAGE: &str = "usage: planoauth-admin COMMAND [--option value ...]
+
+  create-tables [--template template.yaml] [--prefix planoauth-local-]
+  bootstrap --api-url URL [--admin-email EMAIL] [--out .local/bootstrap.json]
+  create-admin --email EMAIL
+  seed-reference
+  reference put --kind service_area|department|designation --key KEY --name NAME
+  verify-sender --address ADDRESS
+  token create --application APP --name NAME [--permissions P1,P2]
+  token list --application APP
+  token rotate --application APP --id TOKEN_ID
+  token revoke --application APP --id TOKEN_ID
+  role put --application APP --role ROLE [--permissions P1,P2]
+  role grant --user USER_ID --application APP --role ROLE
+  sessions end --user USER_ID
+
+APP is planoauth, planoorder or planox2. Permissions: employees.update,
+photographers.create, sessions.create, clients.register. Role and grant changes reach
+open sessions at once.";
+
+/// Where the commands act: the AWS configuration and, unless the `*_TABLE` variables
+/// should name them, the tables.
+pub struct Environment {
+    pub config: SdkConfig,
+    pub tables: Option<Tables>,
+}
+
+impl Environment {
+    fn app(&self) -> Result<App, BoxError> {
+        Ok(App {
+            dynamodb: aws_sdk_dynamodb::Client::new(&self.config),
+            tables: match &self.tables {
+                Some(tables) => tables.clone(),
+                None => Tables::from_env()?,
+            },
+            clock: Arc::new(SystemClock),
+        })
+    }
+}
+
+/// Runs one command line (without the program name).
+pub async fn run(args: &[String], environment: &Environment) -> Result<Value, BoxError> {
+    let split = args
+        .iter()
+        .position(|arg| arg.starts_with("--"))
+        .unwrap_or(args.len());
+    let (words, options) = args.split_at(split);
+    let options = Options::parse(options)?;
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["create-tables"] => {
+            let template = Template::load(Path::new(options.or("template", "template.yaml")))?;
+            let prefix = options.or("prefix", "planoauth-local-");
+            let client = aws_sdk_dynamodb::Client::new(&environment.config);
+            tables::create_tables(&client, &template, prefix).await?;
+            let variables: serde_json::Map<String, Value> = tables::environment(prefix)
+                .into_iter()
+                .map(|(variable, name)| (variable, Value::from(name)))
+                .collect();
+            Ok(Value::Object(variables))
+        }
+        ["bootstrap"] => {
+            let app = environment.app()?;
+            let data = bootstrap::bootstrap(
+                &app,
+                options.get("api-url")?,
+                options.or("admin-email", "admin@planoauth.local"),
+            )
+            .await?;
+            let data = serde_json::to_value(data)?;
+            if let Some(path) = options.optional("out") {
+                if let Some(parent) = Path::new(path).parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::write(path, serde_json::to_string_pretty(&data)? + "\n")?;
+            }
+            Ok(data)
+        }
+        ["create-admin"] => {
+            let app = environment.app()?;
+            let admin = bootstrap::create_admin(&app, options.get("email")?).await?;
+            Ok(serde_json::to_value(admin)?)
+        }
+        ["seed-reference"] => {
+            bootstrap::seed_reference_data(&environment.app()?).await?;
+            Ok(json!({ "seeded": true }))
+        }
+        ["reference", "put"] => {
+            let kind = match options.get("kind")? {
+                "service_area" => Kind::ServiceArea,
+                "department" => Kind::Department,
+                "designation" => Kind::Designation,
+                other => return Err(format!("unknown reference kind {other}").into()),
+            };
+            let (key, name) = (options.get("key")?, options.get("name")?);
+            environment.app()?.reference().put(kind, key, name).await?;
+            Ok(json!({ "kind": kind.name(), "key": key, "name": name }))
+        }
+        ["verify-sender"] => {
+            let address = options.get("address")?;
+            let ses = aws_sdk_ses::Client::new(&environment.config);
+            ses.verify_email_identity()
+                .email_address(address)
+                .send()
+                .await?;
+            Ok(json!({ "verifying": address }))
+        }
+        ["token", "create"] => {
+            let app = environment.app()?;
+            let application = options.application()?;
+            let permissions = options.permissions()?;
+            let (token, record) = app
+                .application_tokens()
+                .issue(
+                    application,
+                    options.get("name")?,
+                    &permissions,
+                    app.clock.now(),
+                )
+                .await?;
+            Ok(
+                json!({ "id": record.id, "application": application.slug(), "name": record.name, "permissions": record.permissions, "token": token }),
+            )
+        }
+        ["token", "list"] => {
+            let app = environment.app()?;
+            let tokens = app
+                .application_tokens()
+                .list(options.application()?)
+                .await?;
+            Ok(Value::Array(
+                tokens
+                    .into_iter()
+                    .map(|t| json!({ "id": t.id, "name": t.name, "permissions": t.permissions, "created_at": planoauth::clock::rfc3339(t.created_at) }))
+                    .collect(),
+            ))
+        }
+        ["token", "rotate"] => {
+            let app = environment.app()?;
+            let (application, id) = (options.application()?, options.get("id")?);
+            match app
+                .application_tokens()
+                .rotate(application, id, app.clock.now())
+                .await?
+            {
+                Some((token, record)) => Ok(
+                    json!({ "id": record.id, "replaces": id, "application": application.slug(), "token": token }),
+                ),
+                None => Err(format!("{} has no token {id}", application.slug()).into()),
+            }
+        }
+        ["token", "revoke"] => {
+            let app = environment.app()?;
+            let (application, id) = (options.application()?, options.get("id")?);
+            if app.application_tokens().revoke(application, id).await? {
+                Ok(json!({ "revoked": id }))
+            } else {
+                Err(format!("{} has no token {id}", application.slug()).into())
+            }
+        }
+        ["role", "put"] => {
+            let app = environment.app()?;
+            let (application, role) = (options.application()?, options.get("role")?);
+            let permissions = options.permissions()?;
+            app.roles().put(application, role, &permissions).await?;
+            // Operator-only, off every request path: finding the role's holders may scan.
+            let holders = app.users().holders_of(application, role).await?;
+            let mut refreshed = 0;
+            for user_id in &holders {
+                refreshed += refresh_sessions(&app, *user_id).await?;
+            }
+            Ok(
+                json!({ "application": application.slug(), "role": role, "permissions": permissions, "holders": holders.len(), "sessions_refreshed": refreshed }),
+            )
+        }
+        ["role", "grant"] => {
+            let app = environment.app()?;
+            let user_id = options.user()?;
+            let (application, role) = (options.application()?, options.get("role")?);
+            if !app.users().grant(user_id, application, role).await? {
+                return Err(format!("there is no user {user_id}").into());
+            }
+            let refreshed = refresh_sessions(&app, user_id).await?;
+            Ok(
+                json!({ "user": user_id, "application": application.slug(), "role": role, "sessions_refreshed": refreshed }),
+            )
+        }
+        ["sessions", "end"] => {
+            let user_id = options.user()?;
+            let ended = environment
+                .app()?
+                .sessions()
+                .end_all_for_user(user_id)
+                .await?;
+            Ok(json!({ "user": user_id, "sessions_ended": ended }))
+        }
+        _ => Err(USAGE.into()),
+    }
+}
+
+/// Gives a user's open sessions their current grants.
+async fn refresh_sessions(app: &App, user_id: i64) -> Result<usize, BoxError> {
+    match app.users().grants(user_id).await? {
+        Some(grants) => Ok(app.sessions().refresh_grants(&grants).await?),
+        None => Ok(0),
+    }
+}
+
+struct Options(HashMap<String, String>);
+
+impl Options {
+    fn parse(args: &[String]) -> Result<Options, BoxError> {
+        let mut options = HashMap::new();
+        let mut args = args.iter();
+        while let Some(flag) = args.next() {
+            let name = flag
+                .strip_prefix("--")
+                .ok_or_else(|| format!("unexpected argument {flag}\n\n{USAGE}"))?;
+            let value = args
+                .next()
+                .ok_or_else(|| format!("--{name} needs a value"))?;
+            options.insert(name.to_owned(), value.clone());
+        }
+        Ok(Options(options))
+    }
+
+    fn get(&self, name: &str) -> Result<&str, BoxError> {
+        self.optional(name)
+            .ok_or_else(|| format!("--{name} is required").into())
+    }
+
+    fn optional(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    fn or<'a>(&'a self, name: &str, default: &'a str) -> &'a str {
+        self.optional(name).unwrap_or(default)
+    }
+
+    fn application(&self) -> Result<Application, BoxError> {
+        let slug = self.get("application")?;
+        Application::from_slug(slug).ok_or_else(|| format!("unknown application {slug}").into())
+    }
+
+    fn user(&self) -> Result<i64, BoxError> {
+        let user = self.get("user")?;
+        user.parse()
+            .map_err(|_| format!("--user takes a user id, not {user}").into())
+    }
+
+    fn permissions(&self) -> Result<Vec<&'static str>, BoxError> {
+        self.optional("permissions")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(|name| {
+                Permission::ALL
+                    .iter()
+                    .map(|p| p.name())
+                    .find(|known| *known == name)
+                    .ok_or_else(|| format!("unknown permission {name}").into())
+            })
+            .collect()
+    }
+}
