@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The local AWS stack: a pinned moto server serving DynamoDB and SES over HTTP.
+# The local AWS stack: a pinned moto server serving DynamoDB and SES over HTTP (through
+# scripts/moto_server.py, which applies requests one at a time as DynamoDB does).
 #
 #   scripts/stack.sh up     install (once) and start it, then print the environment to use
 #   scripts/stack.sh down   stop it
@@ -18,7 +19,7 @@ mkdir -p "$state"
 
 install() {
     local stamp="$venv/.requirements"
-    if [ -x "$venv/bin/moto_server" ] && cmp -s "$requirements" "$stamp"; then
+    if [ -x "$venv/bin/python" ] && cmp -s "$requirements" "$stamp"; then
         return
     fi
     echo "stack: installing moto into .venv (pinned in scripts/requirements-stack.txt)" >&2
@@ -54,7 +55,7 @@ up() {
         return
     fi
     local port=${MOTO_PORT:-$(free_port)}
-    nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$state/moto.log" 2>&1 &
+    nohup "$venv/bin/python" "$root/scripts/moto_server.py" 127.0.0.1 "$port" >"$state/moto.log" 2>&1 &
     echo $! >"$state/moto.pid"
     for _ in $(seq 1 100); do
         if curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then

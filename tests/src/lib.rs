@@ -24,6 +24,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 /// The prefix of the tables the tests share.
 pub const TABLE_PREFIX: &str = "planoauth-test-";
@@ -119,7 +120,19 @@ impl TestEnv {
             std::env::var("AWS_ENDPOINT_URL").is_ok(),
             "the integration tests need the local stack: run them with `make test`"
         );
-        let config = aws_config().await;
+        // The local stack is far slower than DynamoDB, and slower still on a busy
+        // machine: give its calls room, where production gives up within seconds.
+        let config = aws_config()
+            .await
+            .into_builder()
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .operation_attempt_timeout(Duration::from_secs(60))
+                    .operation_timeout(Duration::from_secs(120))
+                    .build(),
+            )
+            .build();
         let calls = Arc::new(CallCounter::default());
         let dynamodb_config = aws_sdk_dynamodb::config::Builder::from(&config)
             .interceptor(Counting(Arc::clone(&calls)))

@@ -109,6 +109,19 @@ impl Template {
             .collect()
     }
 
+    /// The binary of every function (its `BuildProperties.Binary`).
+    pub fn function_binaries(&self) -> Vec<String> {
+        self.resources_of_type("AWS::Serverless::Function")
+            .filter_map(|(_, function)| {
+                let binary = function
+                    .get("Metadata")?
+                    .get("BuildProperties")?
+                    .get("Binary")?;
+                Some(binary.as_str()?.to_owned())
+            })
+            .collect()
+    }
+
     /// Every route of every function's `HttpApi` events.
     pub fn routes(&self) -> Vec<TemplateRoute> {
         let mut routes: Vec<TemplateRoute> = self

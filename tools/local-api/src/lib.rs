@@ -137,12 +137,7 @@ pub async fn dispatch(app: &App, functions: &Functions, request: Request) -> Res
                 None,
             )
         }
-        None => envelope(
-            Status::RouteNonExistent,
-            Status::RouteNonExistent.message(),
-            None,
-            None,
-        ),
+        None => route_fallback::answer(&request),
     }
 }
 
