@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting and lints, then every unit and integration test, the
-# integration tests against a fresh local stack (moto's DynamoDB and SES) started here
-# and stopped on exit.
+# The whole test suite: the template's linters, formatting and lints, then every unit and
+# integration test, the integration tests against a fresh local stack (moto's DynamoDB
+# and SES) started here and stopped on exit.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -10,6 +10,12 @@ export STACK_DIR="$root/.local/test"
 scripts/stack.sh down
 trap 'scripts/stack.sh down' EXIT
 eval "$(scripts/stack.sh up)"
+
+tools=$(scripts/tools.sh)
+echo "== cfn-lint template.yaml"
+"$tools/cfn-lint" template.yaml
+echo "== sam validate --lint"
+SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 "$tools/sam" validate --lint --template template.yaml
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

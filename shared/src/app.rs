@@ -1,13 +1,15 @@
 //! What a function builds once per cold start and every request reuses: the AWS clients,
-//! the table names and the clock.
+//! the table names, the clock and the route registry's switches.
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::BoxError;
+use crate::store::registry::Switches;
 use aws_config::BehaviorVersion;
 pub use aws_config::SdkConfig;
 use aws_config::timeout::TimeoutConfig;
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The DynamoDB tables, by the names `template.yaml` hands each function in its
 /// environment (one variable per table resource: `SessionsTable` → `SESSIONS_TABLE`).
@@ -23,11 +25,12 @@ pub struct Tables {
     pub counters: String,
     pub notifications: String,
     pub clients: String,
+    pub route_registry: String,
 }
 
 impl Tables {
     /// Every table resource of `template.yaml`, with the field it fills.
-    pub const RESOURCES: [&'static str; 10] = [
+    pub const RESOURCES: [&'static str; 11] = [
         "SessionsTable",
         "ApplicationTokensTable",
         "RolesTable",
@@ -38,6 +41,7 @@ impl Tables {
         "CountersTable",
         "NotificationsTable",
         "ClientsTable",
+        "RouteRegistryTable",
     ];
 
     /// Names the tables by a rule, e.g. a prefix and the resource name.
@@ -53,6 +57,7 @@ impl Tables {
             counters,
             notifications,
             clients,
+            route_registry,
         ] = Tables::RESOURCES.map(name);
         Tables {
             sessions,
@@ -65,6 +70,7 @@ impl Tables {
             counters,
             notifications,
             clients,
+            route_registry,
         }
     }
 
@@ -105,17 +111,61 @@ pub struct App {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub tables: Tables,
     pub clock: Arc<dyn Clock>,
+    /// The route registry's switches, as last read.
+    pub switches: SwitchCache,
 }
 
+/// How long a function trusts the route registry's switches before reading them again:
+/// an operator's switch takes effect within this time, without a redeploy.
+pub const SWITCH_CACHE_TTL: Duration = Duration::from_secs(30);
+
 impl App {
+    pub fn new(dynamodb: aws_sdk_dynamodb::Client, tables: Tables, clock: Arc<dyn Clock>) -> App {
+        App {
+            dynamodb,
+            tables,
+            clock,
+            switches: SwitchCache::new(SWITCH_CACHE_TTL),
+        }
+    }
+
     /// The production wiring: clients from the Lambda environment, tables from
     /// `template.yaml`'s variables, the system clock.
     pub fn from_env(config: &aws_config::SdkConfig) -> Result<App, BoxError> {
-        Ok(App {
-            dynamodb: aws_sdk_dynamodb::Client::new(config),
-            tables: Tables::from_env()?,
-            clock: Arc::new(SystemClock),
-        })
+        Ok(App::new(
+            aws_sdk_dynamodb::Client::new(config),
+            Tables::from_env()?,
+            Arc::new(SystemClock),
+        ))
+    }
+}
+
+/// The switches of each route this function serves, each kept for a time.
+pub struct SwitchCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<&'static str, (Instant, Switches)>>,
+}
+
+impl SwitchCache {
+    pub fn new(ttl: Duration) -> SwitchCache {
+        SwitchCache {
+            ttl,
+            entries: Mutex::default(),
+        }
+    }
+
+    pub fn get(&self, path: &'static str) -> Option<Switches> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(path)
+            .filter(|(read_at, _)| read_at.elapsed() < self.ttl)
+            .map(|(_, switches)| *switches)
+    }
+
+    pub fn put(&self, path: &'static str, switches: Switches) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.insert(path, (Instant::now(), switches));
+        }
     }
 }
 
@@ -200,6 +250,13 @@ impl App {
         crate::store::emails::Emails {
             client: &self.dynamodb,
             table: &self.tables.emails,
+        }
+    }
+
+    pub fn registry(&self) -> crate::store::registry::Registry<'_> {
+        crate::store::registry::Registry {
+            client: &self.dynamodb,
+            table: &self.tables.route_registry,
         }
     }
 

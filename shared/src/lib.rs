@@ -1,7 +1,7 @@
 //! PlanoAuth's shared library: what every endpoint of the API shares.
 //!
-//! A request's journey, in the order the modules run it:
-//! [`decode`] → [`authenticate`] → [`authorise`] → the endpoint's handler → [`respond`],
+//! A request's journey, in the order the modules run it: [`identify`] → [`decode`] →
+//! [`authenticate`] → [`authorise`] → the endpoint's handler → [`respond`],
 //! strung together by [`pipeline`] and started by [`runtime`]. Statuses come from
 //! [`status`], parameters are read with [`params`] and [`values`], records live in
 //! [`store`].
@@ -12,6 +12,7 @@ pub mod authorise;
 pub mod clock;
 pub mod decode;
 pub mod error;
+pub mod identify;
 pub mod mail;
 pub mod params;
 pub mod passwords;

@@ -1,11 +1,12 @@
-//! The request pipeline every endpoint runs on: decode → authenticate → authorise →
-//! handle → respond. An endpoint supplies only the handle step.
+//! The request pipeline every endpoint runs on: identify → decode → authenticate →
+//! authorise → handle → respond. An endpoint supplies only the handle step.
 
 use crate::app::App;
 use crate::authenticate::{Caller, authenticate, take_token};
 use crate::authorise::{Application, authorise};
 use crate::decode::decode;
 use crate::error::ApiError;
+use crate::identify::identify;
 use crate::params::Params;
 use crate::respond::envelope;
 use crate::routes::Route;
@@ -139,6 +140,7 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
     let mut session = None;
     let mut session_view = View::Default;
     let result = async {
+        identify(app, &E::ROUTE).await?;
         let mut params = decode(request, E::ROUTE.sensitive_params)?;
         let token = take_token(&mut params, request)?;
         let requested = params.optional::<Application>("application")?;

@@ -16,6 +16,12 @@ pub struct Route {
 }
 
 impl Route {
+    /// The service the route belongs to: its resource (`employees` in
+    /// `/api/v1/employees/update`). The registry can switch a whole service off.
+    pub fn service(&self) -> &'static str {
+        self.path.split('/').nth(3).unwrap_or(self.path)
+    }
+
     /// The API Gateway route key, as `template.yaml` writes it.
     pub fn key(&self) -> String {
         format!("POST {}", self.path)

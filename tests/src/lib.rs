@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lambda_http::{Body, Request};
 use planoauth::App;
-use planoauth::app::{Tables, aws_config};
+use planoauth::app::{SwitchCache, Tables, aws_config};
 use planoauth::authorise::Application;
 use planoauth::clock::{Clock, FixedClock};
 use planoauth::mail::Mailer;
@@ -142,11 +142,7 @@ impl TestEnv {
             .await
             .expect("tables are created from template.yaml");
         let clock = Arc::new(FixedClock::at(planoauth::clock::SystemClock.now()));
-        let app = App {
-            dynamodb,
-            tables,
-            clock: Arc::clone(&clock) as Arc<dyn Clock>,
-        };
+        let app = App::new(dynamodb, tables, Arc::clone(&clock) as Arc<dyn Clock>);
         for application in Application::ALL {
             for (role, permissions) in planoauth_admin::bootstrap::default_roles() {
                 app.roles()
@@ -175,12 +171,16 @@ impl TestEnv {
         }
     }
 
-    /// The same app with other table names: to make a store call fail.
+    /// The same app with other table names (to make a store call fail), reading the
+    /// route registry at every request.
     pub fn with_tables(&self, tables: Tables) -> App {
         App {
-            dynamodb: self.app.dynamodb.clone(),
-            tables,
-            clock: Arc::clone(&self.clock) as Arc<dyn Clock>,
+            switches: SwitchCache::new(Duration::ZERO),
+            ..App::new(
+                self.app.dynamodb.clone(),
+                tables,
+                Arc::clone(&self.clock) as Arc<dyn Clock>,
+            )
         }
     }
 

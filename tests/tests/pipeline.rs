@@ -83,30 +83,6 @@ fn the_template_defines_every_table_the_code_uses() {
     }
 }
 
-#[tokio::test]
-async fn unknown_paths_are_route_non_existent() {
-    let env = TestEnv::new().await;
-    for (method, path) in [
-        ("POST", "/api/v1/employees/delete"),
-        ("GET", "/api/v1/employees/update"),
-        ("POST", "/"),
-    ] {
-        let event = local_api::http_api_event(
-            method,
-            path,
-            &[("content-type".into(), "application/json".into())],
-            b"{}",
-        );
-        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
-        let reply = env.dispatch(request).await;
-        assert_eq!(
-            (reply.status(), reply.http),
-            ("route-non-existent", 500),
-            "{method} {path}"
-        );
-    }
-}
-
 /// An endpoint whose handler panics.
 struct Panics;
 

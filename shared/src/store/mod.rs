@@ -8,6 +8,7 @@ pub mod emails;
 pub mod employees;
 pub mod notifications;
 pub mod reference;
+pub mod registry;
 pub mod roles;
 pub mod sessions;
 pub mod users;

@@ -9,6 +9,7 @@ use planoauth::authorise::{Application, Permission};
 use planoauth::clock::SystemClock;
 use planoauth::error::BoxError;
 use planoauth::store::reference::Kind;
+use planoauth::store::registry;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::Path;
@@ -29,10 +30,12 @@ pub const USAGE: &str = "usage: planoauth-admin COMMAND [--option value ...]
   role put --application APP --role ROLE [--permissions P1,P2]
   role grant --user USER_ID --application APP --role ROLE
   sessions end --user USER_ID
+  route disable|enable --path /api/v1/RESOURCE/ACTION [--reason TEXT]
+  service disable|enable --name RESOURCE [--reason TEXT]
 
 APP is planoauth, planoorder or planox2. Permissions: employees.update,
 photographers.create, sessions.create, clients.register. Role and grant changes reach
-open sessions at once.";
+open sessions at once; route and service switches within half a minute.";
 
 /// Where the commands act: the AWS configuration and, unless the `*_TABLE` variables
 /// should name them, the tables.
@@ -43,14 +46,15 @@ pub struct Environment {
 
 impl Environment {
     fn app(&self) -> Result<App, BoxError> {
-        Ok(App {
-            dynamodb: aws_sdk_dynamodb::Client::new(&self.config),
-            tables: match &self.tables {
-                Some(tables) => tables.clone(),
-                None => Tables::from_env()?,
-            },
-            clock: Arc::new(SystemClock),
-        })
+        let tables = match &self.tables {
+            Some(tables) => tables.clone(),
+            None => Tables::from_env()?,
+        };
+        Ok(App::new(
+            aws_sdk_dynamodb::Client::new(&self.config),
+            tables,
+            Arc::new(SystemClock),
+        ))
     }
 }
 
@@ -210,8 +214,51 @@ pub async fn run(args: &[String], environment: &Environment) -> Result<Value, Bo
                 .await?;
             Ok(json!({ "user": user_id, "sessions_ended": ended }))
         }
+        ["route", action @ ("disable" | "enable")] => {
+            let path = options.get("path")?;
+            if planoauth::routes::by_path(path).is_none() {
+                return Err(format!("there is no route {path}").into());
+            }
+            switch(
+                environment,
+                &registry::route_key(path),
+                *action == "enable",
+                &options,
+            )
+            .await
+        }
+        ["service", action @ ("disable" | "enable")] => {
+            let name = options.get("name")?;
+            if !planoauth::routes::ALL
+                .iter()
+                .any(|route| route.service() == name)
+            {
+                return Err(format!("there is no service {name}").into());
+            }
+            switch(
+                environment,
+                &registry::service_key(name),
+                *action == "enable",
+                &options,
+            )
+            .await
+        }
         _ => Err(USAGE.into()),
     }
+}
+
+/// Switches a route or service on or off in the route registry.
+async fn switch(
+    environment: &Environment,
+    key: &str,
+    enabled: bool,
+    options: &Options,
+) -> Result<Value, BoxError> {
+    let app = environment.app()?;
+    app.registry()
+        .set(key, enabled, options.optional("reason"), app.clock.now())
+        .await?;
+    Ok(json!({ "switch": key, "enabled": enabled }))
 }
 
 /// Gives a user's open sessions their current grants.

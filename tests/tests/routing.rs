@@ -1,0 +1,140 @@
+//! The routing statuses: `route-not-found` and `service-not-found` for what an operator
+//! switched off in the route registry, `identify-request-error` when the registry cannot
+//! be read, `route-non-existent` for what no route declares. On their own tables, as a
+//! switched-off route must not disturb other tests.
+
+// A panic is how a test reports a failure.
+#![allow(clippy::unwrap_used)]
+
+use planoauth::authorise::Application::PlanoAuth;
+use planoauth_admin::commands::{Environment, run};
+use planoauth_tests::{Answer, TestEnv};
+use serde_json::json;
+
+async fn isolated_env() -> TestEnv {
+    TestEnv::with_prefix(&format!(
+        "planoauth-routing-{}-",
+        planoauth::tokens::random_id()
+    ))
+    .await
+}
+
+async fn admin(env: &TestEnv, line: &str) {
+    let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+    let environment = Environment {
+        config: env.config.clone(),
+        tables: Some(env.app.tables.clone()),
+    };
+    run(&args, &environment).await.unwrap();
+}
+
+/// An update of an employee, on an app that reads the registry at every request.
+async fn update(env: &TestEnv) -> Answer {
+    let token = env
+        .application_token(PlanoAuth, &["employees.update"])
+        .await;
+    let employee = env.employee(&[]).await;
+    let body = json!({ "token": token, "id": employee.id, "email": employee.email }).to_string();
+    let app = env.with_tables(env.app.tables.clone());
+    env.call_with(
+        &app,
+        &env.functions.employees_update,
+        &[("content-type", "application/json")],
+        body.as_bytes(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_route_switched_off_is_route_not_found_until_switched_on() {
+    let env = isolated_env().await;
+    admin(
+        &env,
+        "route disable --path /api/v1/employees/update --reason maintenance",
+    )
+    .await;
+    let answer = update(&env).await;
+    assert_eq!((answer.status(), answer.http), ("route-not-found", 404));
+
+    admin(&env, "route enable --path /api/v1/employees/update").await;
+    assert_eq!(update(&env).await.status(), "action-successful");
+}
+
+#[tokio::test]
+async fn a_service_switched_off_is_service_not_found() {
+    let env = isolated_env().await;
+    admin(&env, "service disable --name employees").await;
+    let answer = update(&env).await;
+    assert_eq!((answer.status(), answer.http), ("service-not-found", 404));
+    // Other services go on.
+    let token = env.application_token(PlanoAuth, &["sessions.create"]).await;
+    let guest = env
+        .call_encoded(&env.functions.sessions_create, &json!({ "token": token }))
+        .await;
+    assert_eq!(guest.status(), "action-successful");
+
+    admin(&env, "service enable --name employees").await;
+    assert_eq!(update(&env).await.status(), "action-successful");
+}
+
+#[tokio::test]
+async fn an_unreadable_registry_is_identify_request_error() {
+    let env = isolated_env().await;
+    let mut tables = env.app.tables.clone();
+    tables.route_registry = "planoauth-routing-NoSuchTable".into();
+    let app = env.with_tables(tables);
+    let body = json!({ "token": "pa_app_x", "id": 1, "email": "a@b.co" }).to_string();
+    let answer = env
+        .call_with(
+            &app,
+            &env.functions.employees_update,
+            &[("content-type", "application/json")],
+            body.as_bytes(),
+        )
+        .await;
+    assert_eq!(
+        (answer.status(), answer.http),
+        ("identify-request-error", 500)
+    );
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_are_route_non_existent() {
+    let env = isolated_env().await;
+    for (method, path) in [
+        ("POST", "/api/v1/employees/delete"),
+        ("GET", "/api/v1/employees/update"),
+        ("POST", "/"),
+        ("DELETE", "/api/v2/sessions/show"),
+    ] {
+        let event = local_api::http_api_event(
+            method,
+            path,
+            &[("content-type".into(), "application/json".into())],
+            b"{}",
+        );
+        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let reply = env.dispatch(request).await;
+        assert_eq!(
+            (reply.status(), reply.http),
+            ("route-non-existent", 500),
+            "{method} {path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn switches_name_only_known_routes_and_services() {
+    let env = isolated_env().await;
+    let environment = Environment {
+        config: env.config.clone(),
+        tables: Some(env.app.tables.clone()),
+    };
+    for line in [
+        "route disable --path /api/v1/nothing/here",
+        "service disable --name nothing",
+    ] {
+        let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+        assert!(run(&args, &environment).await.is_err(), "{line}");
+    }
+}
