@@ -24,5 +24,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 log="$STACK_DIR/cargo-test.log"
 cargo test --workspace --locked 2>&1 | tee "$log"
+
+echo "== schemathesis: fuzzing the local API from openapi.yaml"
+scripts/fuzz.sh
+
 # One closing line for the whole run, summed over every test binary.
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"

@@ -2,6 +2,7 @@
 //! local server and the README are checked against this list by the tests.
 
 use crate::authorise::{Access, Permission};
+use crate::status::Status;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
@@ -13,6 +14,8 @@ pub struct Route {
     pub access: Access,
     /// Whether the body arrives base64-encoded because it carries a password.
     pub sensitive_params: bool,
+    /// Statuses only this route answers, besides those every route can.
+    pub own_statuses: &'static [Status],
 }
 
 impl Route {
@@ -20,6 +23,32 @@ impl Route {
     /// `/api/v1/employees/update`). The registry can switch a whole service off.
     pub fn service(&self) -> &'static str {
         self.path.split('/').nth(3).unwrap_or(self.path)
+    }
+
+    /// Every status this route can answer: what the pipeline can answer for a route of
+    /// its access and encoding, and its own.
+    pub fn statuses(&self) -> Vec<Status> {
+        let mut statuses = vec![
+            Status::ActionSuccessful,
+            Status::IdentifyRequestError,
+            Status::RouteNotFound,
+            Status::ServiceNotFound,
+            Status::InvalidContentType,
+            Status::MissingParam,
+            Status::InvalidParam,
+            Status::InvalidToken,
+            Status::SessionExpired,
+            Status::PermissionDenied,
+            Status::ApplicationCrash,
+        ];
+        if self.sensitive_params {
+            statuses.extend([Status::InvalidEncodedParams, Status::NoParamsDecoded]);
+        }
+        if matches!(self.access, Access::Permission(_)) {
+            statuses.push(Status::ClientRequired);
+        }
+        statuses.extend(self.own_statuses);
+        statuses
     }
 
     /// The API Gateway route key, as `template.yaml` writes it.
@@ -33,6 +62,7 @@ pub const EMPLOYEES_UPDATE: Route = Route {
     function: "employees-update",
     access: Access::Permission(Permission::EmployeesUpdate),
     sensitive_params: false,
+    own_statuses: &[],
 };
 
 pub const PHOTOGRAPHERS_CREATE: Route = Route {
@@ -40,6 +70,7 @@ pub const PHOTOGRAPHERS_CREATE: Route = Route {
     function: "photographers-create",
     access: Access::Permission(Permission::PhotographersCreate),
     sensitive_params: true,
+    own_statuses: &[Status::EmailSendFailed],
 };
 
 pub const SESSIONS_CREATE: Route = Route {
@@ -47,6 +78,7 @@ pub const SESSIONS_CREATE: Route = Route {
     function: "sessions-create",
     access: Access::ApplicationToken(Permission::SessionsCreate),
     sensitive_params: true,
+    own_statuses: &[Status::TooManyAttempts],
 };
 
 pub const SESSIONS_SHOW: Route = Route {
@@ -54,6 +86,7 @@ pub const SESSIONS_SHOW: Route = Route {
     function: "sessions-show",
     access: Access::OwnSession,
     sensitive_params: false,
+    own_statuses: &[],
 };
 
 pub const SESSIONS_DELETE: Route = Route {
@@ -61,6 +94,7 @@ pub const SESSIONS_DELETE: Route = Route {
     function: "sessions-delete",
     access: Access::OwnSession,
     sensitive_params: false,
+    own_statuses: &[],
 };
 
 pub const USERS_CLIENT_REGISTER: Route = Route {
@@ -68,6 +102,7 @@ pub const USERS_CLIENT_REGISTER: Route = Route {
     function: "users-client-register",
     access: Access::Registration(Permission::ClientsRegister),
     sensitive_params: true,
+    own_statuses: &[],
 };
 
 pub const ALL: &[Route] = &[
