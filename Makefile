@@ -2,13 +2,29 @@
 #   make run    the whole API on http://127.0.0.1:3000 (PORT=...) on a local DynamoDB/SES
 #   make test   every check and test, against a fresh local stack
 
-.PHONY: run test lint stack-up stack-down clean
+.PHONY: run test lint build deploy bench fuzz stack-up stack-down clean
 
 run:
 	scripts/run-local.sh
 
 test:
 	scripts/test.sh
+
+# Every function for Lambda (arm64), in one release build; prints the artefacts' sizes.
+build:
+	scripts/build.sh
+
+# sam build, then a guided sam deploy (its answers are kept in samconfig.toml).
+deploy:
+	scripts/deploy.sh
+
+# Cold start, first call and peak memory against a bare lambda_http function.
+bench:
+	scripts/bench.sh
+
+# The schema fuzzer alone, against a running stack: eval "$$(make -s stack-up)"; make fuzz
+fuzz:
+	scripts/fuzz.sh
 
 lint:
 	cargo fmt --all -- --check

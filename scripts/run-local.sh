@@ -11,6 +11,8 @@ export ONBOARDING_SENDER=${ONBOARDING_SENDER:-no-reply@planoauth.local}
 export SIGN_IN_URL=${SIGN_IN_URL:-http://127.0.0.1:$port/sign-in}
 
 export STACK_DIR="$root/.local/run"
+# A fixed port, so that events/env.json can point `sam local invoke` at this stack.
+export MOTO_PORT=${MOTO_PORT:-4566}
 scripts/stack.sh down
 trap 'scripts/stack.sh down' EXIT
 eval "$(scripts/stack.sh up)"

@@ -67,3 +67,26 @@ async fn every_sample_event_produces_its_expected_status() {
         "every expectation names an event that exists"
     );
 }
+
+#[test]
+fn env_json_points_every_function_at_the_local_stack() {
+    let text = std::fs::read_to_string(repository_root().join("events/env.json")).unwrap();
+    let env: Value = serde_json::from_str(&text).unwrap();
+    let parameters = &env["Parameters"];
+    for resource in planoauth::app::Tables::RESOURCES {
+        let variable = planoauth::app::env_variable(resource);
+        assert_eq!(
+            parameters[&variable],
+            format!("planoauth-local-{resource}"),
+            "{variable}"
+        );
+    }
+    for variable in [
+        "AWS_ENDPOINT_URL",
+        "AWS_REGION",
+        "ONBOARDING_SENDER",
+        "SIGN_IN_URL",
+    ] {
+        assert!(parameters[variable].is_string(), "{variable}");
+    }
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `make bench`: cold init, first-call time and peak memory of the functions, each
+# against a bare lambda_http function built the same way (release, this machine's
+# architecture), on a fresh local stack. RUNS (default 15) runs each; medians reported.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export STACK_DIR="$root/.local/bench"
+scripts/stack.sh down
+trap 'scripts/stack.sh down' EXIT
+eval "$(scripts/stack.sh up)"
+
+functions=(employees-update photographers-create sessions-create users-client-register sessions-cleanup route-fallback)
+packages=(--package bench-hello --package planoauth-admin)
+for function in "${functions[@]}"; do packages+=(--package "$function"); done
+cargo build --release --locked "${packages[@]}"
+
+admin=target/release/planoauth-admin
+eval "$("$admin" create-tables --prefix planoauth-bench- |
+    python3 -c 'import json, sys; [print(f"export {k}={v}") for k, v in json.load(sys.stdin).items()]')"
+export ONBOARDING_SENDER=no-reply@planoauth.local SIGN_IN_URL=http://127.0.0.1/sign-in
+"$admin" verify-sender --address "$ONBOARDING_SENDER" >/dev/null
+"$admin" bootstrap --api-url http://127.0.0.1 --out "$STACK_DIR/bootstrap.json" >/dev/null
+token=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["applications"]["planoauth"])' "$STACK_DIR/bootstrap.json")
+
+cases=()
+for function in "${functions[@]}"; do
+    event="events/$function.json"
+    [ -f "$event" ] || event=events/employees-update-missing-email.json
+    sed "s/PLANOAUTH_APPLICATION_TOKEN/$token/g" "$event" >"$STACK_DIR/$function.event.json"
+    cases+=("$function=$STACK_DIR/$function.event.json")
+done
+python3 scripts/bench.py target/release "${RUNS:-15}" "${cases[@]}"
+echo
+echo "release binaries (x86_64, stripped):"
+for binary in bench-hello "${functions[@]}"; do
+    printf '  %-24s %6.2f MB\n' "$binary" "$(echo "$(stat -c %s "target/release/$binary") / 1000000" | bc -l)"
+done
