@@ -1,7 +1,7 @@
 //! Password hashing: argon2id with OWASP's recommended parameters (19 MiB, 2 passes,
 //! 1 lane), stored as a PHC string. A password itself is never stored or logged.
 
-use crate::error::BoxError;
+use crate::error::{ApiError, BoxError};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 
@@ -100,6 +100,17 @@ pub fn check_policy(password: &str, email: &str) -> Result<(), &'static str> {
         return Err("must use at least 5 different characters");
     }
     Ok(())
+}
+
+/// Accepts a new password for the account `email`: checks it against the policy
+/// (`invalid-param` on `param` otherwise) and returns its hash, computed off the async
+/// threads since argon2id is deliberately slow.
+pub async fn accept_new(param: &str, password: String, email: &str) -> Result<String, ApiError> {
+    check_policy(&password, email).map_err(|reason| ApiError::invalid(param, reason))?;
+    tokio::task::spawn_blocking(move || hash(&password))
+        .await
+        .map_err(ApiError::crash)?
+        .map_err(ApiError::Crash)
 }
 
 /// Whether `password` matches the stored PHC string.

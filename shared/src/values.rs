@@ -243,6 +243,9 @@ const LANGUAGES: &str = "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm b
     oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv \
     sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu";
 
+/// The language of a record when none is given.
+pub const DEFAULT_LANGUAGE: &str = "en";
+
 /// A language, as its ISO 639-1 abbreviation (`en`, `es`, `fr`), stored lower-case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Language(pub String);

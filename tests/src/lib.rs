@@ -391,6 +391,30 @@ impl TestEnv {
     }
 }
 
+/// Asserts an answer's status and HTTP code, showing the whole answer if they differ.
+pub fn assert_status(answer: &Answer, status: &str, http: u16) {
+    assert_eq!(
+        (answer.status(), answer.http),
+        (status, http),
+        "{}",
+        answer.body
+    );
+}
+
+/// `params` with the fields of `changes` set, or removed where `changes` says `null`.
+pub fn with(mut params: Value, changes: Value) -> Value {
+    if let (Some(params), Value::Object(changes)) = (params.as_object_mut(), changes) {
+        for (key, value) in changes {
+            if value.is_null() {
+                params.remove(&key);
+            } else {
+                params.insert(key, value);
+            }
+        }
+    }
+    params
+}
+
 /// Reads a function's response as the client would.
 pub fn answer(response: lambda_http::Response<Body>) -> Answer {
     let http = response.status().as_u16();

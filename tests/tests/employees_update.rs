@@ -8,7 +8,7 @@ use employees_update::EmployeesUpdate;
 use planoauth::authorise::Application::{self, PlanoAuth, PlanoOrder};
 use planoauth::store::employees::Employee;
 use planoauth::store::sessions::{ABSOLUTE_LIFETIME, IDLE_LIFETIME};
-use planoauth_tests::{Answer, TestEnv};
+use planoauth_tests::{Answer, TestEnv, assert_status};
 use serde_json::{Value, json};
 
 const HOUR: i64 = 60 * 60;
@@ -29,15 +29,6 @@ async fn update(env: &TestEnv, token: &str, employee: &Employee, extra: Value) -
         body.extend(extra);
     }
     env.call(&EmployeesUpdate, &body).await
-}
-
-fn assert_status(answer: &Answer, status: &str, http: u16) {
-    assert_eq!(
-        (answer.status(), answer.http),
-        (status, http),
-        "{}",
-        answer.body
-    );
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use photographers_create::PhotographersCreate;
 use planoauth::authorise::Application::PlanoAuth;
 use planoauth::mail::Mailer;
-use planoauth_tests::{Answer, SENDER, SIGN_IN_URL, TestEnv, capture_logs};
+use planoauth_tests::{Answer, SENDER, SIGN_IN_URL, TestEnv, assert_status, capture_logs, with};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 
@@ -35,31 +35,9 @@ fn photographer(env: &TestEnv, token: &str) -> Value {
     })
 }
 
-fn with(mut params: Value, extra: Value) -> Value {
-    if let (Some(params), Value::Object(extra)) = (params.as_object_mut(), extra) {
-        for (key, value) in extra {
-            if value.is_null() {
-                params.remove(&key);
-            } else {
-                params.insert(key, value);
-            }
-        }
-    }
-    params
-}
-
 async fn create(env: &TestEnv, params: &Value) -> Answer {
     env.call_encoded(&env.functions.photographers_create, params)
         .await
-}
-
-fn assert_status(answer: &Answer, status: &str, http: u16) {
-    assert_eq!(
-        (answer.status(), answer.http),
-        (status, http),
-        "{}",
-        answer.body
-    );
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@
 use planoauth::authorise::Application::PlanoAuth;
 use planoauth::store::employees::Employee;
 use planoauth::store::sessions::{ABSOLUTE_LIFETIME, IDLE_LIFETIME};
-use planoauth_tests::{Answer, TestEnv};
+use planoauth_tests::{Answer, TestEnv, assert_status};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "quiet-Lantern-58-meadow";
@@ -46,15 +46,6 @@ async fn update_self(env: &TestEnv, session: &str, employee: &Employee) -> Answe
         &json!({ "token": session, "id": employee.id, "email": employee.email }),
     )
     .await
-}
-
-fn assert_status(answer: &Answer, status: &str, http: u16) {
-    assert_eq!(
-        (answer.status(), answer.http),
-        (status, http),
-        "{}",
-        answer.body
-    );
 }
 
 fn session_token(answer: &Answer) -> String {

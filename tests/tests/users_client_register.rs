@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use planoauth::authorise::Application::PlanoAuth;
-use planoauth_tests::{Answer, TestEnv};
+use planoauth_tests::{Answer, TestEnv, assert_status, with};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "amber-Kettle-47-orchard";
@@ -30,19 +30,6 @@ fn client(env: &TestEnv, token: &str) -> Value {
     })
 }
 
-fn with(mut params: Value, extra: Value) -> Value {
-    if let (Some(params), Value::Object(extra)) = (params.as_object_mut(), extra) {
-        for (key, value) in extra {
-            if value.is_null() {
-                params.remove(&key);
-            } else {
-                params.insert(key, value);
-            }
-        }
-    }
-    params
-}
-
 async fn register(env: &TestEnv, params: &Value) -> Answer {
     env.call_encoded(&env.functions.users_client_register, params)
         .await
@@ -59,15 +46,6 @@ async fn guest_session(env: &TestEnv, app_token: &str) -> String {
         .as_str()
         .expect("a guest session")
         .to_owned()
-}
-
-fn assert_status(answer: &Answer, status: &str, http: u16) {
-    assert_eq!(
-        (answer.status(), answer.http),
-        (status, http),
-        "{}",
-        answer.body
-    );
 }
 
 #[tokio::test]

@@ -15,13 +15,11 @@ use planoauth::routes::{self, Route};
 use planoauth::store::employees::{NewEmployee, WriteError};
 use planoauth::store::notifications::Notification;
 use planoauth::store::reference::Kind;
-use planoauth::values::{Email, Language, Phone, RecordId, Slug, Text};
+use planoauth::values::{DEFAULT_LANGUAGE, Email, Language, Phone, RecordId, Slug, Text};
 use planoauth::view::View;
 use planoauth::{ApiError, Ctx, Endpoint, Reply, Status};
 use serde_json::Value;
 
-/// The language a photographer gets when none is given.
-pub const DEFAULT_LANGUAGE: &str = "en";
 /// The role a new photographer holds in every application: no permissions of its own.
 pub const PHOTOGRAPHER_ROLE: &str = "staff";
 
@@ -49,14 +47,7 @@ impl Endpoint for PhotographersCreate {
             .map(|id| id.0);
         let view = params.optional::<View>("view")?.unwrap_or_default();
         params.finish()?;
-        passwords::check_policy(&password, email.as_str())
-            .map_err(|reason| ApiError::invalid("password", reason))?;
-
-        // argon2id is deliberately slow: keep it off the async threads.
-        let password_hash = tokio::task::spawn_blocking(move || passwords::hash(&password))
-            .await
-            .map_err(ApiError::crash)?
-            .map_err(ApiError::Crash)?;
+        let password_hash = passwords::accept_new("password", password, email.as_str()).await?;
         let roles: Vec<(Application, &str)> = Application::ALL
             .iter()
             .map(|app| (*app, PHOTOGRAPHER_ROLE))

@@ -20,7 +20,7 @@ use planoauth::store::clients::Client;
 use planoauth::store::sessions::Grants;
 use planoauth::store::users::{NewUser, PROFILE_CLIENT};
 use planoauth::store::{Outcome, Step, Steps};
-use planoauth::values::{Email, Language, Phone, Text};
+use planoauth::values::{DEFAULT_LANGUAGE, Email, Language, Phone, Text};
 use planoauth::view::View;
 use planoauth::{ApiError, Ctx, Endpoint, Reply, Status};
 use std::collections::HashMap;
@@ -42,15 +42,10 @@ impl Endpoint for UsersClientRegister {
         let company = params.optional::<Text>("company")?.map(|c| c.0);
         let language = params
             .optional::<Language>("language")?
-            .map_or_else(|| "en".to_owned(), |l| l.0);
+            .map_or_else(|| DEFAULT_LANGUAGE.to_owned(), |l| l.0);
         let view = params.optional::<View>("view")?.unwrap_or_default();
         params.finish()?;
-        passwords::check_policy(&password, email.as_str())
-            .map_err(|reason| ApiError::invalid("password", reason))?;
-        let password_hash = tokio::task::spawn_blocking(move || passwords::hash(&password))
-            .await
-            .map_err(ApiError::crash)?
-            .map_err(ApiError::Crash)?;
+        let password_hash = passwords::accept_new("password", password, email.as_str()).await?;
 
         let session = ctx.caller.session();
         let existing_user = session.and_then(|s| s.user_id);
