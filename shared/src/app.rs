@@ -4,9 +4,9 @@
 use crate::clock::{Clock, SystemClock};
 use crate::error::BoxError;
 use crate::store::registry::Switches;
-use aws_config::BehaviorVersion;
-pub use aws_config::SdkConfig;
-use aws_config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
+pub use aws_types::SdkConfig;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -131,7 +131,7 @@ impl App {
 
     /// The production wiring: clients from the Lambda environment, tables from
     /// `template.yaml`'s variables, the system clock.
-    pub fn from_env(config: &aws_config::SdkConfig) -> Result<App, BoxError> {
+    pub fn from_env(config: &SdkConfig) -> Result<App, BoxError> {
         Ok(App::new(
             aws_sdk_dynamodb::Client::new(config),
             Tables::from_env()?,
@@ -179,10 +179,35 @@ pub fn timeouts() -> TimeoutConfig {
         .build()
 }
 
-/// The AWS configuration: region, credentials and endpoint from the environment (as the
-/// Lambda runtime and the local stack set them), with PlanoAuth's timeouts.
-pub async fn aws_config() -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+/// A function's AWS configuration, from what Lambda sets in its environment: the region,
+/// the execution role's credentials and (on the local stack) the endpoint. It skips the
+/// SDK's configuration chain (profiles, SSO, STS, IMDS), which a function never needs and
+/// which costs cold-start time and artefact size.
+pub fn lambda_config() -> Result<SdkConfig, BoxError> {
+    let variable = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
+    let credentials = Credentials::new(
+        variable("AWS_ACCESS_KEY_ID")?,
+        variable("AWS_SECRET_ACCESS_KEY")?,
+        std::env::var("AWS_SESSION_TOKEN").ok(),
+        None,
+        "lambda-environment",
+    );
+    let mut config = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(variable("AWS_REGION")?))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .timeout_config(timeouts());
+    if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
+        config = config.endpoint_url(endpoint);
+    }
+    Ok(config.build())
+}
+
+/// The AWS configuration through the SDK's whole chain (environment, profiles, SSO, …),
+/// with PlanoAuth's timeouts: for the tools that run outside Lambda.
+#[cfg(feature = "provider-chain")]
+pub async fn aws_config() -> SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .timeout_config(timeouts())
         .load()
         .await

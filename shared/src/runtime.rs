@@ -1,10 +1,9 @@
 //! What a function's `main` calls: structured logging, the app built once per cold
 //! start, and the Lambda runtime loop.
 
-use crate::app::{App, aws_config};
+use crate::app::{App, SdkConfig, lambda_config};
 use crate::error::BoxError;
 use crate::pipeline::{Endpoint, serve};
-use aws_config::SdkConfig;
 use lambda_http::{Error, service_fn};
 use std::convert::Infallible;
 
@@ -14,7 +13,7 @@ pub async fn run<E: Endpoint>(
     build: impl FnOnce(&SdkConfig) -> Result<E, BoxError>,
 ) -> Result<(), Error> {
     init_logging();
-    let config = aws_config().await;
+    let config = lambda_config()?;
     let app = App::from_env(&config)?;
     let endpoint = build(&config)?;
     lambda_http::run(service_fn(|request| {

@@ -123,3 +123,34 @@ fn the_readme_lists_every_route_and_every_status_with_its_code() {
         assert!(readme.contains(&row), "README lacks the status row {row}");
     }
 }
+
+#[tokio::test]
+async fn a_function_configured_from_the_lambda_environment_reaches_the_stack() {
+    let env = TestEnv::new().await;
+    let config = planoauth::app::lambda_config().expect("the stack's environment is Lambda's");
+    assert!(
+        config
+            .timeout_config()
+            .and_then(|t| t.operation_timeout())
+            .is_some()
+    );
+    let app = planoauth::App::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        env.app.tables.clone(),
+        std::sync::Arc::new(planoauth::clock::SystemClock),
+    );
+    let token = env
+        .application_token(PlanoAuth, &["employees.update"])
+        .await;
+    let employee = env.employee(&[]).await;
+    let body = json!({ "token": token, "id": employee.id, "email": employee.email }).to_string();
+    let reply = env
+        .call_with(
+            &app,
+            &env.functions.employees_update,
+            &[("content-type", "application/json")],
+            body.as_bytes(),
+        )
+        .await;
+    assert_eq!(reply.status(), "action-successful", "{}", reply.body);
+}
