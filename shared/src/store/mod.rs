@@ -98,9 +98,8 @@ pub async fn update_if(
     }
 }
 
-/// A multi-item write as one DynamoDB transaction, with what each step stands for so
-/// that a cancellation says which condition refused.
-/// What each step of a transaction stands for, to tell the caller which one refused.
+/// What a step of a transaction stands for, so that a cancellation says which condition
+/// refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     /// A write to the record itself (or its own email claim being released).
@@ -120,6 +119,7 @@ pub enum Outcome {
     Conflict,
 }
 
+/// A multi-item write as one DynamoDB transaction: all of it is written, or none.
 #[derive(Default)]
 pub struct Steps {
     kinds: Vec<Step>,
