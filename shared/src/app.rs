@@ -296,6 +296,23 @@ impl App {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn switches_are_kept_for_the_cache_time_only() {
+        use super::{Duration, SwitchCache, Switches};
+        let on = Switches {
+            route_on: true,
+            service_on: true,
+        };
+        let kept = SwitchCache::new(Duration::from_secs(60));
+        assert_eq!(kept.get("/a"), None);
+        kept.put("/a", on);
+        assert_eq!(kept.get("/a"), Some(on));
+        assert_eq!(kept.get("/b"), None);
+        let expired = SwitchCache::new(Duration::ZERO);
+        expired.put("/a", on);
+        assert_eq!(expired.get("/a"), None);
+    }
+
+    #[test]
     fn env_variable_names() {
         assert_eq!(super::env_variable("SessionsTable"), "SESSIONS_TABLE");
         assert_eq!(
