@@ -9,7 +9,7 @@ Measured per run:
 The figures are medians over RUNS runs; ratios compare to the bare function measured in
 the same run, as absolute times on a shared machine are noisy.
 
-    python3 scripts/bench.py TARGET_DIR RUNS FUNCTION=EVENT_FILE ...
+    python3 scripts/bench.py TARGET_DIR RUNS YARDSTICK=EVENT_FILE FUNCTION=EVENT_FILE ...
 """
 
 import http.server
@@ -35,13 +35,13 @@ class Invocation:
 
 
 class RuntimeApi(http.server.BaseHTTPRequestHandler):
-    current: Invocation | None = None
+    current: Invocation | None = None  # set per server, in measure()
 
     def log_message(self, *args):
         pass
 
     def do_GET(self):
-        invocation = RuntimeApi.current
+        invocation = self.current
         if self.path != f"{PREFIX}/invocation/next" or invocation is None:
             self.send_error(404)
             return
@@ -61,7 +61,7 @@ class RuntimeApi(http.server.BaseHTTPRequestHandler):
         self.wfile.write(invocation.event)
 
     def do_POST(self):
-        invocation = RuntimeApi.current
+        invocation = self.current
         length = int(self.headers.get("Content-Length", 0))
         body = self.rfile.read(length)
         self.send_response(202)
@@ -92,9 +92,15 @@ def outcome(response: bytes | None) -> str:
         return "unreadable"
 
 
-def measure(binary: str, event: bytes, port: int) -> tuple[float, float, int, str]:
+def measure(binary: str, event: bytes) -> tuple[float, float, int, str]:
+    """One cold start, on a Runtime API of its own: a request still queued from a
+    process ended before must not take this run's event."""
     invocation = Invocation(event)
-    RuntimeApi.current = invocation
+    handler = type("Handler", (RuntimeApi,), {"current": invocation})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
     env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{port}", AWS_LAMBDA_FUNCTION_NAME="bench",
                AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256", AWS_LAMBDA_FUNCTION_VERSION="$LATEST", RUST_LOG="error")
     invocation.started = time.perf_counter()
@@ -106,6 +112,8 @@ def measure(binary: str, event: bytes, port: int) -> tuple[float, float, int, st
     finally:
         process.kill()
         process.wait()
+        server.shutdown()
+        server.server_close()
     init_ms = (invocation.asked - invocation.started) * 1000
     first_ms = (invocation.answered - invocation.asked) * 1000
     return init_ms, first_ms, rss, outcome(invocation.response)
@@ -113,17 +121,13 @@ def measure(binary: str, event: bytes, port: int) -> tuple[float, float, int, st
 
 def main() -> None:
     target, runs = sys.argv[1], int(sys.argv[2])
-    cases = [("bench-hello", None)] + [tuple(arg.split("=", 1)) for arg in sys.argv[3:]]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = server.server_address[1]
-    hello_event = json.dumps({"version": "2.0", "rawPath": "/", "requestContext": {"http": {"method": "GET"}}}).encode()
-
+    # The first case is the yardstick the others are compared to.
+    cases = [tuple(arg.split("=", 1)) for arg in sys.argv[3:]]
     results = []
     for function, event_file in cases:
-        event = hello_event if event_file is None else open(event_file, "rb").read()
-        samples = [measure(os.path.join(target, function), event, port) for _ in range(runs)]
+        with open(event_file, "rb") as file:
+            event = file.read()
+        samples = [measure(os.path.join(target, function), event) for _ in range(runs)]
         results.append((function, samples))
 
     bare_init = statistics.median(s[0] for s in results[0][1])

@@ -23,7 +23,7 @@ export ONBOARDING_SENDER=no-reply@planoauth.local SIGN_IN_URL=http://127.0.0.1/s
 "$admin" bootstrap --api-url http://127.0.0.1 --out "$STACK_DIR/bootstrap.json" >/dev/null
 token=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["applications"]["planoauth"])' "$STACK_DIR/bootstrap.json")
 
-cases=()
+cases=("bench-hello=events/route-fallback.json")
 for function in "${functions[@]}"; do
     event="events/$function.json"
     [ -f "$event" ] || event=events/employees-update-missing-email.json
