@@ -5,6 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+source scripts/local.sh
 export STACK_DIR="$root/.local/bench"
 scripts/stack.sh down
 trap 'scripts/stack.sh down' EXIT
@@ -15,13 +16,9 @@ packages=(--package bench-hello --package planoauth-admin)
 for function in "${functions[@]}"; do packages+=(--package "$function"); done
 cargo build --release --locked "${packages[@]}"
 
-admin=target/release/planoauth-admin
-eval "$("$admin" create-tables --prefix planoauth-bench- |
-    python3 -c 'import json, sys; [print(f"export {k}={v}") for k, v in json.load(sys.stdin).items()]')"
 export ONBOARDING_SENDER=no-reply@planoauth.local SIGN_IN_URL=http://127.0.0.1/sign-in
-"$admin" verify-sender --address "$ONBOARDING_SENDER" >/dev/null
-"$admin" bootstrap --api-url http://127.0.0.1 --out "$STACK_DIR/bootstrap.json" >/dev/null
-token=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["applications"]["planoauth"])' "$STACK_DIR/bootstrap.json")
+install_local target/release/planoauth-admin planoauth-bench- http://127.0.0.1 "$STACK_DIR/bootstrap.json"
+token=$PLANOAUTH_TOKEN
 
 cases=("bench-hello=events/route-fallback.json")
 for function in "${functions[@]}"; do

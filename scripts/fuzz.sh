@@ -5,18 +5,15 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+source scripts/local.sh
 tools=$(scripts/tools.sh)
 state=${STACK_DIR:-$root/.local/stack}
 
 cargo build --quiet --locked -p planoauth-admin -p local-api
-admin=target/debug/planoauth-admin
-eval "$("$admin" create-tables --prefix "planoauth-fuzz-$$-" |
-    python3 -c 'import json, sys; [print(f"export {k}={v}") for k, v in json.load(sys.stdin).items()]')"
 export ONBOARDING_SENDER=no-reply@planoauth.local SIGN_IN_URL=http://127.0.0.1/sign-in
-"$admin" verify-sender --address "$ONBOARDING_SENDER" >/dev/null
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$admin" bootstrap --api-url "http://127.0.0.1:$port" --out "$state/fuzz-bootstrap.json" >/dev/null
-token=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["applications"]["planoauth"])' "$state/fuzz-bootstrap.json")
+port=$(free_port)
+install_local target/debug/planoauth-admin "planoauth-fuzz-$$-" "http://127.0.0.1:$port" "$state/fuzz-bootstrap.json"
+token=$PLANOAUTH_TOKEN
 
 PORT=$port RUST_LOG=warn target/debug/local-api >"$state/fuzz-api.log" 2>&1 &
 api=$!

@@ -5,6 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+source scripts/local.sh
 port=${PORT:-3000}
 # Welcome emails come from this (verified) sender and link to this sign-in page.
 export ONBOARDING_SENDER=${ONBOARDING_SENDER:-no-reply@planoauth.local}
@@ -18,15 +19,10 @@ trap 'scripts/stack.sh down' EXIT
 eval "$(scripts/stack.sh up)"
 
 cargo build --locked -p planoauth-admin -p local-api
-admin=target/debug/planoauth-admin
-# create-tables prints the table names as JSON: export them as the functions read them.
-eval "$("$admin" create-tables --prefix planoauth-local- |
-    python3 -c 'import json, sys; [print(f"export {k}={v}") for k, v in json.load(sys.stdin).items()]')"
-"$admin" verify-sender --address "$ONBOARDING_SENDER" >/dev/null
-echo "Bootstrapped; what a client needs is also in .local/bootstrap.json:"
-"$admin" bootstrap --api-url "http://127.0.0.1:$port" --out .local/bootstrap.json
-
-token=$(python3 -c 'import json; print(json.load(open(".local/bootstrap.json"))["applications"]["planoauth"])')
+install_local target/debug/planoauth-admin planoauth-local- "http://127.0.0.1:$port" .local/bootstrap.json
+echo "Bootstrapped; what a client needs is in .local/bootstrap.json:"
+cat .local/bootstrap.json
+token=$PLANOAUTH_TOKEN
 cat <<MSG
 
 Try it:

@@ -16,6 +16,7 @@ venv="$root/.venv"
 state="${STACK_DIR:-$root/.local/stack}"
 requirements="$root/scripts/requirements-stack.txt"
 mkdir -p "$state"
+source "$root/scripts/local.sh"
 
 install() {
     local stamp="$venv/.requirements"
@@ -28,9 +29,6 @@ install() {
     cp "$requirements" "$stamp"
 }
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 running() {
     [ -f "$state/moto.pid" ] && kill -0 "$(cat "$state/moto.pid")" 2>/dev/null

@@ -1,0 +1,20 @@
+# What the local scripts share (run-local.sh, fuzz.sh, bench.sh, stack.sh): source it.
+
+# A free TCP port on the loopback interface.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# install_local ADMIN PREFIX API_URL OUT
+# A fresh install on the running stack: the tables of template.yaml named PREFIX…, their
+# names exported as the functions read them (SESSIONS_TABLE, …), the welcome-email sender
+# ($ONBOARDING_SENDER) verified, and the bootstrap data written to OUT. Sets
+# PLANOAUTH_TOKEN to the planoauth application token.
+install_local() {
+    local admin=$1 prefix=$2 api_url=$3 out=$4
+    eval "$("$admin" create-tables --prefix "$prefix" |
+        python3 -c 'import json, sys; [print(f"export {k}={v}") for k, v in json.load(sys.stdin).items()]')"
+    "$admin" verify-sender --address "$ONBOARDING_SENDER" >/dev/null
+    "$admin" bootstrap --api-url "$api_url" --out "$out" >/dev/null
+    PLANOAUTH_TOKEN=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["applications"]["planoauth"])' "$out")
+}
