@@ -1,16 +1,12 @@
-"""moto's server (DynamoDB and SES over HTTP), applying one request at a time.
-
-moto's TransactWriteItems deep-copies its tables without a lock, so under concurrent
-requests it sometimes fails with "dictionary changed size during iteration" (an HTTP 500
-no real DynamoDB would give). DynamoDB applies each request atomically; a lock around
-moto's own application does the same here. Connections are still served in parallel.
+"""The local stack's server: moto's DynamoDB and SES over HTTP, with DynamoDB's behaviour
+under contention and faults added by scripts/local_dynamodb.py (see its documentation
+for the settings).
 
     python scripts/moto_server.py HOST PORT
 """
 
 import os
 import sys
-import threading
 
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -19,17 +15,15 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import run_simple
 
+from local_dynamodb import LocalDynamoDb
+
 
 def main() -> None:
     host, port = sys.argv[1], int(sys.argv[2])
     os.environ.setdefault("MOTO_PORT", str(port))
-    moto = DomainDispatcherApplication(create_backend_app)
-    one_at_a_time = threading.Lock()
-
-    def application(environ, start_response):
-        with one_at_a_time:
-            return list(moto(environ, start_response))
-
+    template = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "template.yaml")
+    application = LocalDynamoDb(DomainDispatcherApplication(create_backend_app), template)
+    # Threaded: a transaction in flight or a stalled answer holds its own thread only.
     run_simple(host, port, application, threaded=True, request_handler=MotoRequestHandler)
 
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The local AWS stack: a pinned moto server serving DynamoDB and SES over HTTP (through
-# scripts/moto_server.py, which applies requests one at a time as DynamoDB does).
+# The local AWS stack: a pinned moto server serving DynamoDB and SES over HTTP, through
+# scripts/moto_server.py, which adds what DynamoDB does under contention and faults
+# (scripts/local_dynamodb.py): transaction conflicts are on by default, as they are in
+# production; throttling, server errors, latency and stalls when asked for.
 #
 #   scripts/stack.sh up     install (once) and start it, then print the environment to use
 #   scripts/stack.sh down   stop it
@@ -8,7 +10,10 @@
 #
 # MOTO_PORT picks the port (default: a free one). STACK_DIR is where the stack keeps its
 # pid, log and stack.env (default .local/stack), so `make run` and `make test` each have
-# their own stack.
+# their own stack. LOCAL_DYNAMODB_* set what DynamoDB's emulation does (see the README):
+# LOCAL_DYNAMODB_TRANSACTION_MS (default 10; 0 turns conflicts off),
+# LOCAL_DYNAMODB_THROTTLE_RATE, LOCAL_DYNAMODB_ERROR_RATE, LOCAL_DYNAMODB_LATENCY_MS,
+# LOCAL_DYNAMODB_STALL_RATE and LOCAL_DYNAMODB_STALL_MS.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,6 +58,7 @@ up() {
         return
     fi
     local port=${MOTO_PORT:-$(free_port)}
+    export LOCAL_DYNAMODB_TRANSACTION_MS=${LOCAL_DYNAMODB_TRANSACTION_MS:-10}
     nohup "$venv/bin/python" "$root/scripts/moto_server.py" 127.0.0.1 "$port" >"$state/moto.log" 2>&1 &
     echo $! >"$state/moto.pid"
     for _ in $(seq 1 100); do

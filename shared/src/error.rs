@@ -2,7 +2,8 @@
 //! [`ApiError::status`]; no handler builds an error response by hand.
 
 use crate::status::Status;
-use crate::store::StoreError;
+use crate::store::reference::Kind;
+use crate::store::{StoreError, WriteError};
 use std::borrow::Cow;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -26,6 +27,10 @@ pub enum ApiError {
         status: Status,
         data: serde_json::Value,
     },
+    /// Another request with the same idempotency key did the work first: the pipeline
+    /// answers with what that request answered, so this never reaches a caller.
+    #[error("the idempotency key was claimed by another request")]
+    KeyClaimed,
     /// Something that should not happen: logged with its cause, answered with
     /// `application-crash`.
     #[error("internal error: {0}")]
@@ -39,7 +44,7 @@ impl ApiError {
             ApiError::MissingParam { .. } => Status::MissingParam,
             ApiError::InvalidParam { .. } => Status::InvalidParam,
             ApiError::Partial { status, .. } => *status,
-            ApiError::Crash(_) => Status::ApplicationCrash,
+            ApiError::KeyClaimed | ApiError::Crash(_) => Status::ApplicationCrash,
         }
     }
 
@@ -58,7 +63,9 @@ impl ApiError {
                 format!("The parameter `{param}` is invalid: {reason}.")
             }
             ApiError::Partial { status, .. } => status.message().to_owned(),
-            ApiError::Crash(_) => Status::ApplicationCrash.message().to_owned(),
+            ApiError::KeyClaimed | ApiError::Crash(_) => {
+                Status::ApplicationCrash.message().to_owned()
+            }
         }
     }
 
@@ -94,9 +101,47 @@ impl ApiError {
     }
 }
 
+/// A store's failure: a write that kept losing to concurrent ones is `record-busy`;
+/// anything else (DynamoDB unreachable, throttling past every retry) is a crash.
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        ApiError::crash(error)
+        match error {
+            StoreError::Busy(_) => {
+                tracing::warn!(cause = %error, "write gave up on contention");
+                ApiError::reject(Status::RecordBusy)
+            }
+            other => ApiError::crash(other),
+        }
+    }
+}
+
+/// The one place where a refused write becomes what the caller hears.
+impl From<WriteError> for ApiError {
+    fn from(error: WriteError) -> Self {
+        match error {
+            WriteError::UnknownEmployee(id) => {
+                ApiError::invalid("id", format!("no employee has the id {id}"))
+            }
+            WriteError::EmailTaken => ApiError::invalid("email", "is already used by another user"),
+            WriteError::UnknownReference(kind) => {
+                let (param, reason) = match kind {
+                    Kind::ServiceArea => ("service_area_id", "no service area has this id"),
+                    Kind::Department => ("department", "no department has this slug"),
+                    Kind::Designation => ("designation_id", "no designation has this id"),
+                };
+                ApiError::invalid(param, reason)
+            }
+            WriteError::OffBoardedBeforeHired => {
+                ApiError::invalid("date_off_boarded", "must not be before date_hired")
+            }
+            WriteError::AlreadyRegistered => ApiError::reject_because(
+                Status::PermissionDenied,
+                "This session's user already has a record.",
+            ),
+            WriteError::SessionChanged => ApiError::reject(Status::InvalidToken),
+            WriteError::KeyClaimed => ApiError::KeyClaimed,
+            WriteError::Store(error) => error.into(),
+        }
     }
 }
 

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod decode;
 pub mod error;
 pub mod identify;
+pub mod idempotency;
 pub mod mail;
 pub mod params;
 pub mod passwords;

@@ -76,6 +76,11 @@ impl Params {
         self.values.is_empty()
     }
 
+    /// Every parameter not taken yet, as the request gave it.
+    pub fn remaining(&self) -> &Map<String, Value> {
+        &self.values
+    }
+
     /// A required parameter; `null` counts as not passed.
     pub fn required<T: Param>(&mut self, name: &str) -> Result<T, ApiError> {
         self.optional(name)?.ok_or_else(|| ApiError::missing(name))

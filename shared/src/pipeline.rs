@@ -6,14 +6,19 @@ use crate::authenticate::{Caller, authenticate, take_token};
 use crate::authorise::{Application, authorise};
 use crate::decode::decode;
 use crate::error::ApiError;
+use crate::idempotency;
 use crate::identify::identify;
 use crate::params::Params;
 use crate::respond::envelope;
 use crate::routes::Route;
 use crate::status::Status;
+use crate::store::StoreError;
+use crate::store::idempotency::{Answer as Recorded, IdempotencyKey};
 use crate::store::sessions::Session;
 use crate::view::View;
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use futures_util::FutureExt;
+use lambda_http::http::HeaderValue;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::Value;
@@ -32,6 +37,31 @@ pub struct Ctx<'a> {
     pub now: i64,
     /// How the caller wants session objects shown.
     pub session_view: View,
+    /// The request's idempotency key, on a route that takes one.
+    pub idempotency: Option<&'a IdempotencyKey>,
+}
+
+impl Ctx<'_> {
+    /// The idempotency key's claim, recording a successful answer (its `data`, the
+    /// account whose password the request carried, the session it opened), for the
+    /// transaction that does the work. `None` without a key.
+    pub fn claim(
+        &self,
+        data: Option<&Value>,
+        user_id: Option<i64>,
+        session_hash: Option<&str>,
+    ) -> Result<Option<TransactWriteItem>, StoreError> {
+        let Some(key) = self.idempotency else {
+            return Ok(None);
+        };
+        let answer = Recorded {
+            status: Status::ActionSuccessful.slug().to_owned(),
+            data: data.cloned(),
+            user_id,
+            session_hash: session_hash.map(str::to_owned),
+        };
+        self.app.idempotency().claim(key, &answer, self.now).map(Some)
+    }
 }
 
 /// What a successful request returns.
@@ -69,6 +99,31 @@ pub trait Endpoint: Send + Sync {
         ctx: &Ctx<'_>,
         params: Params,
     ) -> impl Future<Output = Result<Reply, ApiError>> + Send;
+
+    /// Answers a request that repeats one whose idempotency key has a record: by
+    /// default, with what the first request answered.
+    fn replay(
+        &self,
+        _ctx: &Ctx<'_>,
+        _key: &IdempotencyKey,
+        answer: &Recorded,
+    ) -> impl Future<Output = Result<Reply, ApiError>> + Send {
+        let again = match Status::from_slug(&answer.status) {
+            Some(Status::ActionSuccessful) => Ok(Reply {
+                data: answer.data.clone(),
+                session: None,
+            }),
+            Some(status) => Err(ApiError::Partial {
+                status,
+                data: answer.data.clone().unwrap_or_default(),
+            }),
+            None => Err(ApiError::crash(format!(
+                "an idempotency record holds the unknown status `{}`",
+                answer.status
+            ))),
+        };
+        std::future::ready(again)
+    }
 }
 
 /// Answers one request to `endpoint`: the entry point Lambda, the local server and the
@@ -87,7 +142,8 @@ pub async fn serve<E: Endpoint>(app: &App, endpoint: &E, request: Request) -> Re
             Answer::failed(ApiError::crash("handler panicked"))
         });
     let session = answer.session.as_ref().map(|s| s.view(answer.session_view));
-    let (status, response) = match answer.result {
+    let replayed = answer.replayed;
+    let (status, mut response) = match answer.result {
         Ok(reply) => {
             let status = Status::ActionSuccessful;
             let session = reply.session.or(session);
@@ -109,10 +165,17 @@ pub async fn serve<E: Endpoint>(app: &App, endpoint: &E, request: Request) -> Re
             (status, envelope(status, &message, data, session))
         }
     };
+    if replayed {
+        // As the idempotency drafts name it: the answer is a replay of an earlier one.
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
     tracing::info!(
         route,
         request_id,
         status = status.slug(),
+        replayed,
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,
         "request"
     );
@@ -124,6 +187,8 @@ struct Answer {
     /// The caller's session, shown in the response whenever one was used.
     session: Option<Session>,
     session_view: View,
+    /// Whether the answer repeats an earlier request's, by its idempotency key.
+    replayed: bool,
 }
 
 impl Answer {
@@ -132,6 +197,7 @@ impl Answer {
             result: Err(error),
             session: None,
             session_view: View::Default,
+            replayed: false,
         }
     }
 }
@@ -139,10 +205,20 @@ impl Answer {
 async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Answer {
     let mut session = None;
     let mut session_view = View::Default;
+    let mut replayed = false;
     let result = async {
         identify(app, &E::ROUTE).await?;
         let mut params = decode(request, E::ROUTE.sensitive_params)?;
         let token = take_token(&mut params, request)?;
+        let key = idempotency::key_of(request, &E::ROUTE, &token, &params)?;
+        // Kept only to prove that a repeated request carries the first one's password.
+        let password = key.as_ref().and_then(|_| {
+            params
+                .remaining()
+                .get("password")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
         let requested = params.optional::<Application>("application")?;
         session_view = params.optional::<View>("session_view")?.unwrap_or_default();
         let now = app.clock.now();
@@ -153,21 +229,45 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
                 error
             })?;
         session = caller.session().cloned();
-        let application = authorise(&caller, requested, E::ROUTE.access)?;
-        let ctx = Ctx {
+        let ctx = |application| Ctx {
             app,
             caller: &caller,
             application,
             now,
             session_view,
+            idempotency: key.as_ref(),
         };
-        endpoint.handle(&ctx, params).await
+        if let Some(key) = &key {
+            if let Some(recorded) = app.idempotency().find(&key.key_hash, now).await? {
+                replayed = true;
+                idempotency::repeats(app, key, &recorded, password).await?;
+                let ctx = ctx(idempotency::acting_application(&caller, requested));
+                return endpoint.replay(&ctx, key, &recorded.answer).await;
+            }
+        }
+        let application = authorise(&caller, requested, E::ROUTE.access)?;
+        let ctx = ctx(application);
+        match (endpoint.handle(&ctx, params).await, &key) {
+            // A request with the same key did the work first: answer as it did.
+            (Err(ApiError::KeyClaimed), Some(key)) => {
+                let recorded = app
+                    .idempotency()
+                    .find(&key.key_hash, now)
+                    .await?
+                    .ok_or_else(|| ApiError::crash("a claimed idempotency key has no record"))?;
+                replayed = true;
+                idempotency::repeats(app, key, &recorded, password).await?;
+                endpoint.replay(&ctx, key, &recorded.answer).await
+            }
+            (result, _) => result,
+        }
     }
     .await;
     Answer {
         result,
         session,
         session_view,
+        replayed,
     }
 }
 

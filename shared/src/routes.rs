@@ -14,6 +14,8 @@ pub struct Route {
     pub access: Access,
     /// Whether the body arrives base64-encoded because it carries a password.
     pub sensitive_params: bool,
+    /// Whether the route takes an `Idempotency-Key` header (the creates).
+    pub idempotent: bool,
     /// Statuses only this route answers, besides those every route can.
     pub own_statuses: &'static [Status],
 }
@@ -39,6 +41,7 @@ impl Route {
             Status::InvalidToken,
             Status::SessionExpired,
             Status::PermissionDenied,
+            Status::RecordBusy,
             Status::ApplicationCrash,
         ];
         if self.sensitive_params {
@@ -62,6 +65,7 @@ pub const EMPLOYEES_UPDATE: Route = Route {
     function: "employees-update",
     access: Access::Permission(Permission::EmployeesUpdate),
     sensitive_params: false,
+    idempotent: false,
     own_statuses: &[],
 };
 
@@ -70,6 +74,7 @@ pub const PHOTOGRAPHERS_CREATE: Route = Route {
     function: "photographers-create",
     access: Access::Permission(Permission::PhotographersCreate),
     sensitive_params: true,
+    idempotent: true,
     own_statuses: &[Status::EmailSendFailed],
 };
 
@@ -78,6 +83,7 @@ pub const SESSIONS_CREATE: Route = Route {
     function: "sessions-create",
     access: Access::ApplicationToken(Permission::SessionsCreate),
     sensitive_params: true,
+    idempotent: true,
     own_statuses: &[Status::TooManyAttempts],
 };
 
@@ -86,6 +92,7 @@ pub const SESSIONS_SHOW: Route = Route {
     function: "sessions-show",
     access: Access::OwnSession,
     sensitive_params: false,
+    idempotent: false,
     own_statuses: &[],
 };
 
@@ -94,6 +101,7 @@ pub const SESSIONS_DELETE: Route = Route {
     function: "sessions-delete",
     access: Access::OwnSession,
     sensitive_params: false,
+    idempotent: false,
     own_statuses: &[],
 };
 
@@ -102,6 +110,7 @@ pub const USERS_CLIENT_REGISTER: Route = Route {
     function: "users-client-register",
     access: Access::Registration(Permission::ClientsRegister),
     sensitive_params: true,
+    idempotent: true,
     own_statuses: &[],
 };
 

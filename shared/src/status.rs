@@ -24,11 +24,14 @@ pub enum Status {
     PermissionDenied,
     /// Added by PlanoAuth: too many failed sign-ins on one account within the hour.
     TooManyAttempts,
+    /// Added by PlanoAuth: other requests kept the same records busy for the whole retry
+    /// budget, and nothing was changed.
+    RecordBusy,
 }
 
 impl Status {
     /// Every status, in the order the documentation lists them.
-    pub const ALL: [Status; 17] = [
+    pub const ALL: [Status; 18] = [
         Status::ActionSuccessful,
         Status::InvalidToken,
         Status::SessionExpired,
@@ -46,6 +49,7 @@ impl Status {
         Status::ServiceNotFound,
         Status::PermissionDenied,
         Status::TooManyAttempts,
+        Status::RecordBusy,
     ];
 
     pub const fn slug(self) -> &'static str {
@@ -149,6 +153,11 @@ impl Status {
                 "too-many-attempts",
                 429,
                 "Too many failed sign-ins on this account: try again within the hour.",
+            ),
+            Status::RecordBusy => (
+                "record-busy",
+                409,
+                "Other requests were changing the same records at the same moment, and nothing was changed. Please try again.",
             ),
         }
     }

@@ -238,28 +238,27 @@ impl TestEnv {
             .next("users")
             .await
             .expect("id allocated");
+        let new = NewEmployee {
+            email: &email,
+            first_name: Some("Ada"),
+            last_name: Some("Lovelace"),
+            phone: Some("+1 555 010 0000"),
+            service_area_id: Some(1),
+            extension: None,
+            department: Some("photography"),
+            designation_id: Some(1),
+            language: Some("en"),
+            photographer: true,
+            roles,
+            password_hash: password_hash.as_deref(),
+        };
+        let employee = Employee::new(id, &new, self.now());
         self.app
             .employees()
-            .create(
-                id,
-                &NewEmployee {
-                    email: &email,
-                    first_name: Some("Ada"),
-                    last_name: Some("Lovelace"),
-                    phone: Some("+1 555 010 0000"),
-                    service_area_id: Some(1),
-                    extension: None,
-                    department: Some("photography"),
-                    designation_id: Some(1),
-                    language: Some("en"),
-                    photographer: true,
-                    roles,
-                    password_hash: password_hash.as_deref(),
-                },
-                self.now(),
-            )
+            .create(&employee, &new, None)
             .await
-            .expect("employee is created")
+            .expect("employee is created");
+        employee
     }
 
     /// A user with an account but no client, employee or liaison record.

@@ -6,7 +6,7 @@
 
 use planoauth::params::{Fields, Invalid, Param, Params, Patch};
 use planoauth::routes::{self, Route};
-use planoauth::store::employees::{AddressChanges, EmployeeChanges, WriteError};
+use planoauth::store::employees::{AddressChanges, EmployeeChanges};
 use planoauth::values::{Email, IsoDate, Latitude, Longitude, Phone, RecordId, Skills, Text};
 use planoauth::view::View;
 use planoauth::{ApiError, Ctx, Endpoint, Reply};
@@ -51,22 +51,7 @@ impl Endpoint for EmployeesUpdate {
             .app
             .employees()
             .update(id, &email, &changes, ctx.now)
-            .await
-            .map_err(|error| match error {
-                WriteError::UnknownEmployee => {
-                    ApiError::invalid("id", format!("no employee has the id {id}"))
-                }
-                WriteError::EmailTaken => {
-                    ApiError::invalid("email", "is already used by another user")
-                }
-                WriteError::UnknownReference(_) => {
-                    ApiError::invalid("service_area_id", "no service area has this id")
-                }
-                WriteError::OffBoardedBeforeHired => {
-                    ApiError::invalid("date_off_boarded", "must not be before date_hired")
-                }
-                WriteError::Store(error) => error.into(),
-            })?;
+            .await?;
         if changes.active == Some(false) {
             // A deactivated employee must not keep acting through open sessions.
             ctx.app.sessions().end_all_for_user(id).await?;

@@ -12,9 +12,8 @@ use planoauth::mail::{Mailer, Onboarding};
 use planoauth::params::{Invalid, Param, Params};
 use planoauth::passwords;
 use planoauth::routes::{self, Route};
-use planoauth::store::employees::{NewEmployee, WriteError};
+use planoauth::store::employees::{Employee, NewEmployee};
 use planoauth::store::notifications::Notification;
-use planoauth::store::reference::Kind;
 use planoauth::values::{DEFAULT_LANGUAGE, Email, Language, Phone, RecordId, Slug, Text};
 use planoauth::view::View;
 use planoauth::{ApiError, Ctx, Endpoint, Reply, Status};
@@ -67,30 +66,13 @@ impl Endpoint for PhotographersCreate {
             roles: &roles,
             password_hash: Some(&password_hash),
         };
-        let photographer = ctx
-            .app
-            .employees()
-            .create(id, &new, ctx.now)
-            .await
-            .map_err(|error| match error {
-                WriteError::EmailTaken => {
-                    ApiError::invalid("email", "is already used by another user")
-                }
-                WriteError::UnknownReference(Kind::ServiceArea) => {
-                    ApiError::invalid("service_area_id", "no service area has this id")
-                }
-                WriteError::UnknownReference(Kind::Department) => {
-                    ApiError::invalid("department", "no department has this slug")
-                }
-                WriteError::UnknownReference(Kind::Designation) => {
-                    ApiError::invalid("designation_id", "no designation has this id")
-                }
-                WriteError::UnknownEmployee | WriteError::OffBoardedBeforeHired => {
-                    ApiError::crash(error)
-                }
-                WriteError::Store(error) => error.into(),
-            })?;
+        let photographer = Employee::new(id, &new, ctx.now);
         let data = photographer.view(view);
+        let claim = ctx.claim(Some(&data), Some(id), None)?;
+        ctx.app
+            .employees()
+            .create(&photographer, &new, claim)
+            .await?;
 
         let welcome = Onboarding {
             to: email.as_str(),
@@ -108,6 +90,13 @@ impl Endpoint for PhotographersCreate {
             };
             if let Err(store_error) = ctx.app.notifications().record(&notification, ctx.now).await {
                 tracing::error!(employee_id = id, cause = %store_error, "notification not stored");
+            }
+            if let Some(key) = ctx.idempotency {
+                // A repeat of this request must hear the same answer.
+                let status = Status::EmailSendFailed.slug();
+                if let Err(store_error) = ctx.app.idempotency().set_status(&key.key_hash, status).await {
+                    tracing::error!(employee_id = id, cause = %store_error, "idempotency record not updated");
+                }
             }
             return Err(ApiError::Partial {
                 status: Status::EmailSendFailed,

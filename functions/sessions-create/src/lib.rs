@@ -11,9 +11,13 @@
 //! addresses have accounts. More than [`MAX_FAILED_SIGN_INS_PER_HOUR`] failures on one
 //! account within an hour refuse further attempts until the hour ends.
 
+use planoauth::idempotency;
 use planoauth::params::Params;
 use planoauth::passwords;
 use planoauth::routes::{self, Route};
+use planoauth::store::WriteError;
+use planoauth::store::idempotency::{Answer, IdempotencyKey};
+use planoauth::store::sessions::Session;
 use planoauth::store::users::{Account, PROFILE_EMPLOYEE};
 use planoauth::values::Email;
 use planoauth::{ApiError, Ctx, Endpoint, Reply, Status};
@@ -43,15 +47,64 @@ impl Endpoint for SessionsCreate {
                 Some(ctx.app.users().grants_of(&account).await?)
             }
         };
-        let (token, session) = ctx
-            .app
-            .sessions()
-            .open(grants.as_ref(), ctx.application, remember_me, ctx.now)
-            .await?;
-        let mut shown = session.view(ctx.session_view);
-        shown["token"] = serde_json::Value::from(token);
-        Ok(Reply::session(shown))
+        let (token, session) =
+            Session::open(grants.as_ref(), ctx.application, remember_me, ctx.now);
+        let claim = ctx.claim(
+            None,
+            grants.as_ref().map(|g| g.user_id),
+            Some(&session.token_hash),
+        )?;
+        ctx.app.sessions().put(&session, claim).await?;
+        Ok(shown_with_token(ctx, &session, token))
     }
+
+    /// A repeated sign-in answers with the session the first one opened, under a new
+    /// token: the first answer's token is not kept anywhere, and stops working now.
+    async fn replay(
+        &self,
+        ctx: &Ctx<'_>,
+        key: &IdempotencyKey,
+        answer: &Answer,
+    ) -> Result<Reply, ApiError> {
+        let idempotency = ctx.app.idempotency();
+        let mut opened = answer.session_hash.clone();
+        let mut attempts = 0..3;
+        while let (Some(hash), Some(_)) = (opened.take(), attempts.next()) {
+            let reissued = ctx
+                .app
+                .sessions()
+                .reissue(&hash, ctx.now, |new_hash| {
+                    idempotency.move_session(&key.key_hash, &hash, new_hash)
+                })
+                .await;
+            match reissued {
+                Ok(Some((token, session))) => return Ok(shown_with_token(ctx, &session, token)),
+                Ok(None) => {
+                    return Err(ApiError::invalid(
+                        idempotency::HEADER,
+                        "opened a session that has ended since: sign in again with a new key",
+                    ));
+                }
+                // A concurrent repeat moved the session first: follow it.
+                Err(WriteError::KeyClaimed) => {
+                    opened = idempotency
+                        .find(&key.key_hash, ctx.now)
+                        .await?
+                        .and_then(|recorded| recorded.answer.session_hash);
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(ApiError::reject(Status::RecordBusy))
+    }
+}
+
+/// The session as the caller asked to see it, with its token: the only answer that ever
+/// holds one.
+fn shown_with_token(ctx: &Ctx<'_>, session: &Session, token: String) -> Reply {
+    let mut shown = session.view(ctx.session_view);
+    shown["token"] = serde_json::Value::from(token);
+    Reply::session(shown)
 }
 
 /// The account whose password this is, or the one refusal every failure shares.

@@ -16,13 +16,12 @@ use planoauth::authorise::Application;
 use planoauth::params::Params;
 use planoauth::passwords;
 use planoauth::routes::{self, Route};
-use planoauth::store::clients::Client;
-use planoauth::store::sessions::Grants;
-use planoauth::store::users::{NewUser, PROFILE_CLIENT};
-use planoauth::store::{Outcome, Step, Steps};
+use planoauth::store::clients::{Client, Registration};
+use planoauth::store::sessions::{Grants, Session};
+use planoauth::store::users::PROFILE_CLIENT;
 use planoauth::values::{DEFAULT_LANGUAGE, Email, Language, Phone, Text};
 use planoauth::view::View;
-use planoauth::{ApiError, Ctx, Endpoint, Reply, Status};
+use planoauth::{ApiError, Ctx, Endpoint, Reply};
 use std::collections::HashMap;
 
 /// The role a client holds in every application.
@@ -68,101 +67,50 @@ impl Endpoint for UsersClientRegister {
             created_at: ctx.now,
             updated_at: ctx.now,
         };
-
-        let users = ctx.app.users();
-        let emails = ctx.app.emails();
-        let mut steps = Steps::default();
-        steps.push(Step::Record, ctx.app.clients().put(&record, &email)?);
-        match existing_user {
-            Some(id) => {
-                steps.push(
-                    Step::Record,
-                    users.add_profile(id, PROFILE_CLIENT, &client_roles, &password_hash)?,
-                );
-                steps.push(
-                    Step::EmailClaim,
-                    emails.claim_or_keep(&email.normalized(), id)?,
-                );
-            }
-            None => {
-                let user = NewUser {
-                    id,
-                    roles: &client_roles,
-                    profiles: &[PROFILE_CLIENT],
-                    password_hash: Some(&password_hash),
-                };
-                steps.push(Step::Record, users.put(&user, ctx.now)?);
-                steps.push(Step::EmailClaim, emails.claim(&email.normalized(), id)?);
-            }
-        }
         let adopted = match session {
             Some(session) => {
-                let grants = grants_after_registering(
-                    ctx,
-                    session.profiles.clone(),
-                    id,
-                    existing_user.is_some(),
-                )
-                .await?;
-                steps.push(Step::Session, ctx.app.sessions().adopt(session, &grants)?);
+                let grants = grants_after_registering(ctx, session, id).await?;
                 let mut adopted = session.clone();
                 adopted.user_id = Some(id);
-                adopted.profiles = grants.profiles;
-                adopted.permissions = grants.permissions;
-                Some(adopted)
+                adopted.profiles.clone_from(&grants.profiles);
+                adopted.permissions.clone_from(&grants.permissions);
+                Some((adopted, grants))
             }
             None => None,
         };
-        match steps.run(&ctx.app.dynamodb).await? {
-            Outcome::Written => {}
-            Outcome::Refused(Step::EmailClaim) => {
-                return Err(ApiError::invalid(
-                    "email",
-                    "is already used by another user",
-                ));
-            }
-            // The session was registered or ended by another request meanwhile.
-            Outcome::Refused(Step::Session) => return Err(ApiError::reject(Status::InvalidToken)),
-            Outcome::Refused(Step::Record) if existing_user.is_some() => {
-                return Err(ApiError::reject_because(
-                    Status::PermissionDenied,
-                    "This session's user already has a record.",
-                ));
-            }
-            Outcome::Refused(_) | Outcome::Conflict => {
-                return Err(ApiError::crash(format!(
-                    "registering user {id} was refused"
-                )));
-            }
-        }
-        let reply = Reply::data(record.view(view));
+        let registration = Registration {
+            record: &record,
+            email: &email,
+            password_hash: &password_hash,
+            roles: &client_roles,
+            existing_account: existing_user.is_some(),
+            session: session.zip(adopted.as_ref().map(|(_, grants)| grants)),
+        };
+        let data = record.view(view);
+        let claim = ctx.claim(Some(&data), Some(id), None)?;
+        ctx.app.clients().register(&registration, claim).await?;
         Ok(match (adopted, ctx.caller) {
-            (Some(session), Caller::Session(_)) => Reply {
+            (Some((session, _)), Caller::Session(_)) => Reply {
+                data: Some(data),
                 session: Some(session.view(ctx.session_view)),
-                ..reply
             },
-            _ => reply,
+            _ => Reply::data(data),
         })
     }
 }
 
 /// What the registering session may do once the user is a client: the client role in
-/// every application (besides any role the user already holds).
+/// every application, which registering gives the account (replacing any role it held).
 async fn grants_after_registering(
     ctx: &Ctx<'_>,
-    mut profiles: Vec<String>,
+    session: &Session,
     user_id: i64,
-    existing_account: bool,
 ) -> Result<Grants, ApiError> {
-    let mut roles = HashMap::new();
-    if existing_account {
-        if let Some(account) = ctx.app.users().account(user_id).await? {
-            roles = account.roles;
-        }
-    }
-    for application in Application::ALL {
-        roles.insert(application.slug().to_owned(), CLIENT_ROLE.to_owned());
-    }
+    let roles: HashMap<String, String> = Application::ALL
+        .iter()
+        .map(|application| (application.slug().to_owned(), CLIENT_ROLE.to_owned()))
+        .collect();
+    let mut profiles = session.profiles.clone();
     if !profiles.iter().any(|p| p == PROFILE_CLIENT) {
         profiles.push(PROFILE_CLIENT.to_owned());
     }

@@ -68,13 +68,11 @@ impl ApplicationTokens<'_> {
                 AttributeValue::Ss(record.permissions.clone()),
             );
         }
-        self.client
-            .put_item()
-            .table_name(self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(token_hash)")
-            .send()
-            .await?;
+        if !super::put_new(self.client, self.table, "token_hash", item).await? {
+            return Err(StoreError::Malformed(
+                "an application token with this hash exists".into(),
+            ));
+        }
         Ok((token, record))
     }
 }
@@ -98,12 +96,14 @@ impl ApplicationTokens<'_> {
         let Some(hash) = self.hash_of(application, id).await? else {
             return Ok(false);
         };
-        self.client
-            .delete_item()
-            .table_name(self.table)
-            .key("token_hash", hash)
-            .send()
-            .await?;
+        super::send_through_conflicts("revoking a token", || {
+            self.client
+                .delete_item()
+                .table_name(self.table)
+                .key("token_hash", hash.clone())
+                .send()
+        })
+        .await??;
         Ok(true)
     }
 

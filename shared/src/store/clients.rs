@@ -1,6 +1,11 @@
 //! Client records: the people PlanoAuth's applications serve, keyed by their user's id.
 
-use super::{Item, Reader, StoreError, number, string};
+use super::emails::Emails;
+use super::sessions::{Grants, Session, Sessions};
+use super::users::{NewUser, PROFILE_CLIENT, Users};
+use super::{Item, Outcome, Reader, Step, Steps, StoreError, WriteError, number, string};
+use crate::app::Tables;
+use crate::authorise::Application;
 use crate::clock::rfc3339;
 use crate::values::Email;
 use crate::view::View;
@@ -73,27 +78,110 @@ impl Client {
     }
 }
 
+/// A client registering: the record, the account it belongs to and the session that
+/// acts for it from then on.
+pub struct Registration<'a> {
+    pub record: &'a Client,
+    pub email: &'a Email,
+    /// An argon2id PHC string; never the password.
+    pub password_hash: &'a str,
+    pub roles: &'a [(Application, &'a str)],
+    /// Whether the account exists already (a user without records, signed in): the
+    /// record, the role and the password are added to it.
+    pub existing_account: bool,
+    /// The session registering, and what it may do once the user is a client.
+    pub session: Option<(&'a Session, &'a Grants)>,
+}
+
 pub struct Clients<'a> {
     pub client: &'a DynamoDb,
-    pub table: &'a str,
+    pub tables: &'a Tables,
 }
 
 impl Clients<'_> {
-    /// The write that creates a client record, for the registering transaction.
-    pub fn put(&self, record: &Client, email: &Email) -> Result<TransactWriteItem, StoreError> {
+    /// Registers a client as one transaction: the record, the account (created, or
+    /// extended), the email claim, the registering session's new grants and, with
+    /// `claim`, an idempotency key's claim. A failure leaves nothing behind.
+    pub async fn register(
+        &self,
+        registration: &Registration<'_>,
+        claim: Option<TransactWriteItem>,
+    ) -> Result<(), WriteError> {
+        let record = registration.record;
+        let users = Users {
+            client: self.client,
+            table: &self.tables.users,
+            roles_table: &self.tables.roles,
+        };
+        let emails = Emails {
+            client: self.client,
+            table: &self.tables.emails,
+        };
+        let normalized = registration.email.normalized();
         let put = Put::builder()
-            .table_name(self.table)
-            .set_item(Some(record.item(email)))
+            .table_name(&self.tables.clients)
+            .set_item(Some(record.item(registration.email)))
             .condition_expression("attribute_not_exists(id)")
-            .build()?;
-        Ok(TransactWriteItem::builder().put(put).build())
+            .build()
+            .map_err(StoreError::from)?;
+        let mut steps = Steps::default();
+        steps.push(Step::Record, TransactWriteItem::builder().put(put).build());
+        if registration.existing_account {
+            steps.push(
+                Step::Record,
+                users.add_profile(
+                    record.id,
+                    PROFILE_CLIENT,
+                    registration.roles,
+                    registration.password_hash,
+                )?,
+            );
+            steps.push(Step::EmailClaim, emails.claim_or_keep(&normalized, record.id)?);
+        } else {
+            let account = NewUser {
+                id: record.id,
+                roles: registration.roles,
+                profiles: &[PROFILE_CLIENT],
+                password_hash: Some(registration.password_hash),
+            };
+            steps.push(Step::Record, users.put(&account, record.created_at)?);
+            steps.push(Step::EmailClaim, emails.claim(&normalized, record.id)?);
+        }
+        if let Some((session, grants)) = registration.session {
+            let sessions = Sessions {
+                client: self.client,
+                table: &self.tables.sessions,
+            };
+            steps.push(Step::Session, sessions.adopt(session, grants)?);
+        }
+        if let Some(claim) = claim {
+            steps.push(Step::IdempotencyKey, claim);
+        }
+        match steps.run(self.client).await? {
+            Outcome::Written => Ok(()),
+            Outcome::Refused(Step::IdempotencyKey) => Err(WriteError::KeyClaimed),
+            Outcome::Refused(Step::EmailClaim) => Err(WriteError::EmailTaken),
+            // The session was registered or ended by another request meanwhile.
+            Outcome::Refused(Step::Session) => Err(WriteError::SessionChanged),
+            Outcome::Refused(Step::Record) if registration.existing_account => {
+                Err(WriteError::AlreadyRegistered)
+            }
+            Outcome::Conflict => Err(emails
+                .after_conflicts(registration.email, record.id, "registering a client")
+                .await),
+            Outcome::Refused(step) => Err(StoreError::Malformed(format!(
+                "registering user {} was refused at {step:?}",
+                record.id
+            ))
+            .into()),
+        }
     }
 
     pub async fn find(&self, id: i64) -> Result<Option<Client>, StoreError> {
         let output = self
             .client
             .get_item()
-            .table_name(self.table)
+            .table_name(&self.tables.clients)
             .key("id", number(id))
             .consistent_read(true)
             .send()

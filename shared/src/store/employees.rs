@@ -1,17 +1,19 @@
 //! Employee records (photographers among them), keyed by their user's id.
 //!
-//! An update costs one UpdateItem when the email address and the service area stay as
-//! they are: its condition says so, and checks the hire/off-boarding order against the
-//! stored dates. When that condition fails, DynamoDB returns the stored record, and the
-//! update is redone as one transaction that also moves the email claim and checks the
-//! new service area, guarded by the record's version so that nothing changed meanwhile.
+//! An update writes only the fields it changes, under conditions on only the fields it
+//! depends on, so that concurrent updates of one record each apply rather than cancel
+//! one another. It costs one UpdateItem when the email address and the service area stay
+//! as they are: its condition says so, and checks the hire/off-boarding order against
+//! the stored dates. When that condition fails, DynamoDB returns the stored record, and
+//! the update is redone as one transaction that also moves the email claim (conditioned
+//! on the address it releases still being the record's) and checks the new service area.
 
 use super::emails::Emails;
 use super::reference::{Kind, Reference};
 use super::users::{NewUser, PROFILE_EMPLOYEE, Users};
 use super::{
-    Conditional, Expression, Item, Outcome, Reader, Step, Steps, StoreError, number, string,
-    update_if,
+    Backoff, Conditional, Expression, Item, Outcome, Reader, Step, Steps, StoreError, WriteError,
+    number, string, update_if,
 };
 use crate::app::Tables;
 use crate::authorise::Application;
@@ -20,9 +22,8 @@ use crate::params::Patch;
 use crate::values::Email;
 use crate::view::View;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde_json::{Value, json};
-use std::time::Duration;
 
 mod attr {
     pub const ID: &str = "id";
@@ -51,11 +52,7 @@ mod attr {
     pub const PHOTOGRAPHER: &str = "photographer";
     pub const CREATED_AT: &str = "created_at";
     pub const UPDATED_AT: &str = "updated_at";
-    pub const VERSION: &str = "version";
 }
-
-/// How often a transactional update is retried when another write got there first.
-const MAX_ATTEMPTS: u32 = 5;
 
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Address {
@@ -244,22 +241,8 @@ impl EmployeeChanges {
     }
 }
 
-/// Why a write to an employee was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum WriteError {
-    #[error("no employee has this id")]
-    UnknownEmployee,
-    #[error("the email address belongs to another user")]
-    EmailTaken,
-    #[error("no {} has this id or slug", .0.name())]
-    UnknownReference(Kind),
-    #[error("the off-boarding date is before the hiring date")]
-    OffBoardedBeforeHired,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// A new employee and the user account behind them.
+/// What creating an employee takes besides their id: the record's first fields and the
+/// user account behind it.
 pub struct NewEmployee<'a> {
     pub email: &'a Email,
     pub first_name: Option<&'a str>,
@@ -272,7 +255,90 @@ pub struct NewEmployee<'a> {
     pub language: Option<&'a str>,
     pub photographer: bool,
     pub roles: &'a [(Application, &'a str)],
+    /// An argon2id PHC string; never the password.
     pub password_hash: Option<&'a str>,
+}
+
+impl Employee {
+    /// The record a new, active employee starts as.
+    pub fn new(id: i64, new: &NewEmployee<'_>, now: i64) -> Employee {
+        let text = |value: Option<&str>| value.map(str::to_owned);
+        Employee {
+            id,
+            email: new.email.as_str().to_owned(),
+            active: true,
+            first_name: text(new.first_name),
+            last_name: text(new.last_name),
+            legal_name: None,
+            phone: text(new.phone),
+            service_area_id: new.service_area_id,
+            skills: Vec::new(),
+            address: Address::default(),
+            date_hired: None,
+            date_off_boarded: None,
+            extension: new.extension,
+            department: text(new.department),
+            designation_id: new.designation_id,
+            language: text(new.language),
+            photographer: new.photographer,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn item(&self, email: &Email) -> Item {
+        let mut item = Item::from([
+            (attr::ID.into(), number(self.id)),
+            (attr::EMAIL.into(), string(&self.email)),
+            (attr::EMAIL_NORMALIZED.into(), string(email.normalized())),
+            (attr::ACTIVE.into(), AttributeValue::Bool(self.active)),
+            (
+                attr::PHOTOGRAPHER.into(),
+                AttributeValue::Bool(self.photographer),
+            ),
+            (attr::CREATED_AT.into(), number(self.created_at)),
+            (attr::UPDATED_AT.into(), number(self.updated_at)),
+        ]);
+        let texts = [
+            (attr::FIRST_NAME, &self.first_name),
+            (attr::LAST_NAME, &self.last_name),
+            (attr::LEGAL_NAME, &self.legal_name),
+            (attr::PHONE, &self.phone),
+            (attr::STREET, &self.address.street),
+            (attr::STREET2, &self.address.street2),
+            (attr::CITY, &self.address.city),
+            (attr::STATE, &self.address.state),
+            (attr::POSTAL_CODE, &self.address.postal_code),
+            (attr::LONGITUDE, &self.address.longitude),
+            (attr::LATITUDE, &self.address.latitude),
+            (attr::DATE_HIRED, &self.date_hired),
+            (attr::DATE_OFF_BOARDED, &self.date_off_boarded),
+            (attr::DEPARTMENT, &self.department),
+            (attr::LANGUAGE, &self.language),
+        ];
+        for (name, value) in texts {
+            if let Some(value) = value {
+                item.insert(name.into(), string(value));
+            }
+        }
+        let numbers = [
+            (attr::SERVICE_AREA_ID, self.service_area_id),
+            (attr::EXTENSION, self.extension),
+            (attr::DESIGNATION_ID, self.designation_id),
+        ];
+        for (name, value) in numbers {
+            if let Some(value) = value {
+                item.insert(name.into(), number(value));
+            }
+        }
+        if !self.skills.is_empty() {
+            item.insert(
+                attr::SKILLS.into(),
+                AttributeValue::L(self.skills.iter().map(string).collect()),
+            );
+        }
+        item
+    }
 }
 
 pub struct Employees<'a> {
@@ -296,84 +362,50 @@ impl Employees<'_> {
     }
 
     /// Creates the user, the employee record and the email claim in one transaction,
-    /// checking that every reference exists. `id` comes from the `users` counter.
+    /// checking that every reference exists; with `claim` (an idempotency key's), in the
+    /// same transaction. The user's id comes from the `users` counter, so the record and
+    /// the account are new: the only conditions that can fail are the email's and the
+    /// references'.
     pub async fn create(
         &self,
-        id: i64,
+        employee: &Employee,
         new: &NewEmployee<'_>,
-        now: i64,
-    ) -> Result<Employee, WriteError> {
+        claim: Option<TransactWriteItem>,
+    ) -> Result<(), WriteError> {
+        let email = new.email;
+        let account = NewUser {
+            id: employee.id,
+            roles: new.roles,
+            profiles: &[PROFILE_EMPLOYEE],
+            password_hash: new.password_hash,
+        };
         let users = Users {
             client: self.client,
             table: &self.tables.users,
             roles_table: &self.tables.roles,
         };
-        let mut item = Item::from([
-            (attr::ID.into(), number(id)),
-            (attr::EMAIL.into(), string(new.email.as_str())),
-            (
-                attr::EMAIL_NORMALIZED.into(),
-                string(new.email.normalized()),
-            ),
-            (attr::ACTIVE.into(), AttributeValue::Bool(true)),
-            (
-                attr::PHOTOGRAPHER.into(),
-                AttributeValue::Bool(new.photographer),
-            ),
-            (attr::CREATED_AT.into(), number(now)),
-            (attr::UPDATED_AT.into(), number(now)),
-            (attr::VERSION.into(), number(0)),
-        ]);
-        let texts = [
-            (attr::FIRST_NAME, new.first_name),
-            (attr::LAST_NAME, new.last_name),
-            (attr::PHONE, new.phone),
-            (attr::DEPARTMENT, new.department),
-            (attr::LANGUAGE, new.language),
-        ];
-        for (name, value) in texts {
-            if let Some(value) = value {
-                item.insert(name.into(), string(value));
-            }
-        }
-        let numbers = [
-            (attr::SERVICE_AREA_ID, new.service_area_id),
-            (attr::EXTENSION, new.extension),
-            (attr::DESIGNATION_ID, new.designation_id),
-        ];
-        for (name, value) in numbers {
-            if let Some(value) = value {
-                item.insert(name.into(), number(value));
-            }
-        }
         let put = Put::builder()
             .table_name(&self.tables.employees)
-            .set_item(Some(item.clone()))
+            .set_item(Some(employee.item(email)))
             .condition_expression("attribute_not_exists(id)")
             .build()
             .map_err(StoreError::from)?;
-        let user = NewUser {
-            id,
-            roles: new.roles,
-            profiles: &[PROFILE_EMPLOYEE],
-            password_hash: new.password_hash,
-        };
         let mut steps = Steps::default();
-        steps.push(Step::Record, users.put(&user, now)?);
+        steps.push(Step::Record, users.put(&account, employee.created_at)?);
         steps.push(Step::Record, TransactWriteItem::builder().put(put).build());
         steps.push(
             Step::EmailClaim,
-            self.emails().claim(&new.email.normalized(), id)?,
+            self.emails().claim(&email.normalized(), employee.id)?,
         );
         let references = [
             (
                 Kind::ServiceArea,
-                new.service_area_id.map(|id| id.to_string()),
+                employee.service_area_id.map(|id| id.to_string()),
             ),
-            (Kind::Department, new.department.map(str::to_owned)),
+            (Kind::Department, employee.department.clone()),
             (
                 Kind::Designation,
-                new.designation_id.map(|id| id.to_string()),
+                employee.designation_id.map(|id| id.to_string()),
             ),
         ];
         for (kind, key) in references {
@@ -384,20 +416,28 @@ impl Employees<'_> {
                 );
             }
         }
+        if let Some(claim) = claim {
+            steps.push(Step::IdempotencyKey, claim);
+        }
         match steps.run(self.client).await? {
-            Outcome::Written => Ok(Employee::from_item(&item)?),
+            Outcome::Written => Ok(()),
+            Outcome::Refused(Step::IdempotencyKey) => Err(WriteError::KeyClaimed),
             Outcome::Refused(Step::EmailClaim) => Err(WriteError::EmailTaken),
             Outcome::Refused(Step::Reference(kind)) => Err(WriteError::UnknownReference(kind)),
-            Outcome::Refused(Step::Record | Step::Session) | Outcome::Conflict => {
-                Err(StoreError::Malformed(format!(
-                    "user id {id} is already taken: the users counter is behind"
-                ))
-                .into())
-            }
+            Outcome::Conflict => Err(self
+                .emails()
+                .after_conflicts(email, employee.id, "creating an employee")
+                .await),
+            Outcome::Refused(Step::Record | Step::Session) => Err(StoreError::Malformed(format!(
+                "user id {} is already taken: the users counter is behind",
+                employee.id
+            ))
+            .into()),
         }
     }
 
-    /// Updates an employee; see the module documentation for how.
+    /// Updates an employee; see the module documentation for how. Returns the record as
+    /// this update left it: what was stored when it was read, with the update applied.
     pub async fn update(
         &self,
         id: i64,
@@ -413,61 +453,19 @@ impl Employees<'_> {
             }
         }
         let edits = changes.edits();
-        let mut e = Expression::default();
-        e.set(attr::EMAIL, string(email.as_str()))
-            .set(attr::UPDATED_AT, number(now))
-            .add(attr::VERSION, number(1));
-        for (name, edit) in &edits {
-            match edit {
-                Some(value) => e.set(name, value.clone()),
-                None => e.remove(name),
+        let mut backoff = Backoff::new();
+        let mut known: Option<Item> = None;
+        loop {
+            let stored = match known.take() {
+                Some(stored) if self.moves_claims(&stored, email, changes)? => stored,
+                // Nothing but the record's own fields to write: one conditional update.
+                _ => match self.update_in_place(id, email, changes, &edits, now).await? {
+                    Conditional::Updated(item) => return Ok(Employee::from_item(&item)?),
+                    Conditional::Refused(None) => return Err(WriteError::UnknownEmployee(id)),
+                    Conditional::Refused(Some(stored)) => stored,
+                },
             };
-        }
-        let (id_name, email_name, email_value) = (
-            e.name(attr::ID),
-            e.name(attr::EMAIL_NORMALIZED),
-            e.value(string(email.normalized())),
-        );
-        e.condition(format!(
-            "attribute_exists({id_name}) AND {email_name} = {email_value}"
-        ));
-        if let Patch::Set(area) = changes.service_area_id {
-            let (name, value) = (e.name(attr::SERVICE_AREA_ID), e.value(number(area)));
-            e.condition(format!("{name} = {value}"));
-        }
-        match (&changes.date_hired, &changes.date_off_boarded) {
-            (Patch::Set(hired), Patch::Unchanged) => {
-                let (off, hired) = (e.name(attr::DATE_OFF_BOARDED), e.value(string(hired)));
-                e.condition(format!("attribute_not_exists({off}) OR {off} >= {hired}"));
-            }
-            (Patch::Unchanged, Patch::Set(off)) => {
-                let (hired, off) = (e.name(attr::DATE_HIRED), e.value(string(off)));
-                e.condition(format!("attribute_not_exists({hired}) OR {hired} <= {off}"));
-            }
-            _ => {}
-        }
-        let key = (attr::ID, number(id));
-        match update_if(self.client, &self.tables.employees, key, &e).await? {
-            Conditional::Updated(item) => Ok(Employee::from_item(&item)?),
-            Conditional::Refused(Some(stored)) => {
-                self.update_in_transaction(id, email, changes, &edits, stored, now)
-                    .await
-            }
-            Conditional::Refused(None) => Err(WriteError::UnknownEmployee),
-        }
-    }
-
-    async fn update_in_transaction(
-        &self,
-        id: i64,
-        email: &Email,
-        changes: &EmployeeChanges,
-        edits: &[Edit],
-        mut stored: Item,
-        now: i64,
-    ) -> Result<Employee, WriteError> {
-        for attempt in 0..MAX_ATTEMPTS {
-            let updated = apply(&stored, email, edits, now)?;
+            let updated = apply(&stored, email, &edits, now);
             let read = Reader(&updated);
             if let (Some(hired), Some(off)) = (
                 read.opt_str(attr::DATE_HIRED),
@@ -477,58 +475,120 @@ impl Employees<'_> {
                     return Err(WriteError::OffBoardedBeforeHired);
                 }
             }
-            let mut steps = Steps::default();
-            steps.push(Step::Record, self.put_if_unchanged(&stored, &updated)?);
-            let old_email = Reader(&stored).str(attr::EMAIL_NORMALIZED)?.to_owned();
-            let new_email = email.normalized();
-            if old_email != new_email {
-                steps.push(Step::Record, self.emails().release(&old_email, id)?);
-                steps.push(Step::EmailClaim, self.emails().claim(&new_email, id)?);
-            }
-            if let Patch::Set(area) = changes.service_area_id {
-                if Reader(&stored).opt_num(attr::SERVICE_AREA_ID)? != Some(area) {
-                    steps.push(
-                        Step::Reference(Kind::ServiceArea),
-                        self.reference()
-                            .must_exist(Kind::ServiceArea, &area.to_string())?,
-                    );
+            if !self.moves_claims(&stored, email, changes)? {
+                // The record changed between the update and its refusal: try again.
+                if !backoff.wait().await {
+                    return Err(StoreError::Busy("updating an employee").into());
                 }
+                continue;
             }
-            match steps.run(self.client).await? {
+            match self
+                .update_in_transaction(id, email, changes, &edits, &stored, now)
+                .await?
+            {
                 Outcome::Written => return Ok(Employee::from_item(&updated)?),
                 Outcome::Refused(Step::EmailClaim) => return Err(WriteError::EmailTaken),
                 Outcome::Refused(Step::Reference(kind)) => {
                     return Err(WriteError::UnknownReference(kind));
                 }
-                // The record changed since it was read: read it again and redo the update.
-                Outcome::Refused(Step::Record | Step::Session) | Outcome::Conflict => {
-                    tokio::time::sleep(Duration::from_millis(10 << attempt)).await;
-                    stored = match self.get(id).await? {
-                        Some(item) => item,
-                        None => return Err(WriteError::UnknownEmployee),
-                    };
+                Outcome::Conflict => {
+                    return Err(self
+                        .emails()
+                        .after_conflicts(email, id, "updating an employee")
+                        .await);
+                }
+                // The address it releases is no longer the record's: read it again.
+                Outcome::Refused(_) => {
+                    known = Some(self.get(id).await?.ok_or(WriteError::UnknownEmployee(id))?);
+                    if !backoff.wait().await {
+                        return Err(StoreError::Busy("updating an employee").into());
+                    }
                 }
             }
         }
-        Err(StoreError::Malformed(format!(
-            "employee {id} kept changing during {MAX_ATTEMPTS} attempts to update it"
-        ))
-        .into())
     }
 
-    /// Replaces the stored record with `updated` unless someone wrote it since `stored`.
-    fn put_if_unchanged(
+    /// Whether updating `stored` moves the email claim or points at another service area,
+    /// which takes a transaction.
+    fn moves_claims(
         &self,
         stored: &Item,
-        updated: &Item,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let put = Put::builder()
+        email: &Email,
+        changes: &EmployeeChanges,
+    ) -> Result<bool, StoreError> {
+        let read = Reader(stored);
+        let area_changes = match changes.service_area_id {
+            Patch::Set(area) => read.opt_num(attr::SERVICE_AREA_ID)? != Some(area),
+            _ => false,
+        };
+        Ok(read.str(attr::EMAIL_NORMALIZED)? != email.normalized() || area_changes)
+    }
+
+    /// The update as one UpdateItem, on condition that it moves no claim: the address
+    /// stays the record's and the service area stays as it is.
+    async fn update_in_place(
+        &self,
+        id: i64,
+        email: &Email,
+        changes: &EmployeeChanges,
+        edits: &[Edit],
+        now: i64,
+    ) -> Result<Conditional, StoreError> {
+        let mut e = record_update(email, changes, edits, now);
+        let (email_name, email_value) = (
+            e.name(attr::EMAIL_NORMALIZED),
+            e.value(string(email.normalized())),
+        );
+        e.condition(format!("{email_name} = {email_value}"));
+        if let Patch::Set(area) = changes.service_area_id {
+            let (name, value) = (e.name(attr::SERVICE_AREA_ID), e.value(number(area)));
+            e.condition(format!("{name} = {value}"));
+        }
+        update_if(self.client, &self.tables.employees, (attr::ID, number(id)), &e).await
+    }
+
+    /// The update with the moves of its claims, as one transaction: the record's fields,
+    /// on condition that the address it releases is still the record's; the old address
+    /// released and the new one claimed; the new service area checked.
+    async fn update_in_transaction(
+        &self,
+        id: i64,
+        email: &Email,
+        changes: &EmployeeChanges,
+        edits: &[Edit],
+        stored: &Item,
+        now: i64,
+    ) -> Result<Outcome, StoreError> {
+        let old_email = Reader(stored).str(attr::EMAIL_NORMALIZED)?.to_owned();
+        let new_email = email.normalized();
+        let mut e = record_update(email, changes, edits, now);
+        e.set(attr::EMAIL_NORMALIZED, string(&new_email));
+        let (email_name, old_value) = (e.name(attr::EMAIL_NORMALIZED), e.value(string(&old_email)));
+        e.condition(format!("{email_name} = {old_value}"));
+        let update = Update::builder()
             .table_name(&self.tables.employees)
-            .set_item(Some(updated.clone()))
-            .condition_expression("version = :version")
-            .expression_attribute_values(":version", number(Reader(stored).num(attr::VERSION)?))
+            .key(attr::ID, number(id))
+            .set_update_expression(e.update_expression())
+            .set_condition_expression(e.condition_expression())
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
             .build()?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        let mut steps = Steps::default();
+        steps.push(Step::Record, TransactWriteItem::builder().update(update).build());
+        if old_email != new_email {
+            steps.push(Step::Record, self.emails().release(&old_email, id)?);
+            steps.push(Step::EmailClaim, self.emails().claim(&new_email, id)?);
+        }
+        if let Patch::Set(area) = changes.service_area_id {
+            if Reader(stored).opt_num(attr::SERVICE_AREA_ID)? != Some(area) {
+                steps.push(
+                    Step::Reference(Kind::ServiceArea),
+                    self.reference()
+                        .must_exist(Kind::ServiceArea, &area.to_string())?,
+                );
+            }
+        }
+        steps.run(self.client).await
     }
 
     pub async fn get(&self, id: i64) -> Result<Option<Item>, StoreError> {
@@ -552,19 +612,51 @@ impl Employees<'_> {
     }
 }
 
-/// The stored record with the update applied, as the transaction will write it.
-fn apply(stored: &Item, email: &Email, edits: &[Edit], now: i64) -> Result<Item, StoreError> {
+/// The part of an update that is the same whichever way it is written: the fields it
+/// changes, on condition that the record exists and that the hire/off-boarding order
+/// holds against the stored date the update leaves as it is.
+fn record_update(
+    email: &Email,
+    changes: &EmployeeChanges,
+    edits: &[Edit],
+    now: i64,
+) -> Expression {
+    let mut e = Expression::default();
+    e.set(attr::EMAIL, string(email.as_str()))
+        .set(attr::UPDATED_AT, number(now));
+    for (name, edit) in edits {
+        match edit {
+            Some(value) => e.set(name, value.clone()),
+            None => e.remove(name),
+        };
+    }
+    let id = e.name(attr::ID);
+    e.condition(format!("attribute_exists({id})"));
+    match (&changes.date_hired, &changes.date_off_boarded) {
+        (Patch::Set(hired), Patch::Unchanged) => {
+            let (off, hired) = (e.name(attr::DATE_OFF_BOARDED), e.value(string(hired)));
+            e.condition(format!("attribute_not_exists({off}) OR {off} >= {hired}"));
+        }
+        (Patch::Unchanged, Patch::Set(off)) => {
+            let (hired, off) = (e.name(attr::DATE_HIRED), e.value(string(off)));
+            e.condition(format!("attribute_not_exists({hired}) OR {hired} <= {off}"));
+        }
+        _ => {}
+    }
+    e
+}
+
+/// The stored record with the update applied, as the update leaves it.
+fn apply(stored: &Item, email: &Email, edits: &[Edit], now: i64) -> Item {
     let mut item = stored.clone();
-    let version = Reader(stored).num(attr::VERSION)?;
     item.insert(attr::EMAIL.into(), string(email.as_str()));
     item.insert(attr::EMAIL_NORMALIZED.into(), string(email.normalized()));
     item.insert(attr::UPDATED_AT.into(), number(now));
-    item.insert(attr::VERSION.into(), number(version + 1));
     for (name, edit) in edits {
         match edit {
             Some(value) => item.insert((*name).into(), value.clone()),
             None => item.remove(*name),
         };
     }
-    Ok(item)
+    item
 }

@@ -1,11 +1,13 @@
 //! The DynamoDB adapters. Each module owns one table's items; this module holds what they
-//! share: the error type, item readers and an expression builder.
+//! share: the error types, how a write copes with what DynamoDB can answer (conflicts,
+//! lost answers), item readers and an expression builder.
 
 pub mod application_tokens;
 pub mod clients;
 pub mod counters;
 pub mod emails;
 pub mod employees;
+pub mod idempotency;
 pub mod notifications;
 pub mod reference;
 pub mod registry;
@@ -14,13 +16,16 @@ pub mod sessions;
 pub mod users;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use reference::Kind;
 use std::collections::HashMap;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -30,6 +35,13 @@ pub enum StoreError {
     DynamoDb(#[source] Box<aws_sdk_dynamodb::Error>),
     #[error("stored item is malformed: {0}")]
     Malformed(String),
+    /// Other writes held the items for the whole retry budget; nothing was written.
+    #[error("{0} kept conflicting with concurrent writes for {CONFLICT_BUDGET:?}")]
+    Busy(&'static str),
+    /// DynamoDB still reported our own transaction in progress after every retry, so
+    /// whether it applied is not known.
+    #[error("transaction {0} was still in progress after every retry")]
+    Unresolved(String),
 }
 
 impl<E, R> From<SdkError<E, R>> for StoreError
@@ -47,12 +59,108 @@ impl From<aws_sdk_dynamodb::error::BuildError> for StoreError {
     }
 }
 
+/// Why a write was refused: each maps to one documented status, in one place
+/// (`ApiError`'s `From<WriteError>`), so no handler matches on store errors.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("no employee has the id {0}")]
+    UnknownEmployee(i64),
+    #[error("the email address belongs to another user")]
+    EmailTaken,
+    #[error("no {} has this id or slug", .0.name())]
+    UnknownReference(Kind),
+    #[error("the off-boarding date is before the hiring date")]
+    OffBoardedBeforeHired,
+    #[error("the user already has a record")]
+    AlreadyRegistered,
+    #[error("the session was ended or changed by another request")]
+    SessionChanged,
+    /// Another request holding the same idempotency key did the work first.
+    #[error("the idempotency key was claimed by another request")]
+    KeyClaimed,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 pub fn string(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
 pub fn number(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
+}
+
+/// How long a write keeps retrying while other writes hold its items: long enough for a
+/// burst on one record to drain, well inside the functions' 10 s timeout.
+pub const CONFLICT_BUDGET: Duration = Duration::from_secs(3);
+const CONFLICT_BACKOFF_BASE: Duration = Duration::from_millis(10);
+const CONFLICT_BACKOFF_CAP: Duration = Duration::from_millis(200);
+
+/// Exponential backoff with full jitter (so that racing writers spread out rather than
+/// collide again in step), within [`CONFLICT_BUDGET`].
+pub(crate) struct Backoff {
+    attempt: u32,
+    deadline: Instant,
+}
+
+impl Backoff {
+    pub(crate) fn new() -> Backoff {
+        Backoff {
+            attempt: 0,
+            deadline: Instant::now() + CONFLICT_BUDGET,
+        }
+    }
+
+    /// Waits before the next attempt; `false` once the budget is spent.
+    pub(crate) async fn wait(&mut self) -> bool {
+        let ceiling = CONFLICT_BACKOFF_BASE
+            .saturating_mul(1 << self.attempt.min(16))
+            .min(CONFLICT_BACKOFF_CAP);
+        let delay = Duration::from_micros(rand::random_range(0..=ceiling.as_micros() as u64));
+        if Instant::now() + delay >= self.deadline {
+            return false;
+        }
+        tokio::time::sleep(delay).await;
+        self.attempt += 1;
+        true
+    }
+}
+
+/// Sends a single-item write again while DynamoDB refuses it because a transaction holds
+/// the item (`TransactionConflictException`, which the SDK does not retry: only the
+/// caller knows that resending is safe, and it is, as nothing was applied). Any other
+/// answer is the caller's to read.
+async fn send_through_conflicts<T, E, R, F, Fut>(
+    what: &'static str,
+    mut send: F,
+) -> Result<Result<T, SdkError<E, R>>, StoreError>
+where
+    E: ProvideErrorMetadata,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, R>>>,
+{
+    let mut backoff = Backoff::new();
+    loop {
+        let result = send().await;
+        let conflicted = matches!(&result, Err(SdkError::ServiceError(service))
+            if service.err().code() == Some("TransactionConflictException"));
+        if !conflicted {
+            return Ok(result);
+        }
+        if !backoff.wait().await {
+            return Err(StoreError::Busy(what));
+        }
+    }
+}
+
+/// Every conditional single-item write stamps the item with a token of its own. The SDK
+/// retries an attempt whose answer timed out, and if the first attempt had applied, the
+/// retry's condition fails; the token in the item DynamoDB hands back says whether that
+/// is our own earlier success. (Transactions have `ClientRequestToken` for this.)
+const WRITE_TOKEN: &str = "write_token";
+
+fn written_by(item: Option<&Item>, token: &str) -> bool {
+    matches!(item.and_then(|item| item.get(WRITE_TOKEN)), Some(AttributeValue::S(t)) if t == token)
 }
 
 /// What a conditional UpdateItem did.
@@ -65,25 +173,33 @@ pub enum Conditional {
 
 /// One conditional UpdateItem that returns the new item when its condition holds and,
 /// when it fails, the stored item (DynamoDB's `ReturnValuesOnConditionCheckFailure`), so
-/// the caller learns why without a second read.
+/// the caller learns why without a second read. It goes through transaction conflicts,
+/// and a retry that finds its own earlier write counts as updated, so it applies once.
 pub async fn update_if(
     client: &Client,
     table: &str,
     key: (&str, AttributeValue),
     expression: &Expression,
 ) -> Result<Conditional, StoreError> {
-    let result = client
-        .update_item()
-        .table_name(table)
-        .key(key.0, key.1)
-        .set_update_expression(expression.update_expression())
-        .set_condition_expression(expression.condition_expression())
-        .set_expression_attribute_names(expression.names())
-        .set_expression_attribute_values(expression.values())
-        .return_values(ReturnValue::AllNew)
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-        .send()
-        .await;
+    let token = crate::tokens::random_id();
+    let mut e = expression.clone();
+    e.set(WRITE_TOKEN, string(&token));
+    let (stamp, ours) = (e.name(WRITE_TOKEN), e.value(string(&token)));
+    e.condition(format!("attribute_not_exists({stamp}) OR {stamp} <> {ours}"));
+    let result = send_through_conflicts("an update", || {
+        client
+            .update_item()
+            .table_name(table)
+            .key(key.0, key.1.clone())
+            .set_update_expression(e.update_expression())
+            .set_condition_expression(e.condition_expression())
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+    })
+    .await?;
     match result {
         Ok(output) => output
             .attributes
@@ -91,7 +207,60 @@ pub async fn update_if(
             .ok_or_else(|| StoreError::Malformed("UpdateItem returned no item".into())),
         Err(error) => match error.into_service_error() {
             UpdateItemError::ConditionalCheckFailedException(failed) => {
-                Ok(Conditional::Refused(failed.item))
+                Ok(match failed.item {
+                    Some(item) if written_by(Some(&item), &token) => Conditional::Updated(item),
+                    stored => Conditional::Refused(stored),
+                })
+            }
+            other => Err(StoreError::DynamoDb(Box::new(other.into()))),
+        },
+    }
+}
+
+/// Puts an item, replacing any with its key.
+pub async fn put(
+    client: &Client,
+    table: &str,
+    item: Item,
+    what: &'static str,
+) -> Result<(), StoreError> {
+    send_through_conflicts(what, || {
+        client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item.clone()))
+            .send()
+    })
+    .await??;
+    Ok(())
+}
+
+/// Puts a new item unless one with its key exists. Returns `false` when another item is
+/// there; a retry that finds the item its own earlier attempt wrote counts as written.
+pub async fn put_new(
+    client: &Client,
+    table: &str,
+    key_attribute: &str,
+    mut item: Item,
+) -> Result<bool, StoreError> {
+    let token = crate::tokens::random_id();
+    item.insert(WRITE_TOKEN.into(), string(&token));
+    let result = send_through_conflicts("a put", || {
+        client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item.clone()))
+            .condition_expression("attribute_not_exists(#key)")
+            .expression_attribute_names("#key", key_attribute)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+    })
+    .await?;
+    match result {
+        Ok(_) => Ok(true),
+        Err(error) => match error.into_service_error() {
+            PutItemError::ConditionalCheckFailedException(failed) => {
+                Ok(written_by(failed.item.as_ref(), &token))
             }
             other => Err(StoreError::DynamoDb(Box::new(other.into()))),
         },
@@ -108,14 +277,19 @@ pub enum Step {
     Reference(Kind),
     /// The session a registration makes act for the new user.
     Session,
+    /// The claim of an idempotency key, written with the work it stands for.
+    IdempotencyKey,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Written,
     /// A step's condition failed; the first such step in the order of priority: the
-    /// record first (it must be re-read before anything else means something).
+    /// idempotency key (the work was done by the key's first request), then the record
+    /// (it must be re-read before anything else means something), then the others.
     Refused(Step),
-    /// DynamoDB cancelled the transaction for a concurrent one on the same items.
+    /// DynamoDB kept cancelling the transaction for concurrent ones on the same items
+    /// for the whole retry budget; nothing was written.
     Conflict,
 }
 
@@ -126,27 +300,55 @@ pub struct Steps {
     items: Vec<TransactWriteItem>,
 }
 
+/// What one TransactWriteItems call said.
+enum Sent {
+    Done(Outcome),
+    /// Cancelled for a conflict: nothing applied, so the same items may be sent again.
+    Conflict,
+    /// Our own earlier attempt (same token) is still running: ask again with its token.
+    InProgress,
+}
+
 impl Steps {
     pub fn push(&mut self, kind: Step, item: TransactWriteItem) {
         self.kinds.push(kind);
         self.items.push(item);
     }
 
+    /// Runs the transaction, again while DynamoDB cancels it for a conflict, within
+    /// [`CONFLICT_BUDGET`]. Each attempt carries its own `ClientRequestToken`, which the
+    /// SDK's retries of that attempt reuse: a retry after a lost answer is answered with
+    /// the first attempt's success instead of being applied again.
     pub async fn run(self, client: &Client) -> Result<Outcome, StoreError> {
-        let result = client
-            .transact_write_items()
-            .set_transact_items(Some(self.items))
-            .send()
-            .await;
-        let error = match result {
-            Ok(_) => return Ok(Outcome::Written),
-            Err(error) => error,
-        };
+        let mut backoff = Backoff::new();
+        let mut token = crate::tokens::random_id();
+        loop {
+            let result = client
+                .transact_write_items()
+                .set_transact_items(Some(self.items.clone()))
+                .client_request_token(&token)
+                .send()
+                .await;
+            let sent = match result {
+                Ok(_) => Sent::Done(Outcome::Written),
+                Err(error) => self.read_refusal(error)?,
+            };
+            match sent {
+                Sent::Done(outcome) => return Ok(outcome),
+                Sent::Conflict if backoff.wait().await => token = crate::tokens::random_id(),
+                Sent::Conflict => return Ok(Outcome::Conflict),
+                Sent::InProgress if backoff.wait().await => {}
+                Sent::InProgress => return Err(StoreError::Unresolved(token)),
+            }
+        }
+    }
+
+    fn read_refusal(&self, error: SdkError<TransactWriteItemsError>) -> Result<Sent, StoreError> {
         let cancelled = match error {
             SdkError::ServiceError(service) => match service.into_err() {
                 TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled,
                 TransactWriteItemsError::TransactionInProgressException(_) => {
-                    return Ok(Outcome::Conflict);
+                    return Ok(Sent::InProgress);
                 }
                 other => return Err(StoreError::DynamoDb(Box::new(other.into()))),
             },
@@ -158,22 +360,19 @@ impl Steps {
                 *kind == step && reason.code() == Some("ConditionalCheckFailed")
             })
         };
-        if refused(Step::Record) {
-            return Ok(Outcome::Refused(Step::Record));
+        for first in [Step::IdempotencyKey, Step::Record] {
+            if refused(first) {
+                return Ok(Sent::Done(Outcome::Refused(first)));
+            }
         }
-        if let Some(step) = self
-            .kinds
-            .iter()
-            .copied()
-            .find(|step| *step != Step::Record && refused(*step))
-        {
-            return Ok(Outcome::Refused(step));
+        if let Some(step) = self.kinds.iter().copied().find(|step| refused(*step)) {
+            return Ok(Sent::Done(Outcome::Refused(step)));
         }
         if reasons
             .iter()
             .any(|reason| reason.code() == Some("TransactionConflict"))
         {
-            return Ok(Outcome::Conflict);
+            return Ok(Sent::Conflict);
         }
         Err(StoreError::Malformed(format!(
             "transaction cancelled for reasons {:?}",
@@ -241,7 +440,7 @@ fn missing(name: &str) -> StoreError {
 
 /// Builds update and condition expressions with placeholders for every name and value,
 /// so attribute names never collide with DynamoDB's reserved words.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Expression {
     names: HashMap<String, String>,
     values: HashMap<String, AttributeValue>,

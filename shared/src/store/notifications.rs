@@ -38,12 +38,7 @@ impl Notifications<'_> {
         if let Some(recipient) = notification.recipient {
             item.insert("recipient".into(), string(recipient));
         }
-        self.client
-            .put_item()
-            .table_name(self.table)
-            .set_item(Some(item))
-            .send()
-            .await?;
+        super::put(self.client, self.table, item, "recording a notification").await?;
         Ok(id)
     }
 }

@@ -34,13 +34,7 @@ impl Reference<'_> {
             ("key".into(), string(key)),
             ("name".into(), string(name)),
         ]);
-        self.client
-            .put_item()
-            .table_name(self.table)
-            .set_item(Some(item))
-            .send()
-            .await?;
-        Ok(())
+        super::put(self.client, self.table, item, "writing reference data").await
     }
 
     /// A transaction step that fails unless the entry exists, so that a record never

@@ -85,12 +85,6 @@ impl Registry<'_> {
         if let Some(reason) = reason {
             item.insert("reason".into(), string(reason));
         }
-        self.client
-            .put_item()
-            .table_name(self.table)
-            .set_item(Some(item))
-            .send()
-            .await?;
-        Ok(())
+        super::put(self.client, self.table, item, "writing a switch").await
     }
 }

@@ -29,13 +29,7 @@ impl Roles<'_> {
                 AttributeValue::Ss(permissions.iter().map(|p| (*p).to_owned()).collect()),
             );
         }
-        self.client
-            .put_item()
-            .table_name(self.table)
-            .set_item(Some(item))
-            .send()
-            .await?;
-        Ok(())
+        super::put(self.client, self.table, item, "writing a role").await
     }
 
     /// The permissions of each (application slug, role) asked for, in one BatchGetItem.

@@ -4,14 +4,17 @@
 //! their roles, resolved when it opens), so that checking a request costs exactly one
 //! DynamoDB call: a conditional UpdateItem that checks expiry and records the use.
 
-use super::{Conditional, Expression, Item, Reader, StoreError, number, string, update_if};
+use super::{
+    Conditional, Expression, Item, Outcome, Reader, Step, Steps, StoreError, WriteError, number,
+    put_new, send_through_conflicts, string, update_if,
+};
 use crate::authorise::{Application, Permission};
 use crate::clock::rfc3339;
 use crate::tokens::{self, TokenKind};
 use crate::view::View;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, DeleteRequest, TransactWriteItem, Update, WriteRequest,
+    AttributeValue, Delete, DeleteRequest, Put, TransactWriteItem, Update, WriteRequest,
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -72,6 +75,34 @@ pub struct Session {
 }
 
 impl Session {
+    /// A new session for a user (with their grants) or a guest, and its token: the only
+    /// time the token exists outside the caller's hands.
+    pub fn open(
+        grants: Option<&Grants>,
+        application: Application,
+        remember_me: bool,
+        now: i64,
+    ) -> (String, Session) {
+        let token = tokens::generate(TokenKind::Session);
+        let session = Session {
+            token_hash: tokens::hash(&token),
+            id: tokens::random_id(),
+            user_id: grants.map(|g| g.user_id),
+            application,
+            remember_me,
+            created_at: now,
+            last_used_at: now,
+            profiles: grants.map(|g| g.profiles.clone()).unwrap_or_default(),
+            permissions: grants.map(|g| g.permissions.clone()).unwrap_or_default(),
+        };
+        (token, session)
+    }
+
+    /// Whether the session still works at `now`.
+    pub fn is_live(&self, now: i64) -> bool {
+        self.expires_at().is_none_or(|expiry| now <= expiry)
+    }
+
     /// When the session stops working if it is not used again; `None` with `remember_me`.
     pub fn expires_at(&self) -> Option<i64> {
         (!self.remember_me)
@@ -99,6 +130,46 @@ impl Session {
             shown["permissions"] = json!(self.permissions);
         }
         shown
+    }
+
+    /// The session as it is stored: with the TTL backstop and, unless it is `remember_me`,
+    /// an expiry shard for the cleanup's indexes.
+    fn item(&self) -> Item {
+        let mut item = Item::from([
+            (attr::TOKEN_HASH.into(), string(&self.token_hash)),
+            (attr::ID.into(), string(&self.id)),
+            (attr::APPLICATION.into(), string(self.application.slug())),
+            (attr::REMEMBER_ME.into(), AttributeValue::Bool(self.remember_me)),
+            (attr::CREATED_AT.into(), number(self.created_at)),
+            (attr::LAST_USED_AT.into(), number(self.last_used_at)),
+        ]);
+        if let Some(user_id) = self.user_id {
+            item.insert(attr::USER_ID.into(), number(user_id));
+        }
+        if !self.remember_me {
+            item.insert(
+                attr::EXPIRES.into(),
+                number(self.created_at + ABSOLUTE_LIFETIME + TTL_GRACE),
+            );
+            let shard = rand::random::<u32>() % EXPIRY_SHARDS;
+            item.insert(attr::EXPIRY_SHARD.into(), string(shard.to_string()));
+        }
+        if !self.profiles.is_empty() {
+            item.insert(
+                attr::PROFILES.into(),
+                AttributeValue::Ss(self.profiles.clone()),
+            );
+        }
+        let permissions: HashMap<String, AttributeValue> = self
+            .permissions
+            .iter()
+            .filter(|(_, held)| !held.is_empty())
+            .map(|(app, held)| (app.clone(), AttributeValue::Ss(held.clone())))
+            .collect();
+        if !permissions.is_empty() {
+            item.insert(attr::PERMISSIONS.into(), AttributeValue::M(permissions));
+        }
+        item
     }
 
     fn from_item(item: &Item) -> Result<Session, StoreError> {
@@ -133,6 +204,25 @@ impl Session {
             permissions,
         })
     }
+}
+
+/// The condition that a session exists and is live at `now`: `remember_me`, or neither
+/// older than the absolute lifetime nor idle longer than the idle one.
+fn live_condition(e: &mut Expression, now: i64) -> String {
+    let (hash, remember, created, used) = (
+        e.name(attr::TOKEN_HASH),
+        e.name(attr::REMEMBER_ME),
+        e.name(attr::CREATED_AT),
+        e.name(attr::LAST_USED_AT),
+    );
+    let (yes, oldest_creation, oldest_use) = (
+        e.value(AttributeValue::Bool(true)),
+        e.value(number(now - ABSOLUTE_LIFETIME)),
+        e.value(number(now - IDLE_LIFETIME)),
+    );
+    format!(
+        "attribute_exists({hash}) AND ({remember} = {yes} OR ({created} >= {oldest_creation} AND {used} >= {oldest_use}))"
+    )
 }
 
 /// Sets (or, when empty, removes) a session's records and permissions.
@@ -177,20 +267,8 @@ impl Sessions<'_> {
     pub async fn check_and_touch(&self, token: &str, now: i64) -> Result<Check, StoreError> {
         let mut e = Expression::default();
         e.set(attr::LAST_USED_AT, number(now));
-        let (hash, remember, created, used) = (
-            e.name(attr::TOKEN_HASH),
-            e.name(attr::REMEMBER_ME),
-            e.name(attr::CREATED_AT),
-            e.name(attr::LAST_USED_AT),
-        );
-        let (yes, oldest_creation, oldest_use) = (
-            e.value(AttributeValue::Bool(true)),
-            e.value(number(now - ABSOLUTE_LIFETIME)),
-            e.value(number(now - IDLE_LIFETIME)),
-        );
-        e.condition(format!(
-            "attribute_exists({hash}) AND ({remember} = {yes} OR ({created} >= {oldest_creation} AND {used} >= {oldest_use}))"
-        ));
+        let live = live_condition(&mut e, now);
+        e.condition(live);
         let key = (attr::TOKEN_HASH, string(tokens::hash(token)));
         Ok(match update_if(self.client, self.table, key, &e).await? {
             Conditional::Updated(item) => Check::Valid(Session::from_item(&item)?),
@@ -207,73 +285,126 @@ impl Sessions<'_> {
         application: Application,
         remember_me: bool,
         now: i64,
-    ) -> Result<(String, Session), StoreError> {
-        let token = tokens::generate(TokenKind::Session);
-        let session = Session {
-            token_hash: tokens::hash(&token),
-            id: tokens::random_id(),
-            user_id: grants.map(|g| g.user_id),
-            application,
-            remember_me,
-            created_at: now,
-            last_used_at: now,
-            profiles: grants.map(|g| g.profiles.clone()).unwrap_or_default(),
-            permissions: grants.map(|g| g.permissions.clone()).unwrap_or_default(),
+    ) -> Result<(String, Session), WriteError> {
+        let (token, session) = Session::open(grants, application, remember_me, now);
+        self.put(&session, None).await?;
+        Ok((token, session))
+    }
+
+    /// Writes a new session; with `claim` (an idempotency key's), in one transaction with
+    /// it, and [`WriteError::KeyClaimed`] if another request claimed the key first.
+    pub async fn put(
+        &self,
+        session: &Session,
+        claim: Option<TransactWriteItem>,
+    ) -> Result<(), WriteError> {
+        let item = session.item();
+        let Some(claim) = claim else {
+            return match put_new(self.client, self.table, attr::TOKEN_HASH, item).await? {
+                true => Ok(()),
+                false => Err(StoreError::Malformed("a session with this token exists".into()).into()),
+            };
         };
-        let mut item = Item::from([
-            (attr::TOKEN_HASH.into(), string(&session.token_hash)),
-            (attr::ID.into(), string(&session.id)),
-            (attr::APPLICATION.into(), string(application.slug())),
-            (attr::REMEMBER_ME.into(), AttributeValue::Bool(remember_me)),
-            (attr::CREATED_AT.into(), number(now)),
-            (attr::LAST_USED_AT.into(), number(now)),
-        ]);
-        if let Some(user_id) = session.user_id {
-            item.insert(attr::USER_ID.into(), number(user_id));
-        }
-        if !remember_me {
-            item.insert(
-                attr::EXPIRES.into(),
-                number(now + ABSOLUTE_LIFETIME + TTL_GRACE),
-            );
-            let shard = rand::random::<u32>() % EXPIRY_SHARDS;
-            item.insert(attr::EXPIRY_SHARD.into(), string(shard.to_string()));
-        }
-        if !session.profiles.is_empty() {
-            item.insert(
-                attr::PROFILES.into(),
-                AttributeValue::Ss(session.profiles.clone()),
-            );
-        }
-        let permissions: HashMap<String, AttributeValue> = session
-            .permissions
-            .iter()
-            .filter(|(_, held)| !held.is_empty())
-            .map(|(app, held)| (app.clone(), AttributeValue::Ss(held.clone())))
-            .collect();
-        if !permissions.is_empty() {
-            item.insert(attr::PERMISSIONS.into(), AttributeValue::M(permissions));
-        }
-        self.client
-            .put_item()
+        let put = Put::builder()
             .table_name(self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(token_hash)")
+            .condition_expression("attribute_not_exists(#hash)")
+            .expression_attribute_names("#hash", attr::TOKEN_HASH)
+            .build()
+            .map_err(StoreError::from)?;
+        let mut steps = Steps::default();
+        steps.push(Step::Record, TransactWriteItem::builder().put(put).build());
+        steps.push(Step::IdempotencyKey, claim);
+        match steps.run(self.client).await? {
+            Outcome::Written => Ok(()),
+            Outcome::Refused(Step::IdempotencyKey) => Err(WriteError::KeyClaimed),
+            Outcome::Conflict => Err(StoreError::Busy("opening a session").into()),
+            Outcome::Refused(_) => {
+                Err(StoreError::Malformed("a session with this token exists".into()).into())
+            }
+        }
+    }
+
+    /// Gives a live session a new token: the session stays what it is (its id, user,
+    /// grants and times), its old token stops working, and `also(new_hash)` (the
+    /// idempotency key's record following it) is written in the same transaction.
+    /// `None` if the session has ended or expired.
+    pub async fn reissue(
+        &self,
+        token_hash: &str,
+        now: i64,
+        also: impl FnOnce(&str) -> Result<TransactWriteItem, StoreError>,
+    ) -> Result<Option<(String, Session)>, WriteError> {
+        let stored = self
+            .client
+            .get_item()
+            .table_name(self.table)
+            .key(attr::TOKEN_HASH, string(token_hash))
+            .consistent_read(true)
             .send()
-            .await?;
-        Ok((token, session))
+            .await
+            .map_err(StoreError::from)?;
+        let Some(mut item) = stored.item else {
+            return Ok(None);
+        };
+        let session = Session::from_item(&item)?;
+        if !session.is_live(now) {
+            return Ok(None);
+        }
+        let token = tokens::generate(TokenKind::Session);
+        let new_hash = tokens::hash(&token);
+        item.insert(attr::TOKEN_HASH.into(), string(&new_hash));
+        item.remove(super::WRITE_TOKEN);
+        let mut e = Expression::default();
+        let live = live_condition(&mut e, now);
+        e.condition(live);
+        let delete = Delete::builder()
+            .table_name(self.table)
+            .key(attr::TOKEN_HASH, string(token_hash))
+            .set_condition_expression(e.condition_expression())
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .build()
+            .map_err(StoreError::from)?;
+        let put = Put::builder()
+            .table_name(self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#hash)")
+            .expression_attribute_names("#hash", attr::TOKEN_HASH)
+            .build()
+            .map_err(StoreError::from)?;
+        let mut steps = Steps::default();
+        steps.push(Step::Session, TransactWriteItem::builder().delete(delete).build());
+        steps.push(Step::Record, TransactWriteItem::builder().put(put).build());
+        steps.push(Step::IdempotencyKey, also(&new_hash)?);
+        match steps.run(self.client).await? {
+            Outcome::Written => Ok(Some((
+                token,
+                Session {
+                    token_hash: new_hash,
+                    ..session
+                },
+            ))),
+            Outcome::Refused(Step::Session) => Ok(None),
+            Outcome::Refused(Step::IdempotencyKey) => Err(WriteError::KeyClaimed),
+            Outcome::Conflict => Err(StoreError::Busy("reissuing a session").into()),
+            Outcome::Refused(_) => {
+                Err(StoreError::Malformed("a session with this token exists".into()).into())
+            }
+        }
     }
 
     /// Ends one session (signing out). Returns whether it existed.
     pub async fn end(&self, token_hash: &str) -> Result<bool, StoreError> {
-        let output = self
-            .client
-            .delete_item()
-            .table_name(self.table)
-            .key(attr::TOKEN_HASH, string(token_hash))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
-            .send()
-            .await?;
+        let output = send_through_conflicts("ending a session", || {
+            self.client
+                .delete_item()
+                .table_name(self.table)
+                .key(attr::TOKEN_HASH, string(token_hash))
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+                .send()
+        })
+        .await??;
         Ok(output.attributes().is_some())
     }
 
@@ -396,20 +527,21 @@ impl Sessions<'_> {
         token_hash: AttributeValue,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(self.table)
-            .key(attr::TOKEN_HASH, token_hash)
-            .condition_expression(
-                "attribute_exists(token_hash) AND (attribute_not_exists(remember_me) OR remember_me = :no) \
-                 AND (created_at < :oldest_creation OR last_used_at < :oldest_use)",
-            )
-            .expression_attribute_values(":no", AttributeValue::Bool(false))
-            .expression_attribute_values(":oldest_creation", number(now - ABSOLUTE_LIFETIME))
-            .expression_attribute_values(":oldest_use", number(now - IDLE_LIFETIME))
-            .send()
-            .await;
+        let result = send_through_conflicts("deleting an expired session", || {
+            self.client
+                .delete_item()
+                .table_name(self.table)
+                .key(attr::TOKEN_HASH, token_hash.clone())
+                .condition_expression(
+                    "attribute_exists(token_hash) AND (attribute_not_exists(remember_me) OR remember_me = :no) \
+                     AND (created_at < :oldest_creation OR last_used_at < :oldest_use)",
+                )
+                .expression_attribute_values(":no", AttributeValue::Bool(false))
+                .expression_attribute_values(":oldest_creation", number(now - ABSOLUTE_LIFETIME))
+                .expression_attribute_values(":oldest_use", number(now - IDLE_LIFETIME))
+                .send()
+        })
+        .await?;
         match result {
             Ok(_) => Ok(true),
             Err(error)

@@ -5,7 +5,7 @@ use planoauth::App;
 use planoauth::authorise::{Application, Permission};
 use planoauth::error::BoxError;
 use planoauth::passwords;
-use planoauth::store::employees::NewEmployee;
+use planoauth::store::employees::{Employee, NewEmployee};
 use planoauth::store::reference::Kind;
 use planoauth::values::Email;
 use rand::Rng;
@@ -87,25 +87,22 @@ pub async fn create_admin(app: &App, email: &str) -> Result<Admin, BoxError> {
     let admin_roles: Vec<(Application, &str)> =
         Application::ALL.iter().map(|app| (*app, "admin")).collect();
     let id = app.counters().next("users").await?;
+    let new = NewEmployee {
+        email: &email,
+        first_name: Some("PlanoAuth"),
+        last_name: Some("Admin"),
+        phone: None,
+        service_area_id: None,
+        extension: None,
+        department: Some("operations"),
+        designation_id: None,
+        language: Some("en"),
+        photographer: false,
+        roles: &admin_roles,
+        password_hash: Some(&password_hash),
+    };
     app.employees()
-        .create(
-            id,
-            &NewEmployee {
-                email: &email,
-                first_name: Some("PlanoAuth"),
-                last_name: Some("Admin"),
-                phone: None,
-                service_area_id: None,
-                extension: None,
-                department: Some("operations"),
-                designation_id: None,
-                language: Some("en"),
-                photographer: false,
-                roles: &admin_roles,
-                password_hash: Some(&password_hash),
-            },
-            app.clock.now(),
-        )
+        .create(&Employee::new(id, &new, app.clock.now()), &new, None)
         .await
         .map_err(|error| format!("creating the admin employee: {error}"))?;
     Ok(Admin {

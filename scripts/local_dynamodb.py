@@ -1,0 +1,373 @@
+"""What DynamoDB does and moto does not, as a WSGI layer around moto's application.
+
+moto applies one request at a time, never cancels a transaction for contention, never
+throttles and never fails. DynamoDB does all of that, and code that is only ever tested
+against moto never learns to cope. This layer adds, per DynamoDB's documented semantics:
+
+- Transaction conflicts. A TransactWriteItems stays in flight for a few milliseconds
+  before it applies. Meanwhile another TransactWriteItems touching one of its items is
+  cancelled (TransactionCanceledException, reason TransactionConflict at that item's
+  position, None elsewhere), and a PutItem, UpdateItem or DeleteItem on one of its items
+  fails with TransactionConflictException. Reads see the state before the transaction.
+- ClientRequestToken: a TransactWriteItems repeated with the token of one that succeeded
+  within 10 minutes answers that success again without applying anything; the same token
+  with other parameters is IdempotentParameterMismatchException, and while the first is
+  still in flight, TransactionInProgressException.
+- Faults on data-plane calls: ThrottlingException / ProvisionedThroughputExceededException
+  (HTTP 400) and InternalServerError (HTTP 500) at given rates, both before anything is
+  applied; added latency; and stalls, where a write is applied and its answer is held
+  past the client's attempt timeout, so the client retries a write that already happened.
+
+Items are identified by their key, read from the key schemas of template.yaml's tables
+(a local table is named PREFIX + the table's logical id).
+
+Settings come from the environment when the stack starts (the default rule, applying to
+every table) and can be changed at run time for the tables of one name prefix:
+
+    LOCAL_DYNAMODB_TRANSACTION_MS   how long a transaction stays in flight; 0 turns
+                                    conflicts off (moto alone)
+    LOCAL_DYNAMODB_THROTTLE_RATE    share of calls throttled (0 to 1)
+    LOCAL_DYNAMODB_ERROR_RATE       share of calls failing with InternalServerError
+    LOCAL_DYNAMODB_LATENCY_MS       added to every data-plane call
+    LOCAL_DYNAMODB_STALL_RATE       share of writes whose answer is held after applying
+    LOCAL_DYNAMODB_STALL_MS         how long a stalled answer is held
+
+    POST   /_local/faults   {"tables": PREFIX, "transaction_ms": 20, "throttle_rate": 0.05,
+                             "error_rate": 0.03, "latency_ms": 0, "stall_rate": 0,
+                             "stall_ms": 3000, "stall_next": {"operation": "PutItem",
+                             "count": 1}}
+                            sets the rule for tables named PREFIX...; fields left out
+                            keep the default rule's values
+    DELETE /_local/faults?tables=PREFIX   removes that rule
+    GET    /_local/faults[?tables=PREFIX] the rules, and what was injected on those tables
+"""
+
+import hashlib
+import io
+import json
+import os
+import random
+import threading
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+from urllib.parse import parse_qs
+
+import yaml
+
+ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
+DATA_PLANE = {
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "Query",
+    "Scan",
+    "BatchGetItem",
+    "BatchWriteItem",
+    "TransactGetItems",
+    "TransactWriteItems",
+}
+SINGLE_WRITES = {"PutItem", "UpdateItem", "DeleteItem"}
+WRITES = SINGLE_WRITES | {"BatchWriteItem", "TransactWriteItems"}
+TOKEN_WINDOW_S = 600
+STATS = ("transaction_conflicts", "write_conflicts", "throttles", "server_errors", "stalls", "token_replays")
+
+
+@dataclass
+class Rule:
+    transaction_ms: float = 0.0
+    throttle_rate: float = 0.0
+    error_rate: float = 0.0
+    latency_ms: float = 0.0
+    stall_rate: float = 0.0
+    stall_ms: float = 3000.0
+    # Stall the next answers of one operation: {"operation": "PutItem", "count": 1}.
+    stall_next: dict = field(default_factory=dict)
+
+    @staticmethod
+    def from_environment() -> "Rule":
+        def number(name: str, default: float) -> float:
+            value = os.environ.get(f"LOCAL_DYNAMODB_{name}", "")
+            return float(value) if value.strip() else default
+
+        return Rule(
+            transaction_ms=number("TRANSACTION_MS", 0.0),
+            throttle_rate=number("THROTTLE_RATE", 0.0),
+            error_rate=number("ERROR_RATE", 0.0),
+            latency_ms=number("LATENCY_MS", 0.0),
+            stall_rate=number("STALL_RATE", 0.0),
+            stall_ms=number("STALL_MS", 3000.0),
+        )
+
+
+class _TemplateLoader(yaml.SafeLoader):
+    """Reads CloudFormation's short-form tags (!Ref, !Sub, ...) as plain values."""
+
+
+def _untagged(loader, _suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    return loader.construct_mapping(node)
+
+
+_TemplateLoader.add_multi_constructor("!", _untagged)
+
+
+def key_schemas(template_path: str) -> dict:
+    """Each table's logical id with the names of its key attributes."""
+    with open(template_path, encoding="utf-8") as handle:
+        template = yaml.load(handle, Loader=_TemplateLoader)
+    return {
+        logical_id: [element["AttributeName"] for element in resource["Properties"]["KeySchema"]]
+        for logical_id, resource in template.get("Resources", {}).items()
+        if resource.get("Type") == "AWS::DynamoDB::Table"
+    }
+
+
+def _error(status: str, code: str, message: str, **extra) -> tuple:
+    body = json.dumps({"__type": ERROR_PREFIX + code, "message": message, **extra}).encode()
+    headers = [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(body)))]
+    return status, headers, body
+
+
+class LocalDynamoDb:
+    def __init__(self, moto_app, template_path: str):
+        self.moto = moto_app
+        self.schemas = key_schemas(template_path)
+        # moto's TransactWriteItems deep-copies its tables without a lock and fails under
+        # concurrent requests; DynamoDB applies each request atomically, and so does this.
+        self.one_at_a_time = threading.Lock()
+        self.state = threading.Lock()
+        self.rules = {"": Rule.from_environment()}
+        self.in_flight = {}  # item key -> count of transactions holding it
+        self.tokens = {}  # ClientRequestToken -> (fingerprint, answer or None, expiry)
+        self.stats = {}  # table name -> {stat: count}
+
+    # --- WSGI -------------------------------------------------------------------------
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO", "").startswith("/_local/faults"):
+            return self._respond(start_response, self._control(environ))
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if not target.startswith("DynamoDB_"):
+            return self._respond(start_response, self._apply(environ))
+        operation = target.split(".", 1)[-1]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            return self._respond(start_response, self._apply(environ))
+        tables = self._tables(operation, request)
+        rule = self._rule_for(tables)
+        if operation in DATA_PLANE:
+            fault = self._fault(rule, tables)
+            if fault:
+                return self._respond(start_response, fault)
+        if operation == "TransactWriteItems":
+            answer = self._transact(environ, request, rule, tables)
+        elif operation in SINGLE_WRITES and rule.transaction_ms > 0:
+            key = self._key(request["TableName"], request.get("Key") or request.get("Item") or {})
+            with self.state:
+                busy = key in self.in_flight
+            if busy:
+                self._count(tables, "write_conflicts")
+                answer = _error(
+                    "400 Bad Request",
+                    "TransactionConflictException",
+                    "Transaction is ongoing for the item",
+                )
+            else:
+                answer = self._apply(environ)
+        else:
+            answer = self._apply(environ)
+        if operation in WRITES and answer[0].startswith("200"):
+            self._maybe_stall(rule, operation, tables)
+        return self._respond(start_response, answer)
+
+    def _respond(self, start_response, answer):
+        status, headers, body = answer
+        start_response(status, headers)
+        return [body]
+
+    def _apply(self, environ) -> tuple:
+        """moto's answer to the request, applied atomically."""
+        captured = {}
+        written = []
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return written.append
+
+        with self.one_at_a_time:
+            chunks = list(self.moto(environ, capture))
+        return captured["status"], captured["headers"], b"".join(written + chunks)
+
+    # --- what DynamoDB does ------------------------------------------------------------
+
+    def _fault(self, rule: Rule, tables: list):
+        if rule.latency_ms > 0:
+            time.sleep(rule.latency_ms / 1000)
+        draw = random.random()
+        if draw < rule.throttle_rate:
+            self._count(tables, "throttles")
+            code = random.choice(["ThrottlingException", "ProvisionedThroughputExceededException"])
+            return _error("400 Bad Request", code, "Rate of requests exceeds the allowed throughput.")
+        if draw < rule.throttle_rate + rule.error_rate:
+            self._count(tables, "server_errors")
+            return _error("500 Internal Server Error", "InternalServerError", "Internal server error")
+        return None
+
+    def _transact(self, environ, request, rule: Rule, tables: list) -> tuple:
+        token = request.get("ClientRequestToken")
+        fingerprint = hashlib.sha256(
+            json.dumps({k: v for k, v in request.items() if k != "ClientRequestToken"}, sort_keys=True).encode()
+        ).hexdigest()
+        keys = [self._key(*self._target(item)) for item in request.get("TransactItems", [])]
+        now = time.monotonic()
+        with self.state:
+            if token:
+                self.tokens = {t: v for t, v in self.tokens.items() if v[2] > now}
+                known = self.tokens.get(token)
+                if known:
+                    if known[0] != fingerprint:
+                        return _error(
+                            "400 Bad Request",
+                            "IdempotentParameterMismatchException",
+                            "The request uses the same client token as a previous, but non-identical request.",
+                        )
+                    if known[1] is None:
+                        return _error(
+                            "400 Bad Request",
+                            "TransactionInProgressException",
+                            "The transaction with the given request token is already in progress.",
+                        )
+                    self._count_locked(tables, "token_replays")
+                    return known[1]
+            if rule.transaction_ms > 0:
+                conflicts = [key in self.in_flight for key in keys]
+                if any(conflicts):
+                    self._count_locked(tables, "transaction_conflicts")
+                    return self._cancelled(conflicts)
+                for key in keys:
+                    self.in_flight[key] = self.in_flight.get(key, 0) + 1
+            if token:
+                self.tokens[token] = (fingerprint, None, now + TOKEN_WINDOW_S)
+        answer = None
+        try:
+            if rule.transaction_ms > 0:
+                time.sleep(rule.transaction_ms / 1000)
+            answer = self._apply(environ)
+        finally:
+            with self.state:
+                if rule.transaction_ms > 0:
+                    for key in keys:
+                        self.in_flight[key] -= 1
+                        if not self.in_flight[key]:
+                            del self.in_flight[key]
+                if token:
+                    if answer is not None and answer[0].startswith("200"):
+                        self.tokens[token] = (fingerprint, answer, time.monotonic() + TOKEN_WINDOW_S)
+                    else:
+                        self.tokens.pop(token, None)
+        return answer
+
+    @staticmethod
+    def _cancelled(conflicts: list) -> tuple:
+        reasons = [
+            {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}
+            if conflict
+            else {"Code": "None"}
+            for conflict in conflicts
+        ]
+        codes = ", ".join(reason["Code"] for reason in reasons)
+        return _error(
+            "400 Bad Request",
+            "TransactionCanceledException",
+            f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
+            CancellationReasons=reasons,
+        )
+
+    def _maybe_stall(self, rule: Rule, operation: str, tables: list) -> None:
+        stall = False
+        with self.state:
+            planned = rule.stall_next
+            if planned.get("operation") == operation and planned.get("count", 0) > 0:
+                planned["count"] -= 1
+                stall = True
+        if stall or random.random() < rule.stall_rate:
+            self._count(tables, "stalls")
+            time.sleep(rule.stall_ms / 1000)
+
+    # --- items, tables and rules ---------------------------------------------------------
+
+    @staticmethod
+    def _target(transact_item: dict) -> tuple:
+        (kind, operation), = transact_item.items()
+        return operation["TableName"], operation.get("Key") or operation.get("Item") or {}
+
+    def _key(self, table: str, item: dict) -> tuple:
+        logical_ids = [logical_id for logical_id in self.schemas if table.endswith(logical_id)]
+        if not logical_ids:
+            # A table template.yaml does not define: its whole item identifies it.
+            return table, json.dumps(item, sort_keys=True)
+        names = self.schemas[max(logical_ids, key=len)]
+        return table, json.dumps([item.get(name) for name in names], sort_keys=True)
+
+    def _tables(self, operation: str, request: dict) -> list:
+        if "TableName" in request:
+            return [request["TableName"]]
+        if operation in ("TransactWriteItems", "TransactGetItems"):
+            return sorted({self._target(item)[0] for item in request.get("TransactItems", [])})
+        return sorted(request.get("RequestItems", {}))
+
+    def _rule_for(self, tables: list) -> Rule:
+        with self.state:
+            prefixes = [p for p in self.rules if tables and all(t.startswith(p) for t in tables)]
+            return self.rules[max(prefixes, key=len)] if prefixes else self.rules[""]
+
+    def _count(self, tables: list, stat: str) -> None:
+        with self.state:
+            self._count_locked(tables, stat)
+
+    def _count_locked(self, tables: list, stat: str) -> None:
+        if tables:
+            counts = self.stats.setdefault(tables[0], dict.fromkeys(STATS, 0))
+            counts[stat] += 1
+
+    # --- the control endpoint ------------------------------------------------------------
+
+    def _control(self, environ) -> tuple:
+        method = environ.get("REQUEST_METHOD", "GET")
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        prefix = query.get("tables", [""])[0]
+        with self.state:
+            if method == "POST":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                settings = json.loads(environ["wsgi.input"].read(length) or b"{}")
+                prefix = settings.pop("tables", "")
+                known = {f.name for f in fields(Rule)}
+                unknown = set(settings) - known
+                if unknown:
+                    return self._json("400 Bad Request", {"error": f"unknown settings {sorted(unknown)}"})
+                self.rules[prefix] = replace(self.rules[""] if prefix else Rule.from_environment(), stall_next={}, **settings)
+            elif method == "DELETE":
+                if prefix:
+                    self.rules.pop(prefix, None)
+                else:
+                    self.rules[""] = Rule.from_environment()
+            injected = dict.fromkeys(STATS, 0)
+            for table, counts in self.stats.items():
+                if table.startswith(prefix):
+                    for stat, count in counts.items():
+                        injected[stat] += count
+            rules = {p: asdict(rule) for p, rule in self.rules.items()}
+        return self._json("200 OK", {"rules": rules, "injected": injected})
+
+    @staticmethod
+    def _json(status: str, document: dict) -> tuple:
+        body = json.dumps(document).encode()
+        return status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))], body
