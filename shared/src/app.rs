@@ -3,6 +3,7 @@
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::BoxError;
+use crate::store::reference::KnownReferences;
 use crate::store::registry::Switches;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
@@ -118,6 +119,8 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// The route registry's switches, as last read.
     pub switches: SwitchCache,
+    /// The reference data entries this process has seen exist.
+    pub known_references: KnownReferences,
 }
 
 /// How long a function trusts the route registry's switches before reading them again:
@@ -131,6 +134,7 @@ impl App {
             tables,
             clock,
             switches: SwitchCache::new(SWITCH_CACHE_TTL),
+            known_references: KnownReferences::default(),
         }
     }
 
@@ -266,6 +270,7 @@ impl App {
         crate::store::employees::Employees {
             client: &self.dynamodb,
             tables: &self.tables,
+            known_references: &self.known_references,
         }
     }
 
@@ -273,6 +278,7 @@ impl App {
         crate::store::reference::Reference {
             client: &self.dynamodb,
             table: &self.tables.reference,
+            known: &self.known_references,
         }
     }
 

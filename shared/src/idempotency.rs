@@ -135,7 +135,10 @@ mod tests {
         let a = json!({"b": 1, "a": {"y": [1, {"q": 2, "p": 1}], "x": "s"}});
         let b = json!({"a": {"x": "s", "y": [1, {"p": 1, "q": 2}]}, "b": 1});
         assert_eq!(canonical(&a), canonical(&b));
-        assert_eq!(canonical(&a), r#"{"a":{"x":"s","y":[1,{"p":1,"q":2}]},"b":1}"#);
+        assert_eq!(
+            canonical(&a),
+            r#"{"a":{"x":"s","y":[1,{"p":1,"q":2}]},"b":1}"#
+        );
         assert_ne!(canonical(&json!({"a": 1})), canonical(&json!({"a": "1"})));
     }
 }

@@ -60,7 +60,10 @@ impl Ctx<'_> {
             user_id,
             session_hash: session_hash.map(str::to_owned),
         };
-        self.app.idempotency().claim(key, &answer, self.now).map(Some)
+        self.app
+            .idempotency()
+            .claim(key, &answer, self.now)
+            .map(Some)
     }
 }
 

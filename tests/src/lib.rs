@@ -21,6 +21,7 @@ use planoauth::store::users::NewUser;
 use planoauth::values::Email;
 use planoauth_admin::template::Template;
 use serde_json::Value;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -79,6 +80,8 @@ pub fn template() -> Template {
 pub struct Answer {
     pub http: u16,
     pub body: Value,
+    /// Whether it says it repeats an earlier answer (`idempotent-replayed: true`).
+    pub replayed: bool,
 }
 
 impl Answer {
@@ -113,6 +116,17 @@ impl TestEnv {
     /// needed), the roles and the reference data of a bootstrapped install.
     pub async fn new() -> TestEnv {
         TestEnv::with_prefix(TABLE_PREFIX).await
+    }
+
+    /// A PlanoAuth on tables of its own (`planoauth-{name}-…`), so that a test can set
+    /// the local DynamoDB's faults for them alone and read what it injected there.
+    pub async fn isolated(name: &str) -> TestEnv {
+        TestEnv::with_prefix(&TestEnv::prefix_of(name)).await
+    }
+
+    /// The table name prefix of [`TestEnv::isolated`]`(name)`.
+    pub fn prefix_of(name: &str) -> String {
+        format!("planoauth-{name}-")
     }
 
     pub async fn with_prefix(prefix: &str) -> TestEnv {
@@ -181,6 +195,107 @@ impl TestEnv {
                 tables,
                 Arc::clone(&self.clock) as Arc<dyn Clock>,
             )
+        }
+    }
+
+    /// The same app with the production client's retries and an attempt timeout of
+    /// `attempt`: an answer the local stack holds for longer is given up on and the
+    /// request sent again, as the functions do in Lambda.
+    pub fn with_attempt_timeout(&self, attempt: Duration) -> App {
+        let config = self
+            .config
+            .to_builder()
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .operation_attempt_timeout(attempt)
+                    .operation_timeout(Duration::from_secs(120))
+                    .build(),
+            )
+            .build();
+        App::new(
+            aws_sdk_dynamodb::Client::new(&config),
+            self.app.tables.clone(),
+            Arc::clone(&self.clock) as Arc<dyn Clock>,
+        )
+    }
+
+    /// Every item of a table (a Scan: for checking what a test left behind).
+    pub async fn scan(&self, table: &str) -> Vec<planoauth::store::Item> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .app
+                .dynamodb
+                .scan()
+                .table_name(table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("the table can be scanned");
+            items.extend(page.items().iter().cloned());
+            match page.last_evaluated_key() {
+                Some(key) => start = Some(key.clone()),
+                None => return items,
+            }
+        }
+    }
+
+    /// Checks that what racing requests left in this environment's tables is whole:
+    /// every account has its record (employee or client) and every record its account,
+    /// every address claim belongs to the user whose record holds that address, and every
+    /// record's address is claimed for it.
+    pub async fn assert_nothing_half_written(&self) {
+        let tables = &self.app.tables;
+        let number = |item: &planoauth::store::Item, name: &str| -> i64 {
+            item[name]
+                .as_n()
+                .unwrap_or(&String::new())
+                .parse()
+                .unwrap_or(-1)
+        };
+        let text = |item: &planoauth::store::Item, name: &str| -> String {
+            item[name].as_s().cloned().unwrap_or_default()
+        };
+        let accounts: HashSet<i64> = self
+            .scan(&tables.users)
+            .await
+            .iter()
+            .map(|user| number(user, "id"))
+            .collect();
+        let mut records = Vec::new();
+        for table in [&tables.employees, &tables.clients] {
+            for record in self.scan(table).await {
+                records.push((number(&record, "id"), text(&record, "email_normalized")));
+            }
+        }
+        let claims: HashMap<String, i64> = self
+            .scan(&tables.emails)
+            .await
+            .iter()
+            .map(|claim| (text(claim, "email"), number(claim, "user_id")))
+            .collect();
+        for (id, email) in &records {
+            assert!(accounts.contains(id), "record {id} has no account");
+            assert_eq!(
+                claims.get(email),
+                Some(id),
+                "{email} is not claimed for {id}"
+            );
+        }
+        for account in &accounts {
+            assert!(
+                records.iter().any(|(id, _)| id == account),
+                "account {account} has no record"
+            );
+        }
+        for (email, owner) in &claims {
+            assert!(
+                records.contains(&(*owner, email.clone())),
+                "{email} is claimed for {owner}, whose record does not hold it"
+            );
         }
     }
 
@@ -400,6 +515,31 @@ pub fn assert_status(answer: &Answer, status: &str, http: u16) {
     );
 }
 
+/// Asserts that no answer is a server error: a race's loser hears a documented 4xx.
+pub fn assert_no_server_errors(answers: &[Answer]) {
+    let failed: Vec<&Value> = answers
+        .iter()
+        .filter(|answer| answer.http >= 500)
+        .map(|answer| &answer.body)
+        .collect();
+    assert!(failed.is_empty(), "server errors: {failed:?}");
+}
+
+/// How many answers had each status.
+pub fn tally(answers: &[Answer]) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for answer in answers {
+        *counts.entry(answer.status().to_owned()).or_default() += 1;
+    }
+    counts
+}
+
+/// How many more of `stat` the local stack injected on a prefix's tables than `before`
+/// (an earlier [`injected`]) says.
+pub async fn injected_since(prefix: &str, before: &Value, stat: &str) -> i64 {
+    injected(prefix).await[stat].as_i64().unwrap_or(0) - before[stat].as_i64().unwrap_or(0)
+}
+
 /// `params` with the fields of `changes` set, or removed where `changes` says `null`.
 pub fn with(mut params: Value, changes: Value) -> Value {
     if let (Some(params), Value::Object(changes)) = (params.as_object_mut(), changes) {
@@ -417,20 +557,53 @@ pub fn with(mut params: Value, changes: Value) -> Value {
 /// Reads a function's response as the client would.
 pub fn answer(response: lambda_http::Response<Body>) -> Answer {
     let http = response.status().as_u16();
+    let replayed = response
+        .headers()
+        .get("idempotent-replayed")
+        .is_some_and(|value| value == "true");
     let body =
         serde_json::from_slice(response.body().as_ref()).expect("every response body is JSON");
-    Answer { http, body }
+    Answer {
+        http,
+        body,
+        replayed,
+    }
 }
 
-/// GETs a JSON document from the local stack's own API, over plain HTTP/1.1.
+/// What the local stack's DynamoDB injected on the tables of a name prefix
+/// (`transaction_conflicts`, `write_conflicts`, `throttles`, `server_errors`, `stalls`,
+/// `token_replays`), as `GET /_local/faults` reports it.
+pub async fn injected(prefix: &str) -> Value {
+    stack_request("GET", &format!("/_local/faults?tables={prefix}"), None).await["injected"].clone()
+}
+
+/// Makes the local stack's DynamoDB behave as `settings` say on the tables of a name
+/// prefix (see `scripts/local_dynamodb.py`): `{"transaction_ms": 40, "throttle_rate":
+/// 0.05, "stall_next": {"operation": "PutItem", "count": 1}, ...}`.
+pub async fn set_faults(prefix: &str, mut settings: Value) {
+    settings["tables"] = Value::from(prefix);
+    stack_request("POST", "/_local/faults", Some(&settings)).await;
+}
+
+/// GETs a JSON document from the local stack's own API.
 async fn moto_get(path: &str) -> Value {
+    stack_request("GET", path, None).await
+}
+
+/// A request to the local stack's own API, over plain HTTP/1.1; its JSON answer.
+async fn stack_request(method: &str, path: &str, body: Option<&Value>) -> Value {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("the local stack is running");
     let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = tokio::net::TcpStream::connect(host)
         .await
         .expect("the local stack answers");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
     stream
         .write_all(request.as_bytes())
         .await

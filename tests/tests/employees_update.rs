@@ -8,7 +8,10 @@ use employees_update::EmployeesUpdate;
 use planoauth::authorise::Application::{self, PlanoAuth, PlanoOrder};
 use planoauth::store::employees::Employee;
 use planoauth::store::sessions::{ABSOLUTE_LIFETIME, IDLE_LIFETIME};
-use planoauth_tests::{Answer, TestEnv, assert_status};
+use planoauth_tests::{
+    Answer, TestEnv, assert_no_server_errors, assert_status, injected, injected_since, set_faults,
+    tally,
+};
 use serde_json::{Value, json};
 
 const HOUR: i64 = 60 * 60;
@@ -441,49 +444,69 @@ async fn a_change_of_case_keeps_the_address() {
 }
 
 #[tokio::test]
-async fn racing_updates_to_the_same_new_email_let_exactly_one_win() {
-    let (env, token, first) = setup().await;
-    let second = env.employee(&[]).await;
+async fn twenty_racing_changes_to_one_new_email_let_exactly_one_win() {
+    let name = "race-employees-one-email";
+    let env = TestEnv::isolated(name).await;
+    let prefix = TestEnv::prefix_of(name);
+    set_faults(&prefix, json!({ "transaction_ms": 60 })).await;
+    let token = env
+        .application_token(PlanoAuth, &["employees.update"])
+        .await;
+    let mut employees = Vec::new();
+    for _ in 0..20 {
+        employees.push(env.employee(&[]).await);
+    }
+    let before = injected(&prefix).await;
     let contested = env.unique_email("contested");
-    let (a, b) = tokio::join!(
-        update(&env, &token, &first, json!({"email": contested})),
+    let changes = employees.iter().enumerate().map(|(i, employee)| {
+        let cased = if i % 2 == 0 {
+            contested.to_uppercase()
+        } else {
+            contested.clone()
+        };
         update(
             &env,
             &token,
-            &second,
-            json!({"email": contested.to_uppercase()})
-        ),
-    );
-    let mut statuses = [a.status().to_owned(), b.status().to_owned()];
-    statuses.sort();
-    assert_eq!(
-        statuses,
-        ["action-successful", "invalid-param"],
-        "{} / {}",
-        a.body,
-        b.body
-    );
-    let holders = [
-        env.app
-            .employees()
-            .find(first.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .email,
-        env.app
-            .employees()
-            .find(second.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .email,
-    ];
-    let holding = holders
+            employee,
+            json!({ "email": cased, "first_name": "Racer" }),
+        )
+    });
+    let answers = futures_util::future::join_all(changes).await;
+    assert_no_server_errors(&answers);
+    let won = answers
         .iter()
-        .filter(|e| e.eq_ignore_ascii_case(&contested))
+        .filter(|a| a.status() == "action-successful")
         .count();
+    let lost = answers
+        .iter()
+        .filter(|a| a.status() == "invalid-param" && a.message().contains("`email`"))
+        .count();
+    assert_eq!((won, lost), (1, 19), "{:?}", tally(&answers));
+    assert!(
+        injected_since(&prefix, &before, "transaction_conflicts").await > 0,
+        "the race never made DynamoDB cancel a transaction: it proves nothing"
+    );
+    let mut holding = 0;
+    for employee in &employees {
+        let stored = env
+            .app
+            .employees()
+            .find(employee.id)
+            .await
+            .unwrap()
+            .unwrap();
+        if stored.email.eq_ignore_ascii_case(&contested) {
+            holding += 1;
+        } else {
+            assert_eq!(
+                stored.email, employee.email,
+                "a loser's record is unchanged"
+            );
+            assert_eq!(stored.first_name.as_deref(), Some("Ada"));
+        }
+    }
     assert_eq!(holding, 1);
+    env.assert_nothing_half_written().await;
 }
 
 #[tokio::test]
@@ -866,7 +889,10 @@ async fn an_update_that_keeps_the_email_costs_two_dynamodb_calls() {
 #[tokio::test]
 async fn an_update_that_changes_the_email_costs_three_dynamodb_calls() {
     let (env, token, employee) = setup().await;
-    update(&env, &token, &employee, json!({})).await;
+    // The route registry's switches and a reference entry, once read, are kept by the
+    // process: the first update reads both.
+    let other = env.employee(&[]).await;
+    update(&env, &token, &other, json!({"service_area_id": 2})).await;
     let before = env.calls.count();
     let answer = update(
         &env,

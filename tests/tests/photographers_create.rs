@@ -9,7 +9,10 @@ use base64::engine::general_purpose::STANDARD;
 use photographers_create::PhotographersCreate;
 use planoauth::authorise::Application::PlanoAuth;
 use planoauth::mail::Mailer;
-use planoauth_tests::{Answer, SENDER, SIGN_IN_URL, TestEnv, assert_status, capture_logs, with};
+use planoauth_tests::{
+    Answer, SENDER, SIGN_IN_URL, TestEnv, assert_no_server_errors, assert_status, capture_logs,
+    injected, injected_since, set_faults, tally, with,
+};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 
@@ -317,9 +320,24 @@ async fn a_failed_send_keeps_the_photographer_and_notifies_the_team() {
     assert!(!format!("{notification:?}").contains(PASSWORD));
 }
 
+/// Transactions held in flight this long on a racing test's tables, so that racing
+/// requests overlap and DynamoDB's conflicts (emulated by the local stack) happen.
+const RACE_HOLD_MS: u64 = 60;
+
+async fn racing_env(name: &str) -> (TestEnv, String, String, Value) {
+    let env = TestEnv::isolated(name).await;
+    let prefix = TestEnv::prefix_of(name);
+    set_faults(&prefix, json!({ "transaction_ms": RACE_HOLD_MS })).await;
+    let before = injected(&prefix).await;
+    let token = env
+        .application_token(PlanoAuth, &["photographers.create"])
+        .await;
+    (env, token, prefix, before)
+}
+
 #[tokio::test]
 async fn twenty_racing_creates_of_one_email_make_one_photographer() {
-    let (env, token) = setup().await;
+    let (env, token, prefix, before) = racing_env("race-photographers-one-email").await;
     let email = env.unique_email("racer");
     let attempts: Vec<Value> = (0..20)
         .map(|i| {
@@ -333,6 +351,7 @@ async fn twenty_racing_creates_of_one_email_make_one_photographer() {
         .collect();
     let answers =
         futures_util::future::join_all(attempts.iter().map(|params| create(&env, params))).await;
+    assert_no_server_errors(&answers);
     let created = answers
         .iter()
         .filter(|a| a.status() == "action-successful")
@@ -341,7 +360,12 @@ async fn twenty_racing_creates_of_one_email_make_one_photographer() {
         .iter()
         .filter(|a| a.status() == "invalid-param" && a.message().contains("`email`"))
         .count();
-    assert_eq!((created, refused), (1, 19));
+    assert_eq!((created, refused), (1, 19), "{:?}", tally(&answers));
+    assert!(
+        injected_since(&prefix, &before, "transaction_conflicts").await > 0,
+        "the race never made DynamoDB cancel a transaction: it proves nothing"
+    );
+    env.assert_nothing_half_written().await;
     assert_eq!(
         env.sent_emails(&email).await.len() + env.sent_emails(&email.to_uppercase()).await.len(),
         1
@@ -350,10 +374,20 @@ async fn twenty_racing_creates_of_one_email_make_one_photographer() {
 
 #[tokio::test]
 async fn fifty_racing_creates_get_fifty_distinct_ids() {
-    let (env, token) = setup().await;
-    let attempts: Vec<Value> = (0..50).map(|_| photographer(&env, &token)).collect();
+    let (env, token, prefix, before) = racing_env("race-photographers-distinct").await;
+    // One service area, department and designation for all: their reference items are
+    // in every transaction, where concurrent transactions conflict.
+    let attempts: Vec<Value> = (0..50)
+        .map(|_| {
+            with(
+                photographer(&env, &token),
+                json!({"service_area_id": 1, "department": "photography", "designation_id": 1}),
+            )
+        })
+        .collect();
     let answers =
         futures_util::future::join_all(attempts.iter().map(|params| create(&env, params))).await;
+    assert_no_server_errors(&answers);
     let ids: HashSet<i64> = answers
         .iter()
         .map(|answer| {
@@ -362,6 +396,9 @@ async fn fifty_racing_creates_get_fifty_distinct_ids() {
         })
         .collect();
     assert_eq!(ids.len(), 50);
+    assert!(injected_since(&prefix, &before, "transaction_conflicts").await > 0);
+    env.assert_nothing_half_written().await;
+    assert_eq!(env.scan(&env.app.tables.employees).await.len(), 50);
 }
 
 #[tokio::test]
@@ -393,8 +430,16 @@ async fn a_create_costs_at_most_three_dynamodb_calls() {
         photographer(&env, &token),
         json!({"service_area_id": 1, "department": "photography", "designation_id": 2}),
     );
-    // The first request reads the route registry's switches, cached from then on.
-    create(&env, &photographer(&env, &token)).await;
+    // The first request reads the route registry's switches and the reference entries
+    // it names, which a process keeps from then on.
+    create(
+        &env,
+        &with(
+            photographer(&env, &token),
+            json!({"service_area_id": 1, "department": "photography", "designation_id": 2}),
+        ),
+    )
+    .await;
     let before = env.calls.count();
     assert_status(&create(&env, &params).await, "action-successful", 200);
     assert_eq!(env.calls.count() - before, 3);

@@ -5,7 +5,10 @@
 #![allow(clippy::unwrap_used)]
 
 use planoauth::authorise::Application::PlanoAuth;
-use planoauth_tests::{Answer, TestEnv, assert_status, with};
+use planoauth_tests::{
+    Answer, TestEnv, assert_no_server_errors, assert_status, injected, injected_since, set_faults,
+    tally, with,
+};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "amber-Kettle-47-orchard";
@@ -159,30 +162,47 @@ async fn an_email_in_use_is_refused_and_nothing_is_written() {
 }
 
 #[tokio::test]
-async fn racing_registrations_of_one_email_make_one_client() {
-    let (env, app_token) = setup().await;
+async fn twenty_racing_registrations_of_one_email_make_one_client() {
+    let name = "race-clients-one-email";
+    let env = TestEnv::isolated(name).await;
+    let prefix = TestEnv::prefix_of(name);
+    set_faults(&prefix, json!({ "transaction_ms": 60 })).await;
+    let before = injected(&prefix).await;
+    let app_token = env
+        .application_token(PlanoAuth, &["sessions.create", "clients.register"])
+        .await;
     let email = env.unique_email("contested");
-    let attempts: Vec<Value> = (0..8)
-        .map(|i| {
-            let cased = if i % 2 == 0 {
-                email.to_uppercase()
-            } else {
-                email.clone()
-            };
-            with(client(&env, &app_token), json!({ "email": cased }))
-        })
-        .collect();
+    // Half register directly with the application's token, half from guest sessions.
+    let mut attempts = Vec::new();
+    for i in 0..20 {
+        let cased = if i % 2 == 0 {
+            email.to_uppercase()
+        } else {
+            email.clone()
+        };
+        let token = if i % 4 < 2 {
+            app_token.clone()
+        } else {
+            guest_session(&env, &app_token).await
+        };
+        attempts.push(with(client(&env, &token), json!({ "email": cased })));
+    }
     let answers = futures_util::future::join_all(attempts.iter().map(|p| register(&env, p))).await;
+    assert_no_server_errors(&answers);
     let created = answers
         .iter()
         .filter(|a| a.status() == "action-successful")
         .count();
-    assert_eq!(
-        created,
-        1,
-        "{:?}",
-        answers.iter().map(Answer::status).collect::<Vec<_>>()
+    let refused = answers
+        .iter()
+        .filter(|a| a.status() == "invalid-param" && a.message().contains("`email`"))
+        .count();
+    assert_eq!((created, refused), (1, 19), "{:?}", tally(&answers));
+    assert!(
+        injected_since(&prefix, &before, "transaction_conflicts").await > 0,
+        "the race never made DynamoDB cancel a transaction: it proves nothing"
     );
+    env.assert_nothing_half_written().await;
 }
 
 #[tokio::test]

@@ -94,7 +94,12 @@ impl Endpoint for PhotographersCreate {
             if let Some(key) = ctx.idempotency {
                 // A repeat of this request must hear the same answer.
                 let status = Status::EmailSendFailed.slug();
-                if let Err(store_error) = ctx.app.idempotency().set_status(&key.key_hash, status).await {
+                if let Err(store_error) = ctx
+                    .app
+                    .idempotency()
+                    .set_status(&key.key_hash, status)
+                    .await
+                {
                     tracing::error!(employee_id = id, cause = %store_error, "idempotency record not updated");
                 }
             }

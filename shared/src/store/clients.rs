@@ -136,7 +136,10 @@ impl Clients<'_> {
                     registration.password_hash,
                 )?,
             );
-            steps.push(Step::EmailClaim, emails.claim_or_keep(&normalized, record.id)?);
+            steps.push(
+                Step::EmailClaim,
+                emails.claim_or_keep(&normalized, record.id)?,
+            );
         } else {
             let account = NewUser {
                 id: record.id,

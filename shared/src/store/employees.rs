@@ -4,12 +4,13 @@
 //! depends on, so that concurrent updates of one record each apply rather than cancel
 //! one another. It costs one UpdateItem when the email address and the service area stay
 //! as they are: its condition says so, and checks the hire/off-boarding order against
-//! the stored dates. When that condition fails, DynamoDB returns the stored record, and
-//! the update is redone as one transaction that also moves the email claim (conditioned
-//! on the address it releases still being the record's) and checks the new service area.
+//! the stored dates. When that condition fails, DynamoDB returns the stored record; a new
+//! service area is checked against the reference data, and the update is redone as one
+//! transaction that also moves the email claim, on condition that the address it
+//! releases is still the record's.
 
 use super::emails::Emails;
-use super::reference::{Kind, Reference};
+use super::reference::{Kind, KnownReferences, Reference};
 use super::users::{NewUser, PROFILE_EMPLOYEE, Users};
 use super::{
     Backoff, Conditional, Expression, Item, Outcome, Reader, Step, Steps, StoreError, WriteError,
@@ -344,6 +345,7 @@ impl Employee {
 pub struct Employees<'a> {
     pub client: &'a Client,
     pub tables: &'a Tables,
+    pub known_references: &'a KnownReferences,
 }
 
 impl Employees<'_> {
@@ -358,6 +360,7 @@ impl Employees<'_> {
         Reference {
             client: self.client,
             table: &self.tables.reference,
+            known: self.known_references,
         }
     }
 
@@ -372,6 +375,21 @@ impl Employees<'_> {
         new: &NewEmployee<'_>,
         claim: Option<TransactWriteItem>,
     ) -> Result<(), WriteError> {
+        let references: Vec<(Kind, String)> = [
+            (
+                Kind::ServiceArea,
+                employee.service_area_id.map(|id| id.to_string()),
+            ),
+            (Kind::Department, employee.department.clone()),
+            (
+                Kind::Designation,
+                employee.designation_id.map(|id| id.to_string()),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(kind, key)| Some((kind, key?)))
+        .collect();
+        self.reference().check(&references).await?;
         let email = new.email;
         let account = NewUser {
             id: employee.id,
@@ -397,25 +415,6 @@ impl Employees<'_> {
             Step::EmailClaim,
             self.emails().claim(&email.normalized(), employee.id)?,
         );
-        let references = [
-            (
-                Kind::ServiceArea,
-                employee.service_area_id.map(|id| id.to_string()),
-            ),
-            (Kind::Department, employee.department.clone()),
-            (
-                Kind::Designation,
-                employee.designation_id.map(|id| id.to_string()),
-            ),
-        ];
-        for (kind, key) in references {
-            if let Some(key) = key {
-                steps.push(
-                    Step::Reference(kind),
-                    self.reference().must_exist(kind, &key)?,
-                );
-            }
-        }
         if let Some(claim) = claim {
             steps.push(Step::IdempotencyKey, claim);
         }
@@ -423,13 +422,12 @@ impl Employees<'_> {
             Outcome::Written => Ok(()),
             Outcome::Refused(Step::IdempotencyKey) => Err(WriteError::KeyClaimed),
             Outcome::Refused(Step::EmailClaim) => Err(WriteError::EmailTaken),
-            Outcome::Refused(Step::Reference(kind)) => Err(WriteError::UnknownReference(kind)),
             Outcome::Conflict => Err(self
                 .emails()
                 .after_conflicts(email, employee.id, "creating an employee")
                 .await),
-            Outcome::Refused(Step::Record | Step::Session) => Err(StoreError::Malformed(format!(
-                "user id {} is already taken: the users counter is behind",
+            Outcome::Refused(step) => Err(StoreError::Malformed(format!(
+                "creating user {} was refused at {step:?}: the users counter is behind",
                 employee.id
             ))
             .into()),
@@ -459,7 +457,10 @@ impl Employees<'_> {
             let stored = match known.take() {
                 Some(stored) if self.moves_claims(&stored, email, changes)? => stored,
                 // Nothing but the record's own fields to write: one conditional update.
-                _ => match self.update_in_place(id, email, changes, &edits, now).await? {
+                _ => match self
+                    .update_in_place(id, email, changes, &edits, now)
+                    .await?
+                {
                     Conditional::Updated(item) => return Ok(Employee::from_item(&item)?),
                     Conditional::Refused(None) => return Err(WriteError::UnknownEmployee(id)),
                     Conditional::Refused(Some(stored)) => stored,
@@ -475,6 +476,13 @@ impl Employees<'_> {
                     return Err(WriteError::OffBoardedBeforeHired);
                 }
             }
+            if let Patch::Set(area) = changes.service_area_id {
+                if Reader(&stored).opt_num(attr::SERVICE_AREA_ID)? != Some(area) {
+                    self.reference()
+                        .check(&[(Kind::ServiceArea, area.to_string())])
+                        .await?;
+                }
+            }
             if !self.moves_claims(&stored, email, changes)? {
                 // The record changed between the update and its refusal: try again.
                 if !backoff.wait().await {
@@ -488,9 +496,6 @@ impl Employees<'_> {
             {
                 Outcome::Written => return Ok(Employee::from_item(&updated)?),
                 Outcome::Refused(Step::EmailClaim) => return Err(WriteError::EmailTaken),
-                Outcome::Refused(Step::Reference(kind)) => {
-                    return Err(WriteError::UnknownReference(kind));
-                }
                 Outcome::Conflict => {
                     return Err(self
                         .emails()
@@ -544,7 +549,13 @@ impl Employees<'_> {
             let (name, value) = (e.name(attr::SERVICE_AREA_ID), e.value(number(area)));
             e.condition(format!("{name} = {value}"));
         }
-        update_if(self.client, &self.tables.employees, (attr::ID, number(id)), &e).await
+        update_if(
+            self.client,
+            &self.tables.employees,
+            (attr::ID, number(id)),
+            &e,
+        )
+        .await
     }
 
     /// The update with the moves of its claims, as one transaction: the record's fields,
@@ -574,19 +585,13 @@ impl Employees<'_> {
             .set_expression_attribute_values(e.values())
             .build()?;
         let mut steps = Steps::default();
-        steps.push(Step::Record, TransactWriteItem::builder().update(update).build());
+        steps.push(
+            Step::Record,
+            TransactWriteItem::builder().update(update).build(),
+        );
         if old_email != new_email {
             steps.push(Step::Record, self.emails().release(&old_email, id)?);
             steps.push(Step::EmailClaim, self.emails().claim(&new_email, id)?);
-        }
-        if let Patch::Set(area) = changes.service_area_id {
-            if Reader(stored).opt_num(attr::SERVICE_AREA_ID)? != Some(area) {
-                steps.push(
-                    Step::Reference(Kind::ServiceArea),
-                    self.reference()
-                        .must_exist(Kind::ServiceArea, &area.to_string())?,
-                );
-            }
         }
         steps.run(self.client).await
     }
@@ -615,12 +620,7 @@ impl Employees<'_> {
 /// The part of an update that is the same whichever way it is written: the fields it
 /// changes, on condition that the record exists and that the hire/off-boarding order
 /// holds against the stored date the update leaves as it is.
-fn record_update(
-    email: &Email,
-    changes: &EmployeeChanges,
-    edits: &[Edit],
-    now: i64,
-) -> Expression {
+fn record_update(email: &Email, changes: &EmployeeChanges, edits: &[Edit], now: i64) -> Expression {
     let mut e = Expression::default();
     e.set(attr::EMAIL, string(email.as_str()))
         .set(attr::UPDATED_AT, number(now));

@@ -157,7 +157,9 @@ impl Recorded {
             .opt_str(attr::DATA)
             .map(serde_json::from_str)
             .transpose()
-            .map_err(|_| StoreError::Malformed("an idempotency record's data is not JSON".into()))?;
+            .map_err(|_| {
+                StoreError::Malformed("an idempotency record's data is not JSON".into())
+            })?;
         Ok(Recorded {
             fingerprint: read.str(attr::FINGERPRINT)?.to_owned(),
             created_at: read.num(attr::CREATED_AT)?,

@@ -20,8 +20,10 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::TransactWriteItem;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem,
+};
 use reference::Kind;
 use std::collections::HashMap;
 use std::future::Future;
@@ -185,7 +187,9 @@ pub async fn update_if(
     let mut e = expression.clone();
     e.set(WRITE_TOKEN, string(&token));
     let (stamp, ours) = (e.name(WRITE_TOKEN), e.value(string(&token)));
-    e.condition(format!("attribute_not_exists({stamp}) OR {stamp} <> {ours}"));
+    e.condition(format!(
+        "attribute_not_exists({stamp}) OR {stamp} <> {ours}"
+    ));
     let result = send_through_conflicts("an update", || {
         client
             .update_item()
@@ -206,15 +210,54 @@ pub async fn update_if(
             .map(Conditional::Updated)
             .ok_or_else(|| StoreError::Malformed("UpdateItem returned no item".into())),
         Err(error) => match error.into_service_error() {
-            UpdateItemError::ConditionalCheckFailedException(failed) => {
-                Ok(match failed.item {
-                    Some(item) if written_by(Some(&item), &token) => Conditional::Updated(item),
-                    stored => Conditional::Refused(stored),
-                })
-            }
+            UpdateItemError::ConditionalCheckFailedException(failed) => Ok(match failed.item {
+                Some(item) if written_by(Some(&item), &token) => Conditional::Updated(item),
+                stored => Conditional::Refused(stored),
+            }),
             other => Err(StoreError::DynamoDb(Box::new(other.into()))),
         },
     }
+}
+
+/// The items with these keys that exist, read consistently with BatchGetItem (at most
+/// 100 keys), asking again for any DynamoDB left unprocessed.
+pub async fn batch_get(
+    client: &Client,
+    table: &str,
+    keys: Vec<Item>,
+) -> Result<Vec<Item>, StoreError> {
+    let mut found = Vec::new();
+    let mut backoff = Backoff::new();
+    let mut keys = Some(
+        KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(true)
+            .build()?,
+    );
+    while let Some(request) = keys.take() {
+        let output = client
+            .batch_get_item()
+            .request_items(table, request)
+            .send()
+            .await?;
+        found.extend(
+            output
+                .responses()
+                .and_then(|by_table| by_table.get(table))
+                .into_iter()
+                .flatten()
+                .cloned(),
+        );
+        keys = output
+            .unprocessed_keys()
+            .and_then(|by_table| by_table.get(table))
+            .filter(|unprocessed| !unprocessed.keys().is_empty())
+            .cloned();
+        if keys.is_some() && !backoff.wait().await {
+            return Err(StoreError::Busy("a batch read"));
+        }
+    }
+    Ok(found)
 }
 
 /// Puts an item, replacing any with its key.
@@ -274,7 +317,6 @@ pub enum Step {
     /// A write to the record itself (or its own email claim being released).
     Record,
     EmailClaim,
-    Reference(Kind),
     /// The session a registration makes act for the new user.
     Session,
     /// The claim of an idempotency key, written with the work it stands for.

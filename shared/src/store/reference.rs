@@ -1,10 +1,17 @@
 //! Reference data: service areas, departments and designations, which records point to.
+//!
+//! Reference data is only ever added to: the operator tool adds and renames entries and
+//! never deletes one. So a write checks its references by reading them rather than
+//! inside its transaction (where every create would hold the same few reference items
+//! and concurrent creates would cancel one another for them), and an entry a process has
+//! seen once is known to exist for good.
 
-use super::{Item, StoreError, string};
+use super::{Item, StoreError, WriteError, batch_get, string};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem};
+use std::collections::HashSet;
+use std::sync::Mutex;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     ServiceArea,
     Department,
@@ -12,6 +19,8 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::ServiceArea, Kind::Department, Kind::Designation];
+
     pub const fn name(self) -> &'static str {
         match self {
             Kind::ServiceArea => "service_area",
@@ -19,11 +28,32 @@ impl Kind {
             Kind::Designation => "designation",
         }
     }
+
+    fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+}
+
+/// The entries this process has seen exist.
+#[derive(Debug, Default)]
+pub struct KnownReferences(Mutex<HashSet<(Kind, String)>>);
+
+impl KnownReferences {
+    fn contains(&self, entry: &(Kind, String)) -> bool {
+        self.0.lock().is_ok_and(|known| known.contains(entry))
+    }
+
+    fn add(&self, entry: (Kind, String)) {
+        if let Ok(mut known) = self.0.lock() {
+            known.insert(entry);
+        }
+    }
 }
 
 pub struct Reference<'a> {
     pub client: &'a Client,
     pub table: &'a str,
+    pub known: &'a KnownReferences,
 }
 
 impl Reference<'_> {
@@ -37,16 +67,38 @@ impl Reference<'_> {
         super::put(self.client, self.table, item, "writing reference data").await
     }
 
-    /// A transaction step that fails unless the entry exists, so that a record never
-    /// points at reference data that is not there.
-    pub fn must_exist(&self, kind: Kind, key: &str) -> Result<TransactWriteItem, StoreError> {
-        let check = ConditionCheck::builder()
-            .table_name(self.table)
-            .key("kind", string(kind.name()))
-            .key("key", string(key))
-            .condition_expression("attribute_exists(#key)")
-            .expression_attribute_names("#key", "key")
-            .build()?;
-        Ok(TransactWriteItem::builder().condition_check(check).build())
+    /// Checks that every entry (kind, id or slug) exists, so that a record never points
+    /// at reference data that is not there: one consistent BatchGetItem for the entries
+    /// this process has not seen yet, none once it has seen them all.
+    pub async fn check(&self, entries: &[(Kind, String)]) -> Result<(), WriteError> {
+        let unknown: Vec<&(Kind, String)> = entries
+            .iter()
+            .filter(|entry| !self.known.contains(entry))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let keys = unknown
+            .iter()
+            .map(|(kind, key)| {
+                Item::from([
+                    ("kind".to_owned(), string(kind.name())),
+                    ("key".to_owned(), string(key)),
+                ])
+            })
+            .collect();
+        for item in batch_get(self.client, self.table, keys).await? {
+            let read = super::Reader(&item);
+            if let Some(kind) = Kind::from_name(read.str("kind")?) {
+                self.known.add((kind, read.str("key")?.to_owned()));
+            }
+        }
+        match unknown
+            .into_iter()
+            .find(|entry| !self.known.contains(entry))
+        {
+            Some((kind, _)) => Err(WriteError::UnknownReference(*kind)),
+            None => Ok(()),
+        }
     }
 }

@@ -4,7 +4,7 @@
 
 use super::{Item, Reader, StoreError, number, string};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
 /// Whether a route and its service are switched on.
@@ -31,36 +31,13 @@ impl Registry<'_> {
     /// The switches of a route and its service, in one BatchGetItem.
     pub async fn switches(&self, path: &str, service: &str) -> Result<Switches, StoreError> {
         let keys = [route_key(path), service_key(service)];
-        let request = KeysAndAttributes::builder()
-            .set_keys(Some(
-                keys.iter()
-                    .map(|key| HashMap::from([("key".to_owned(), string(key))]))
-                    .collect(),
-            ))
-            .consistent_read(true)
-            .build()?;
-        let output = self
-            .client
-            .batch_get_item()
-            .request_items(self.table, request)
-            .send()
-            .await?;
-        if output
-            .unprocessed_keys()
-            .is_some_and(|keys| !keys.is_empty())
-        {
-            return Err(StoreError::Malformed(
-                "the route registry was not fully read".into(),
-            ));
-        }
+        let wanted = keys
+            .iter()
+            .map(|key| Item::from([("key".to_owned(), string(key))]))
+            .collect();
         let mut enabled: HashMap<String, bool> = HashMap::new();
-        for item in output
-            .responses()
-            .and_then(|r| r.get(self.table))
-            .into_iter()
-            .flatten()
-        {
-            let read = Reader(item);
+        for item in super::batch_get(self.client, self.table, wanted).await? {
+            let read = Reader(&item);
             enabled.insert(read.str("key")?.to_owned(), read.bool("enabled"));
         }
         Ok(Switches {

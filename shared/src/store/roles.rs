@@ -3,7 +3,7 @@
 use super::{Item, Reader, StoreError, string};
 use crate::authorise::Application;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
 pub struct Roles<'a> {
@@ -44,42 +44,19 @@ impl Roles<'_> {
         let keys = roles
             .iter()
             .map(|(application, role)| {
-                HashMap::from([
+                Item::from([
                     ("application".to_owned(), string(application)),
                     ("role".to_owned(), string(role)),
                 ])
             })
             .collect();
-        let mut request = Some(
-            KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .consistent_read(true)
-                .build()?,
-        );
         let mut found = HashMap::new();
-        while let Some(keys) = request.take() {
-            let output = self
-                .client
-                .batch_get_item()
-                .request_items(self.table, keys)
-                .send()
-                .await?;
-            for item in output
-                .responses()
-                .and_then(|r| r.get(self.table))
-                .into_iter()
-                .flatten()
-            {
-                let read = Reader(item);
-                found.insert(
-                    read.str("application")?.to_owned(),
-                    read.strings("permissions"),
-                );
-            }
-            request = output
-                .unprocessed_keys()
-                .and_then(|unprocessed| unprocessed.get(self.table))
-                .cloned();
+        for item in super::batch_get(self.client, self.table, keys).await? {
+            let read = Reader(&item);
+            found.insert(
+                read.str("application")?.to_owned(),
+                read.strings("permissions"),
+            );
         }
         Ok(found)
     }

@@ -139,7 +139,10 @@ impl Session {
             (attr::TOKEN_HASH.into(), string(&self.token_hash)),
             (attr::ID.into(), string(&self.id)),
             (attr::APPLICATION.into(), string(self.application.slug())),
-            (attr::REMEMBER_ME.into(), AttributeValue::Bool(self.remember_me)),
+            (
+                attr::REMEMBER_ME.into(),
+                AttributeValue::Bool(self.remember_me),
+            ),
             (attr::CREATED_AT.into(), number(self.created_at)),
             (attr::LAST_USED_AT.into(), number(self.last_used_at)),
         ]);
@@ -302,7 +305,9 @@ impl Sessions<'_> {
         let Some(claim) = claim else {
             return match put_new(self.client, self.table, attr::TOKEN_HASH, item).await? {
                 true => Ok(()),
-                false => Err(StoreError::Malformed("a session with this token exists".into()).into()),
+                false => {
+                    Err(StoreError::Malformed("a session with this token exists".into()).into())
+                }
             };
         };
         let put = Put::builder()
@@ -374,7 +379,10 @@ impl Sessions<'_> {
             .build()
             .map_err(StoreError::from)?;
         let mut steps = Steps::default();
-        steps.push(Step::Session, TransactWriteItem::builder().delete(delete).build());
+        steps.push(
+            Step::Session,
+            TransactWriteItem::builder().delete(delete).build(),
+        );
         steps.push(Step::Record, TransactWriteItem::builder().put(put).build());
         steps.push(Step::IdempotencyKey, also(&new_hash)?);
         match steps.run(self.client).await? {
