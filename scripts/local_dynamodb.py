@@ -4,11 +4,12 @@ moto applies one request at a time, never cancels a transaction for contention, 
 throttles and never fails. DynamoDB does all of that, and code that is only ever tested
 against moto never learns to cope. This layer adds, per DynamoDB's documented semantics:
 
-- Transaction conflicts. A TransactWriteItems stays in flight for a few milliseconds
-  before it applies. Meanwhile another TransactWriteItems touching one of its items is
+- Transaction conflicts. A TransactWriteItems that succeeds holds its items for a few
+  milliseconds, as DynamoDB does while it commits (one whose condition fails is
+  cancelled at once). Meanwhile another TransactWriteItems touching one of its items is
   cancelled (TransactionCanceledException, reason TransactionConflict at that item's
   position, None elsewhere), and a PutItem, UpdateItem or DeleteItem on one of its items
-  fails with TransactionConflictException. Reads see the state before the transaction.
+  fails with TransactionConflictException.
 - ClientRequestToken: a TransactWriteItems repeated with the token of one that succeeded
   within 10 minutes answers that success again without applying anything; the same token
   with other parameters is IdempotentParameterMismatchException, and while the first is
@@ -171,17 +172,18 @@ class LocalDynamoDb:
             answer = self._transact(environ, request, rule, tables)
         elif operation in SINGLE_WRITES and rule.transaction_ms > 0:
             key = self._key(request["TableName"], request.get("Key") or request.get("Item") or {})
-            with self.state:
-                busy = key in self.in_flight
-            if busy:
-                self._count(tables, "write_conflicts")
-                answer = _error(
-                    "400 Bad Request",
-                    "TransactionConflictException",
-                    "Transaction is ongoing for the item",
-                )
-            else:
-                answer = self._apply(environ)
+            with self.one_at_a_time:
+                with self.state:
+                    busy = key in self.in_flight
+                if busy:
+                    self._count(tables, "write_conflicts")
+                    answer = _error(
+                        "400 Bad Request",
+                        "TransactionConflictException",
+                        "Transaction is ongoing for the item",
+                    )
+                else:
+                    answer = self._apply_locked(environ)
         else:
             answer = self._apply(environ)
         if operation in WRITES and answer[0].startswith("200"):
@@ -195,6 +197,10 @@ class LocalDynamoDb:
 
     def _apply(self, environ) -> tuple:
         """moto's answer to the request, applied atomically."""
+        with self.one_at_a_time:
+            return self._apply_locked(environ)
+
+    def _apply_locked(self, environ) -> tuple:
         captured = {}
         written = []
 
@@ -202,8 +208,7 @@ class LocalDynamoDb:
             captured["status"], captured["headers"] = status, headers
             return written.append
 
-        with self.one_at_a_time:
-            chunks = list(self.moto(environ, capture))
+        chunks = list(self.moto(environ, capture))
         return captured["status"], captured["headers"], b"".join(written + chunks)
 
     # --- what DynamoDB does ------------------------------------------------------------
@@ -227,9 +232,9 @@ class LocalDynamoDb:
             json.dumps({k: v for k, v in request.items() if k != "ClientRequestToken"}, sort_keys=True).encode()
         ).hexdigest()
         keys = [self._key(*self._target(item)) for item in request.get("TransactItems", [])]
-        now = time.monotonic()
         with self.state:
             if token:
+                now = time.monotonic()
                 self.tokens = {t: v for t, v in self.tokens.items() if v[2] > now}
                 known = self.tokens.get(token)
                 if known:
@@ -247,23 +252,33 @@ class LocalDynamoDb:
                         )
                     self._count_locked(tables, "token_replays")
                     return known[1]
-            if rule.transaction_ms > 0:
-                conflicts = [key in self.in_flight for key in keys]
-                if any(conflicts):
-                    self._count_locked(tables, "transaction_conflicts")
-                    return self._cancelled(conflicts)
-                for key in keys:
-                    self.in_flight[key] = self.in_flight.get(key, 0) + 1
-            if token:
                 self.tokens[token] = (fingerprint, None, now + TOKEN_WINDOW_S)
         answer = None
+        held = False
         try:
-            if rule.transaction_ms > 0:
+            # DynamoDB checks a transaction's conditions holding its items, cancels it at
+            # once if one fails, and otherwise holds them on while it commits. moto checks
+            # and writes at once, one request at a time: here a transaction is checked
+            # against those committing, applied, and if it was, holds its items after.
+            answer = self._conflict(keys, rule, tables)
+            if answer:
+                return answer
+            with self.one_at_a_time:
+                # Again: another transaction may have committed while this one waited.
+                answer = self._conflict(keys, rule, tables)
+                if answer:
+                    return answer
+                answer = self._apply_locked(environ)
+                if rule.transaction_ms > 0 and answer[0].startswith("200"):
+                    with self.state:
+                        for key in keys:
+                            self.in_flight[key] = self.in_flight.get(key, 0) + 1
+                    held = True
+            if held:
                 time.sleep(rule.transaction_ms / 1000)
-            answer = self._apply(environ)
         finally:
             with self.state:
-                if rule.transaction_ms > 0:
+                if held:
                     for key in keys:
                         self.in_flight[key] -= 1
                         if not self.in_flight[key]:
@@ -274,6 +289,15 @@ class LocalDynamoDb:
                     else:
                         self.tokens.pop(token, None)
         return answer
+
+    def _conflict(self, keys: list, rule: Rule, tables: list):
+        """The cancellation of a transaction touching items others are committing."""
+        with self.state:
+            conflicts = [key in self.in_flight for key in keys]
+            if rule.transaction_ms > 0 and any(conflicts):
+                self._count_locked(tables, "transaction_conflicts")
+                return self._cancelled(conflicts)
+        return None
 
     @staticmethod
     def _cancelled(conflicts: list) -> tuple:
@@ -353,7 +377,8 @@ class LocalDynamoDb:
                 unknown = set(settings) - known
                 if unknown:
                     return self._json("400 Bad Request", {"error": f"unknown settings {sorted(unknown)}"})
-                self.rules[prefix] = replace(self.rules[""] if prefix else Rule.from_environment(), stall_next={}, **settings)
+                base = self.rules[""] if prefix else Rule.from_environment()
+                self.rules[prefix] = replace(base, **{"stall_next": {}, **settings})
             elif method == "DELETE":
                 if prefix:
                     self.rules.pop(prefix, None)

@@ -454,11 +454,31 @@ impl TestEnv {
 
     /// POSTs parameters to a sensitive-params route: JSON, base64-encoded.
     pub async fn call_encoded<E: Endpoint>(&self, endpoint: &E, params: &Value) -> Answer {
-        let body = STANDARD.encode(params.to_string());
+        let body = encoded(params);
         self.call_with(
             &self.app,
             endpoint,
             &[("content-type", "application/json")],
+            body.as_bytes(),
+        )
+        .await
+    }
+
+    /// POSTs parameters to a sensitive-params route with an `Idempotency-Key` header.
+    pub async fn call_encoded_with_key<E: Endpoint>(
+        &self,
+        endpoint: &E,
+        params: &Value,
+        key: &str,
+    ) -> Answer {
+        let body = encoded(params);
+        self.call_with(
+            &self.app,
+            endpoint,
+            &[
+                ("content-type", "application/json"),
+                ("idempotency-key", key),
+            ],
             body.as_bytes(),
         )
         .await
@@ -513,6 +533,11 @@ pub fn assert_status(answer: &Answer, status: &str, http: u16) {
         "{}",
         answer.body
     );
+}
+
+/// A sensitive-params body: the parameters' JSON, base64-encoded.
+pub fn encoded(params: &Value) -> String {
+    STANDARD.encode(params.to_string())
 }
 
 /// Asserts that no answer is a server error: a race's loser hears a documented 4xx.

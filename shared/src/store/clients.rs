@@ -172,8 +172,8 @@ impl Clients<'_> {
             Outcome::Conflict => Err(emails
                 .after_conflicts(registration.email, record.id, "registering a client")
                 .await),
-            Outcome::Refused(step) => Err(StoreError::Malformed(format!(
-                "registering user {} was refused at {step:?}",
+            refused => Err(StoreError::Malformed(format!(
+                "registering user {} was refused ({refused:?})",
                 record.id
             ))
             .into()),

@@ -23,7 +23,9 @@ use crate::params::Patch;
 use crate::values::Email;
 use crate::view::View;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use serde_json::{Value, json};
 
 mod attr {
@@ -426,8 +428,8 @@ impl Employees<'_> {
                 .emails()
                 .after_conflicts(email, employee.id, "creating an employee")
                 .await),
-            Outcome::Refused(step) => Err(StoreError::Malformed(format!(
-                "creating user {} was refused at {step:?}: the users counter is behind",
+            refused => Err(StoreError::Malformed(format!(
+                "creating user {} was refused ({refused:?}): the users counter is behind",
                 employee.id
             ))
             .into()),
@@ -451,6 +453,9 @@ impl Employees<'_> {
             }
         }
         let edits = changes.edits();
+        // A refusal means another update was written meanwhile: the record is free again,
+        // so this one tries again at once with the record as it is now. Conflicts and
+        // refusals share one budget.
         let mut backoff = Backoff::new();
         let mut known: Option<Item> = None;
         loop {
@@ -485,13 +490,14 @@ impl Employees<'_> {
             }
             if !self.moves_claims(&stored, email, changes)? {
                 // The record changed between the update and its refusal: try again.
-                if !backoff.wait().await {
+                if backoff.expired() {
                     return Err(StoreError::Busy("updating an employee").into());
                 }
                 continue;
             }
             match self
-                .update_in_transaction(id, email, changes, &edits, &stored, now)
+                .transaction(id, email, changes, &edits, &stored, now)?
+                .run_within(self.client, &mut backoff)
                 .await?
             {
                 Outcome::Written => return Ok(Employee::from_item(&updated)?),
@@ -499,15 +505,33 @@ impl Employees<'_> {
                 Outcome::Conflict => {
                     return Err(self
                         .emails()
-                        .after_conflicts(email, id, "updating an employee")
+                        .after_conflicts(email, id, "moving an employee's email claim")
                         .await);
                 }
-                // The address it releases is no longer the record's: read it again.
-                Outcome::Refused(_) => {
-                    known = Some(self.get(id).await?.ok_or(WriteError::UnknownEmployee(id))?);
-                    if !backoff.wait().await {
+                // The address it releases is no longer the record's: DynamoDB handed back
+                // the record as it is now.
+                Outcome::RecordChanged(current) => {
+                    if backoff.expired() {
                         return Err(StoreError::Busy("updating an employee").into());
                     }
+                    known = Some(current);
+                }
+                // With no record handed back: it is gone, or the address it releases is
+                // claimed by another user, which no write of PlanoAuth's leaves behind.
+                Outcome::Refused(Step::Record) => {
+                    return Err(match self.get(id).await? {
+                        None => WriteError::UnknownEmployee(id),
+                        Some(_) => StoreError::Malformed(format!(
+                            "employee {id}'s address is claimed by another user"
+                        ))
+                        .into(),
+                    });
+                }
+                Outcome::Refused(step) => {
+                    return Err(StoreError::Malformed(format!(
+                        "updating employee {id} was refused at {step:?}"
+                    ))
+                    .into());
                 }
             }
         }
@@ -558,10 +582,11 @@ impl Employees<'_> {
         .await
     }
 
-    /// The update with the moves of its claims, as one transaction: the record's fields,
-    /// on condition that the address it releases is still the record's; the old address
-    /// released and the new one claimed; the new service area checked.
-    async fn update_in_transaction(
+    /// The update with the move of its email claim, as one transaction: the record's
+    /// fields, on condition that the address it releases is still the record's (if not,
+    /// DynamoDB hands back the record as it is); the old address released and the new
+    /// one claimed.
+    fn transaction(
         &self,
         id: i64,
         email: &Email,
@@ -569,7 +594,7 @@ impl Employees<'_> {
         edits: &[Edit],
         stored: &Item,
         now: i64,
-    ) -> Result<Outcome, StoreError> {
+    ) -> Result<Steps, StoreError> {
         let old_email = Reader(stored).str(attr::EMAIL_NORMALIZED)?.to_owned();
         let new_email = email.normalized();
         let mut e = record_update(email, changes, edits, now);
@@ -583,6 +608,7 @@ impl Employees<'_> {
             .set_condition_expression(e.condition_expression())
             .set_expression_attribute_names(e.names())
             .set_expression_attribute_values(e.values())
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()?;
         let mut steps = Steps::default();
         steps.push(
@@ -593,7 +619,7 @@ impl Employees<'_> {
             steps.push(Step::Record, self.emails().release(&old_email, id)?);
             steps.push(Step::EmailClaim, self.emails().claim(&new_email, id)?);
         }
-        steps.run(self.client).await
+        Ok(steps)
     }
 
     pub async fn get(&self, id: i64) -> Result<Option<Item>, StoreError> {

@@ -96,7 +96,9 @@ pub fn number(value: i64) -> AttributeValue {
 /// burst on one record to drain, well inside the functions' 10 s timeout.
 pub const CONFLICT_BUDGET: Duration = Duration::from_secs(3);
 const CONFLICT_BACKOFF_BASE: Duration = Duration::from_millis(10);
-const CONFLICT_BACKOFF_CAP: Duration = Duration::from_millis(200);
+/// Kept short: a held item goes to whichever waiting writer asks first once it is free,
+/// so a writer that waited long between attempts would keep losing to those that did not.
+const CONFLICT_BACKOFF_CAP: Duration = Duration::from_millis(100);
 
 /// Exponential backoff with full jitter (so that racing writers spread out rather than
 /// collide again in step), within [`CONFLICT_BUDGET`].
@@ -113,11 +115,23 @@ impl Backoff {
         }
     }
 
+    /// Whether the budget is spent.
+    pub(crate) fn expired(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+
     /// Waits before the next attempt; `false` once the budget is spent.
     pub(crate) async fn wait(&mut self) -> bool {
-        let ceiling = CONFLICT_BACKOFF_BASE
-            .saturating_mul(1 << self.attempt.min(16))
-            .min(CONFLICT_BACKOFF_CAP);
+        // A writer that has waited half the budget asks at the base interval from then on,
+        // so that the oldest waiters are the likeliest to get the item next.
+        let aged = Instant::now() + CONFLICT_BUDGET / 2 >= self.deadline;
+        let ceiling = if aged {
+            CONFLICT_BACKOFF_BASE
+        } else {
+            CONFLICT_BACKOFF_BASE
+                .saturating_mul(1 << self.attempt.min(16))
+                .min(CONFLICT_BACKOFF_CAP)
+        };
         let delay = Duration::from_micros(rand::random_range(0..=ceiling.as_micros() as u64));
         if Instant::now() + delay >= self.deadline {
             return false;
@@ -323,13 +337,16 @@ pub enum Step {
     IdempotencyKey,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Written,
     /// A step's condition failed; the first such step in the order of priority: the
     /// idempotency key (the work was done by the key's first request), then the record
     /// (it must be re-read before anything else means something), then the others.
     Refused(Step),
+    /// The record's condition failed, and its step asked DynamoDB for the record as it
+    /// is now (`ReturnValuesOnConditionCheckFailure`): here it is, without a second read.
+    RecordChanged(Item),
     /// DynamoDB kept cancelling the transaction for concurrent ones on the same items
     /// for the whole retry budget; nothing was written.
     Conflict,
@@ -362,7 +379,15 @@ impl Steps {
     /// SDK's retries of that attempt reuse: a retry after a lost answer is answered with
     /// the first attempt's success instead of being applied again.
     pub async fn run(self, client: &Client) -> Result<Outcome, StoreError> {
-        let mut backoff = Backoff::new();
+        self.run_within(client, &mut Backoff::new()).await
+    }
+
+    /// [`Steps::run`] within a budget the caller's other attempts share.
+    pub(crate) async fn run_within(
+        self,
+        client: &Client,
+        backoff: &mut Backoff,
+    ) -> Result<Outcome, StoreError> {
         let mut token = crate::tokens::random_id();
         loop {
             let result = client
@@ -402,10 +427,19 @@ impl Steps {
                 *kind == step && reason.code() == Some("ConditionalCheckFailed")
             })
         };
-        for first in [Step::IdempotencyKey, Step::Record] {
-            if refused(first) {
-                return Ok(Sent::Done(Outcome::Refused(first)));
-            }
+        if refused(Step::IdempotencyKey) {
+            return Ok(Sent::Done(Outcome::Refused(Step::IdempotencyKey)));
+        }
+        if refused(Step::Record) {
+            let current = self.kinds.iter().zip(reasons).find_map(|(kind, reason)| {
+                (*kind == Step::Record && reason.code() == Some("ConditionalCheckFailed"))
+                    .then(|| reason.item.clone())
+                    .flatten()
+            });
+            return Ok(Sent::Done(match current {
+                Some(item) => Outcome::RecordChanged(item),
+                None => Outcome::Refused(Step::Record),
+            }));
         }
         if let Some(step) = self.kinds.iter().copied().find(|step| refused(*step)) {
             return Ok(Sent::Done(Outcome::Refused(step)));

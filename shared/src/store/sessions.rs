@@ -324,7 +324,7 @@ impl Sessions<'_> {
             Outcome::Written => Ok(()),
             Outcome::Refused(Step::IdempotencyKey) => Err(WriteError::KeyClaimed),
             Outcome::Conflict => Err(StoreError::Busy("opening a session").into()),
-            Outcome::Refused(_) => {
+            Outcome::Refused(_) | Outcome::RecordChanged(_) => {
                 Err(StoreError::Malformed("a session with this token exists".into()).into())
             }
         }
@@ -396,7 +396,7 @@ impl Sessions<'_> {
             Outcome::Refused(Step::Session) => Ok(None),
             Outcome::Refused(Step::IdempotencyKey) => Err(WriteError::KeyClaimed),
             Outcome::Conflict => Err(StoreError::Busy("reissuing a session").into()),
-            Outcome::Refused(_) => {
+            Outcome::Refused(_) | Outcome::RecordChanged(_) => {
                 Err(StoreError::Malformed("a session with this token exists".into()).into())
             }
         }

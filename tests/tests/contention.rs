@@ -1,0 +1,252 @@
+//! What production's DynamoDB does and a plain emulator does not: throttling, server
+//! errors, transaction conflicts on a busy record, and answers lost after the write
+//! applied. The local stack does each of these on a test's own tables
+//! (`scripts/local_dynamodb.py`); no caller may hear a 5xx for any of them.
+
+// A panic is how a test reports a failure.
+#![allow(clippy::unwrap_used)]
+
+use futures_util::StreamExt;
+use planoauth::authorise::Application::PlanoAuth;
+use planoauth::tokens;
+use planoauth_tests::{
+    Answer, TestEnv, assert_no_server_errors, assert_status, injected, injected_since, set_faults,
+    tally, with,
+};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const PASSWORD: &str = "rusty-Harbor-62-willow";
+
+/// An isolated environment, its table prefix, and an application token for every route.
+async fn setup(name: &str) -> (TestEnv, String, String) {
+    let env = TestEnv::isolated(name).await;
+    let token = env
+        .application_token(
+            PlanoAuth,
+            &[
+                "employees.update",
+                "photographers.create",
+                "sessions.create",
+                "clients.register",
+            ],
+        )
+        .await;
+    (env, TestEnv::prefix_of(name), token)
+}
+
+fn photographer(env: &TestEnv, token: &str) -> Value {
+    json!({
+        "token": token,
+        "email": env.unique_email("soak"),
+        "first_name": "Imogen",
+        "last_name": "Cunningham",
+        "password": PASSWORD,
+        "phone": "+1 555 010 4000",
+        "service_area_id": 1,
+    })
+}
+
+fn client(env: &TestEnv, token: &str) -> Value {
+    json!({
+        "token": token,
+        "email": env.unique_email("soak-client"),
+        "password": PASSWORD,
+        "first_name": "Berenice",
+        "last_name": "Abbott",
+        "phone": "+1 555 010 5000",
+    })
+}
+
+#[tokio::test]
+async fn a_soak_through_throttling_and_server_errors_answers_every_request() {
+    let (env, prefix, token) = setup("soak").await;
+    let mut employees = Vec::new();
+    for _ in 0..4 {
+        employees.push(
+            env.employee_with_password(&[(PlanoAuth, "manager")], Some(PASSWORD))
+                .await,
+        );
+    }
+    let session = env.session(employees[0].id, PlanoAuth, false).await;
+    set_faults(
+        &prefix,
+        json!({ "throttle_rate": 0.05, "error_rate": 0.03 }),
+    )
+    .await;
+    let before = injected(&prefix).await;
+
+    let functions = &env.functions;
+    let requests = (0..300).map(|i| {
+        let (env, token, session) = (&env, &token, &session);
+        let employee = &employees[i % employees.len()];
+        async move {
+            match i % 10 {
+                0 => {
+                    env.call_encoded(&functions.photographers_create, &photographer(env, token))
+                        .await
+                }
+                1 => {
+                    env.call_encoded(&functions.users_client_register, &client(env, token))
+                        .await
+                }
+                2 | 3 => {
+                    let sign_in =
+                        json!({"token": token, "email": employee.email, "password": PASSWORD});
+                    env.call_encoded(&functions.sessions_create, &sign_in).await
+                }
+                4 => {
+                    env.call_encoded(&functions.sessions_create, &json!({"token": token}))
+                        .await
+                }
+                5 | 6 => {
+                    env.call(&functions.sessions_show, &json!({"token": session}))
+                        .await
+                }
+                _ => {
+                    let change = json!({
+                        "token": token, "id": employee.id, "email": employee.email,
+                        "skills": [format!("skill-{i}")],
+                    });
+                    env.call(&functions.employees_update, &change).await
+                }
+            }
+        }
+    });
+    let answers: Vec<Answer> = futures_util::stream::iter(requests)
+        .buffer_unordered(8)
+        .collect()
+        .await;
+
+    assert_no_server_errors(&answers);
+    assert!(
+        answers.iter().all(|a| a.status() == "action-successful"),
+        "{:?}",
+        tally(&answers)
+    );
+    let throttles = injected_since(&prefix, &before, "throttles").await;
+    let server_errors = injected_since(&prefix, &before, "server_errors").await;
+    assert!(
+        throttles > 10 && server_errors > 5,
+        "the soak met too few faults to prove anything: {throttles} throttles, {server_errors} server errors"
+    );
+    env.assert_nothing_half_written().await;
+}
+
+/// An app whose DynamoDB calls give up on an answer after 1 s and send the request again,
+/// as the functions' do after 2 s, and the local stack set to hold the next answer to
+/// `operation` for 1.5 s after applying the write.
+async fn stalling(env: &TestEnv, prefix: &str, operation: &str) -> planoauth::App {
+    set_faults(
+        prefix,
+        json!({ "stall_ms": 1500, "stall_next": { "operation": operation, "count": 1 } }),
+    )
+    .await;
+    env.with_attempt_timeout(Duration::from_secs(1))
+}
+
+#[tokio::test]
+async fn a_stalled_session_write_that_applied_is_answered_as_the_success_it_was() {
+    let (env, prefix, token) = setup("stall-session").await;
+    let before = injected(&prefix).await;
+    let app = stalling(&env, &prefix, "PutItem").await;
+    let body = planoauth_tests::encoded(&json!({ "token": token }));
+    let answer = env
+        .call_with(
+            &app,
+            &env.functions.sessions_create,
+            &[("content-type", "application/json")],
+            body.as_bytes(),
+        )
+        .await;
+    assert_status(&answer, "action-successful", 200);
+    assert_eq!(injected_since(&prefix, &before, "stalls").await, 1);
+    let session = answer.session()["token"].as_str().unwrap();
+    let shown = env
+        .call(&env.functions.sessions_show, &json!({ "token": session }))
+        .await;
+    assert_status(&shown, "action-successful", 200);
+}
+
+#[tokio::test]
+async fn a_stalled_transaction_that_applied_is_answered_as_the_success_it_was() {
+    let (env, prefix, token) = setup("stall-transaction").await;
+    let before = injected(&prefix).await;
+    let app = stalling(&env, &prefix, "TransactWriteItems").await;
+    let params = photographer(&env, &token);
+    let body = planoauth_tests::encoded(&params);
+    let answer = env
+        .call_with(
+            &app,
+            &env.functions.photographers_create,
+            &[("content-type", "application/json")],
+            body.as_bytes(),
+        )
+        .await;
+    assert_status(&answer, "action-successful", 200);
+    assert_eq!(injected_since(&prefix, &before, "stalls").await, 1);
+    // The retry carried the first attempt's ClientRequestToken and heard its success.
+    assert!(injected_since(&prefix, &before, "token_replays").await >= 1);
+    let owner = env
+        .app
+        .emails()
+        .owner(&params["email"].as_str().unwrap().to_lowercase())
+        .await
+        .unwrap();
+    assert_eq!(owner, answer.data()["id"].as_i64());
+    env.assert_nothing_half_written().await;
+}
+
+#[tokio::test]
+async fn a_stalled_counter_update_counts_once() {
+    let (env, prefix, token) = setup("stall-counter").await;
+    let employee = env
+        .employee_with_password(&[(PlanoAuth, "staff")], Some(PASSWORD))
+        .await;
+    let before = injected(&prefix).await;
+    let app = stalling(&env, &prefix, "UpdateItem").await;
+    let wrong = json!({"token": token, "email": employee.email, "password": "not-the-Password-1"});
+    let body = planoauth_tests::encoded(&wrong);
+    let answer = env
+        .call_with(
+            &app,
+            &env.functions.sessions_create,
+            &[("content-type", "application/json")],
+            body.as_bytes(),
+        )
+        .await;
+    assert_status(&answer, "invalid-param", 400);
+    assert_eq!(injected_since(&prefix, &before, "stalls").await, 1);
+    let account = env.app.users().account(employee.id).await.unwrap().unwrap();
+    assert_eq!(
+        account.failures_this_hour(env.now()),
+        1,
+        "one failure, counted once"
+    );
+}
+
+#[tokio::test]
+async fn conflicts_are_retried_and_never_reach_the_log_as_crashes() {
+    let logs = planoauth_tests::capture_logs();
+    let (env, prefix, token) = setup("conflict-log").await;
+    set_faults(&prefix, json!({ "transaction_ms": 40 })).await;
+    let email = env.unique_email("contested");
+    let attempts: Vec<Value> = (0..6)
+        .map(|_| with(photographer(&env, &token), json!({ "email": email })))
+        .collect();
+    let answers = futures_util::future::join_all(
+        attempts
+            .iter()
+            .map(|p| env.call_encoded(&env.functions.photographers_create, p)),
+    )
+    .await;
+    assert_no_server_errors(&answers);
+    let written = logs.contents();
+    assert!(
+        !written.contains("application-crash") && !written.contains("counter is behind"),
+        "{written}"
+    );
+    // Nothing secret was logged on the way.
+    assert!(!written.contains(PASSWORD) && !written.contains(&token));
+    assert!(!written.contains(&tokens::hash(&token)));
+}
