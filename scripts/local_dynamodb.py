@@ -41,6 +41,8 @@ every table) and can be changed at run time for the tables of one name prefix:
                             keep the default rule's values
     DELETE /_local/faults?tables=PREFIX   removes that rule
     GET    /_local/faults[?tables=PREFIX] the rules, and what was injected on those tables
+
+It also lists the emails the local SES accepted: GET /_local/ses/messages.
 """
 
 import hashlib
@@ -127,6 +129,26 @@ def key_schemas(template_path: str) -> dict:
     }
 
 
+def sent_messages() -> list:
+    """Every email the local SES accepted: moto's own /moto-api/data.json has them too,
+    but dumps every table's every item with them, which takes seconds."""
+    from moto.ses.models import ses_backends
+
+    messages = []
+    for regions in ses_backends.values():
+        for backend in regions.values():
+            for message in backend.sent_messages:
+                messages.append(
+                    {
+                        "source": getattr(message, "source", None),
+                        "subject": getattr(message, "subject", None),
+                        "body": getattr(message, "body", None),
+                        "destinations": getattr(message, "destinations", None),
+                    }
+                )
+    return messages
+
+
 def _error(status: str, code: str, message: str, **extra) -> tuple:
     body = json.dumps({"__type": ERROR_PREFIX + code, "message": message, **extra}).encode()
     headers = [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(body)))]
@@ -151,6 +173,8 @@ class LocalDynamoDb:
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO", "").startswith("/_local/faults"):
             return self._respond(start_response, self._control(environ))
+        if environ.get("PATH_INFO", "") == "/_local/ses/messages":
+            return self._respond(start_response, self._json("200 OK", {"messages": sent_messages()}))
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if not target.startswith("DynamoDB_"):
             return self._respond(start_response, self._apply(environ))

@@ -75,8 +75,10 @@ pub async fn repeats(
     if recorded.fingerprint != key.fingerprint {
         return Err(mismatch());
     }
-    let (Some(user_id), Some(password)) = (recorded.answer.user_id, password) else {
-        return Ok(());
+    let (user_id, password) = match (recorded.answer.user_id, password) {
+        (None, None) => return Ok(()),
+        (Some(user_id), Some(password)) => (user_id, password),
+        (None, Some(_)) | (Some(_), None) => return Err(mismatch()),
     };
     let Some(hash) = app
         .users()

@@ -103,6 +103,8 @@ impl Answer {
 }
 
 pub struct TestEnv {
+    /// The prefix of this environment's table names.
+    pub prefix: String,
     pub config: planoauth::app::SdkConfig,
     pub app: App,
     pub functions: local_api::Functions,
@@ -118,15 +120,14 @@ impl TestEnv {
         TestEnv::with_prefix(TABLE_PREFIX).await
     }
 
-    /// A PlanoAuth on tables of its own (`planoauth-{name}-…`), so that a test can set
-    /// the local DynamoDB's faults for them alone and read what it injected there.
+    /// A PlanoAuth on tables of its own, fresh on every run (`planoauth-{name}-{random}-…`,
+    /// in `prefix`), so that a test can check everything in them, set the local
+    /// DynamoDB's faults for them alone and read what it injected there.
     pub async fn isolated(name: &str) -> TestEnv {
-        TestEnv::with_prefix(&TestEnv::prefix_of(name)).await
-    }
-
-    /// The table name prefix of [`TestEnv::isolated`]`(name)`.
-    pub fn prefix_of(name: &str) -> String {
-        format!("planoauth-{name}-")
+        let suffix = planoauth::tokens::random_id()
+            .to_ascii_lowercase()
+            .replace(['-', '_'], "x");
+        TestEnv::with_prefix(&format!("planoauth-{name}-{}-", &suffix[..8])).await
     }
 
     pub async fn with_prefix(prefix: &str) -> TestEnv {
@@ -176,6 +177,7 @@ impl TestEnv {
             .expect("sender is verified");
         let functions = local_api::Functions::new(Mailer::new(ses.clone(), SENDER, SIGN_IN_URL));
         TestEnv {
+            prefix: prefix.to_owned(),
             config,
             app,
             functions,
@@ -492,8 +494,8 @@ impl TestEnv {
     /// The emails SES accepted for `recipient`, as the local stack keeps them:
     /// `source`, `subject`, `body` (the HTML part), `destinations`.
     pub async fn sent_emails(&self, recipient: &str) -> Vec<Value> {
-        let data = moto_get("/moto-api/data.json").await;
-        data["ses"]["Message"]
+        let data = moto_get("/_local/ses/messages").await;
+        data["messages"]
             .as_array()
             .into_iter()
             .flatten()

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 async fn a_burst_of_field_and_email_changes_on_one_record_answers_without_server_errors() {
     let name = "burst";
     let env = TestEnv::isolated(name).await;
-    let prefix = TestEnv::prefix_of(name);
+    let prefix = env.prefix.clone();
     let token = env
         .application_token(PlanoAuth, &["employees.update"])
         .await;

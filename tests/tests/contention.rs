@@ -32,7 +32,8 @@ async fn setup(name: &str) -> (TestEnv, String, String) {
             ],
         )
         .await;
-    (env, TestEnv::prefix_of(name), token)
+    let prefix = env.prefix.clone();
+    (env, prefix, token)
 }
 
 fn photographer(env: &TestEnv, token: &str) -> Value {

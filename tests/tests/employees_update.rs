@@ -447,7 +447,7 @@ async fn a_change_of_case_keeps_the_address() {
 async fn twenty_racing_changes_to_one_new_email_let_exactly_one_win() {
     let name = "race-employees-one-email";
     let env = TestEnv::isolated(name).await;
-    let prefix = TestEnv::prefix_of(name);
+    let prefix = env.prefix.clone();
     set_faults(&prefix, json!({ "transaction_ms": 60 })).await;
     let token = env
         .application_token(PlanoAuth, &["employees.update"])

@@ -101,3 +101,20 @@ fn every_status_a_route_can_answer_is_documented_under_its_code() {
         assert_eq!(under_codes, expected, "responses of {}", route.path);
     }
 }
+
+#[test]
+fn the_creates_take_an_idempotency_key() {
+    let document = document();
+    for route in routes::ALL {
+        let parameters = &document["paths"][route.path]["post"]["parameters"];
+        let takes_key = parameters.as_array().is_some_and(|parameters| {
+            parameters
+                .iter()
+                .any(|p| p["$ref"] == "#/components/parameters/IdempotencyKey")
+        });
+        assert_eq!(takes_key, route.idempotent, "{}", route.path);
+    }
+    let key = &document["components"]["parameters"]["IdempotencyKey"];
+    assert_eq!(key["name"], planoauth::idempotency::HEADER);
+    assert_eq!(key["in"], "header");
+}

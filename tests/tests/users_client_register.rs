@@ -165,7 +165,7 @@ async fn an_email_in_use_is_refused_and_nothing_is_written() {
 async fn twenty_racing_registrations_of_one_email_make_one_client() {
     let name = "race-clients-one-email";
     let env = TestEnv::isolated(name).await;
-    let prefix = TestEnv::prefix_of(name);
+    let prefix = env.prefix.clone();
     set_faults(&prefix, json!({ "transaction_ms": 60 })).await;
     let before = injected(&prefix).await;
     let app_token = env
