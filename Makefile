@@ -2,7 +2,7 @@
 #   make run    the whole API on http://127.0.0.1:3000 (PORT=...) on a local DynamoDB/SES
 #   make test   every check and test, against a fresh local stack
 
-.PHONY: run test lint build deploy bench fuzz stack-up stack-down clean
+.PHONY: run test lint build deploy bench load fuzz stack-up stack-down clean
 
 run:
 	scripts/run-local.sh
@@ -21,6 +21,11 @@ deploy:
 # Cold start, first call and peak memory against a bare lambda_http function.
 bench:
 	scripts/bench.sh
+
+# Concurrent clients against the local API, faults off and on: throughput, latency,
+# statuses, and a check that no acknowledged write was lost. Not part of `make test`.
+load:
+	scripts/load.sh
 
 # The schema fuzzer alone, against a running stack: eval "$$(make -s stack-up)"; make fuzz
 fuzz:
