@@ -193,7 +193,12 @@ impl Connection {
         }
     }
 
-    async fn try_post(&mut self, path: &str, token: &str, body: String) -> Result<Answer, BoxError> {
+    async fn try_post(
+        &mut self,
+        path: &str,
+        token: &str,
+        body: String,
+    ) -> Result<Answer, BoxError> {
         if self.sender.is_none() {
             let stream = TcpStream::connect(self.address).await?;
             let (sender, connection) =
@@ -302,7 +307,11 @@ async fn work(
         }
         let sent = Instant::now();
         let answer = connection
-            .post("/api/v1/employees/update", &options.token, change.to_string())
+            .post(
+                "/api/v1/employees/update",
+                &options.token,
+                change.to_string(),
+            )
             .await;
         outcome.latencies.push(sent.elapsed());
         *outcome
