@@ -167,6 +167,9 @@ class LocalDynamoDb:
         self.in_flight = {}  # item key -> count of transactions holding it
         self.tokens = {}  # ClientRequestToken -> (fingerprint, answer or None, expiry)
         self.stats = {}  # table name -> {stat: count}
+        # LOCAL_DYNAMODB_LOG=1: a line per call in the stack's log (time, operation,
+        # tables, HTTP code, error), to see a race as the store saw it.
+        self.log = os.environ.get("LOCAL_DYNAMODB_LOG", "") not in ("", "0")
 
     # --- WSGI -------------------------------------------------------------------------
 
@@ -212,6 +215,11 @@ class LocalDynamoDb:
             answer = self._apply(environ)
         if operation in WRITES and answer[0].startswith("200"):
             self._maybe_stall(rule, operation, tables)
+        if self.log:
+            failure = json.loads(answer[2]) if answer[0][0] != "2" and answer[2] else {}
+            reasons = [reason.get("Code") for reason in failure.get("CancellationReasons", [])]
+            code = failure.get("__type", "").split("#")[-1] + (f" {reasons}" if reasons else "")
+            print(f"{time.monotonic():.3f} {operation} {','.join(tables)} {answer[0][:3]} {code}", flush=True)
         return self._respond(start_response, answer)
 
     def _respond(self, start_response, answer):

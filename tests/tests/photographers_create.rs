@@ -320,9 +320,10 @@ async fn a_failed_send_keeps_the_photographer_and_notifies_the_team() {
     assert!(!format!("{notification:?}").contains(PASSWORD));
 }
 
-/// Transactions held in flight this long on a racing test's tables, so that racing
-/// requests overlap and DynamoDB's conflicts (emulated by the local stack) happen.
-const RACE_HOLD_MS: u64 = 60;
+/// How long a transaction that commits holds its items on a racing test's tables: long
+/// enough that racing requests (which finish hashing their passwords at about the same
+/// time) meet it, and DynamoDB's conflicts (emulated by the local stack) happen.
+const RACE_HOLD_MS: u64 = 1000;
 
 async fn racing_env(name: &str) -> (TestEnv, String, String, Value) {
     let env = TestEnv::isolated(name).await;

@@ -166,7 +166,8 @@ async fn twenty_racing_registrations_of_one_email_make_one_client() {
     let name = "race-clients-one-email";
     let env = TestEnv::isolated(name).await;
     let prefix = env.prefix.clone();
-    set_faults(&prefix, json!({ "transaction_ms": 60 })).await;
+    // Held long enough that the racers, who hash their passwords at the same time, meet.
+    set_faults(&prefix, json!({ "transaction_ms": 1000 })).await;
     let before = injected(&prefix).await;
     let app_token = env
         .application_token(PlanoAuth, &["sessions.create", "clients.register"])
