@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: the template's linters, formatting and lints, then every unit and
 # integration test, the integration tests against a fresh local stack (moto's DynamoDB
-# and SES) started here and stopped on exit.
+# and SES, with DynamoDB's transaction conflicts; the tests that claim to survive faults
+# turn on throttling, server errors and lost answers for tables of their own) started
+# here and stopped on exit, then the schema fuzzer.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

@@ -242,8 +242,8 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
         };
         if let Some(key) = &key {
             if let Some(recorded) = app.idempotency().find(&key.key_hash, now).await? {
-                replayed = true;
                 idempotency::repeats(app, key, &recorded, password).await?;
+                replayed = true;
                 let ctx = ctx(idempotency::acting_application(&caller, requested));
                 return endpoint.replay(&ctx, key, &recorded.answer).await;
             }
@@ -258,8 +258,8 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
                     .find(&key.key_hash, now)
                     .await?
                     .ok_or_else(|| ApiError::crash("a claimed idempotency key has no record"))?;
-                replayed = true;
                 idempotency::repeats(app, key, &recorded, password).await?;
+                replayed = true;
                 endpoint.replay(&ctx, key, &recorded.answer).await
             }
             (result, _) => result,
