@@ -456,9 +456,19 @@ impl TestEnv {
 
     /// POSTs parameters to a sensitive-params route: JSON, base64-encoded.
     pub async fn call_encoded<E: Endpoint>(&self, endpoint: &E, params: &Value) -> Answer {
+        self.call_encoded_on(&self.app, endpoint, params).await
+    }
+
+    /// POSTs parameters to a sensitive-params route, on `app`.
+    pub async fn call_encoded_on<E: Endpoint>(
+        &self,
+        app: &App,
+        endpoint: &E,
+        params: &Value,
+    ) -> Answer {
         let body = encoded(params);
         self.call_with(
-            &self.app,
+            app,
             endpoint,
             &[("content-type", "application/json")],
             body.as_bytes(),
@@ -550,6 +560,31 @@ pub fn assert_no_server_errors(answers: &[Answer]) {
         .map(|answer| &answer.body)
         .collect();
     assert!(failed.is_empty(), "server errors: {failed:?}");
+}
+
+/// Asserts that of racing requests for one email address exactly one succeeded and every
+/// other was told the address is taken.
+pub fn assert_one_won_the_address(answers: &[Answer]) {
+    assert_no_server_errors(answers);
+    let won = answers
+        .iter()
+        .filter(|a| a.status() == "action-successful")
+        .count();
+    let lost = answers
+        .iter()
+        .filter(|a| a.status() == "invalid-param" && a.message().contains("`email`"))
+        .count();
+    assert_eq!((won, lost), (1, answers.len() - 1), "{:?}", tally(answers));
+}
+
+/// Asserts that DynamoDB (as the local stack emulates it) cancelled at least one
+/// transaction on a prefix's tables since `before`: a race that never met a conflict
+/// proves nothing about conflicts.
+pub async fn assert_the_race_met_conflicts(prefix: &str, before: &Value) {
+    assert!(
+        injected_since(prefix, before, "transaction_conflicts").await > 0,
+        "the race never made DynamoDB cancel a transaction: it proves nothing"
+    );
 }
 
 /// How many answers had each status.

@@ -151,13 +151,11 @@ async fn a_stalled_session_write_that_applied_is_answered_as_the_success_it_was(
     let (env, prefix, token) = setup("stall-session").await;
     let before = injected(&prefix).await;
     let app = stalling(&env, &prefix, "PutItem").await;
-    let body = planoauth_tests::encoded(&json!({ "token": token }));
     let answer = env
-        .call_with(
+        .call_encoded_on(
             &app,
             &env.functions.sessions_create,
-            &[("content-type", "application/json")],
-            body.as_bytes(),
+            &json!({ "token": token }),
         )
         .await;
     assert_status(&answer, "action-successful", 200);
@@ -175,14 +173,8 @@ async fn a_stalled_transaction_that_applied_is_answered_as_the_success_it_was() 
     let before = injected(&prefix).await;
     let app = stalling(&env, &prefix, "TransactWriteItems").await;
     let params = photographer(&env, &token);
-    let body = planoauth_tests::encoded(&params);
     let answer = env
-        .call_with(
-            &app,
-            &env.functions.photographers_create,
-            &[("content-type", "application/json")],
-            body.as_bytes(),
-        )
+        .call_encoded_on(&app, &env.functions.photographers_create, &params)
         .await;
     assert_status(&answer, "action-successful", 200);
     assert_eq!(injected_since(&prefix, &before, "stalls").await, 1);
@@ -207,14 +199,8 @@ async fn a_stalled_counter_update_counts_once() {
     let before = injected(&prefix).await;
     let app = stalling(&env, &prefix, "UpdateItem").await;
     let wrong = json!({"token": token, "email": employee.email, "password": "not-the-Password-1"});
-    let body = planoauth_tests::encoded(&wrong);
     let answer = env
-        .call_with(
-            &app,
-            &env.functions.sessions_create,
-            &[("content-type", "application/json")],
-            body.as_bytes(),
-        )
+        .call_encoded_on(&app, &env.functions.sessions_create, &wrong)
         .await;
     assert_status(&answer, "invalid-param", 400);
     assert_eq!(injected_since(&prefix, &before, "stalls").await, 1);

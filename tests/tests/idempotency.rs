@@ -19,18 +19,22 @@ use std::time::Duration;
 const PASSWORD: &str = "copper-Fjord-73-lantern";
 const HOUR: i64 = 60 * 60;
 
+/// An application token that may call the three creates.
+async fn creates_token(env: &TestEnv) -> String {
+    env.application_token(
+        PlanoAuth,
+        &[
+            "photographers.create",
+            "sessions.create",
+            "clients.register",
+        ],
+    )
+    .await
+}
+
 async fn setup() -> (TestEnv, String) {
     let env = TestEnv::new().await;
-    let token = env
-        .application_token(
-            PlanoAuth,
-            &[
-                "photographers.create",
-                "sessions.create",
-                "clients.register",
-            ],
-        )
-        .await;
+    let token = creates_token(&env).await;
     (env, token)
 }
 
@@ -351,16 +355,7 @@ async fn a_repeated_registration_answers_the_same_client() {
 async fn a_key_record_holds_no_secret() {
     let name = "idempotency-secrets";
     let env = TestEnv::isolated(name).await;
-    let token = env
-        .application_token(
-            PlanoAuth,
-            &[
-                "photographers.create",
-                "sessions.create",
-                "clients.register",
-            ],
-        )
-        .await;
+    let token = creates_token(&env).await;
     let user = env
         .employee_with_password(&[(PlanoAuth, "staff")], Some(PASSWORD))
         .await;

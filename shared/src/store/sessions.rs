@@ -310,15 +310,9 @@ impl Sessions<'_> {
                 }
             };
         };
-        let put = Put::builder()
-            .table_name(self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#hash)")
-            .expression_attribute_names("#hash", attr::TOKEN_HASH)
-            .build()
-            .map_err(StoreError::from)?;
+        let put = self.put_new(item)?;
         let mut steps = Steps::default();
-        steps.push(Step::Record, TransactWriteItem::builder().put(put).build());
+        steps.push(Step::Record, put);
         steps.push(Step::IdempotencyKey, claim);
         match steps.run(self.client).await? {
             Outcome::Written => Ok(()),
@@ -371,19 +365,13 @@ impl Sessions<'_> {
             .set_expression_attribute_values(e.values())
             .build()
             .map_err(StoreError::from)?;
-        let put = Put::builder()
-            .table_name(self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#hash)")
-            .expression_attribute_names("#hash", attr::TOKEN_HASH)
-            .build()
-            .map_err(StoreError::from)?;
+        let put = self.put_new(item)?;
         let mut steps = Steps::default();
         steps.push(
             Step::Session,
             TransactWriteItem::builder().delete(delete).build(),
         );
-        steps.push(Step::Record, TransactWriteItem::builder().put(put).build());
+        steps.push(Step::Record, put);
         steps.push(Step::IdempotencyKey, also(&new_hash)?);
         match steps.run(self.client).await? {
             Outcome::Written => Ok(Some((
@@ -400,6 +388,17 @@ impl Sessions<'_> {
                 Err(StoreError::Malformed("a session with this token exists".into()).into())
             }
         }
+    }
+
+    /// The transaction step that writes a new session, unless its token's hash is taken.
+    fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#hash)")
+            .expression_attribute_names("#hash", attr::TOKEN_HASH)
+            .build()?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// Ends one session (signing out). Returns whether it existed.
