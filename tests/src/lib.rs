@@ -639,6 +639,13 @@ pub async fn injected(prefix: &str) -> Value {
     stack_request("GET", &format!("/_local/faults?tables={prefix}"), None).await["injected"].clone()
 }
 
+/// What production's DynamoDB does to a race: transactions that commit hold their items
+/// for `hold_ms` (other transactions on them are cancelled meanwhile), 5 % of calls are
+/// throttled and 3 % fail with a server error.
+pub fn race_faults(hold_ms: u64) -> Value {
+    serde_json::json!({ "transaction_ms": hold_ms, "throttle_rate": 0.05, "error_rate": 0.03 })
+}
+
 /// Makes the local stack's DynamoDB behave as `settings` say on the tables of a name
 /// prefix (see `scripts/local_dynamodb.py`): `{"transaction_ms": 40, "throttle_rate":
 /// 0.05, "stall_next": {"operation": "PutItem", "count": 1}, ...}`.

@@ -10,7 +10,7 @@ use planoauth::store::employees::Employee;
 use planoauth::store::sessions::{ABSOLUTE_LIFETIME, IDLE_LIFETIME};
 use planoauth_tests::{
     Answer, TestEnv, assert_one_won_the_address, assert_status, assert_the_race_met_conflicts,
-    injected, set_faults,
+    injected, race_faults, set_faults,
 };
 use serde_json::{Value, json};
 
@@ -448,7 +448,7 @@ async fn twenty_racing_changes_to_one_new_email_let_exactly_one_win() {
     let name = "race-employees-one-email";
     let env = TestEnv::isolated(name).await;
     let prefix = env.prefix.clone();
-    set_faults(&prefix, json!({ "transaction_ms": 60 })).await;
+    set_faults(&prefix, race_faults(60)).await;
     let token = env
         .application_token(PlanoAuth, &["employees.update"])
         .await;

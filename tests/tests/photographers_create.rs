@@ -12,7 +12,7 @@ use planoauth::mail::Mailer;
 use planoauth_tests::{
     Answer, SENDER, SIGN_IN_URL, TestEnv, assert_no_server_errors, assert_one_won_the_address,
     assert_status, assert_the_race_met_conflicts, capture_logs, injected, injected_since,
-    set_faults, with,
+    race_faults, set_faults, with,
 };
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -329,7 +329,7 @@ const RACE_HOLD_MS: u64 = 1000;
 async fn racing_env(name: &str) -> (TestEnv, String, String, Value) {
     let env = TestEnv::isolated(name).await;
     let prefix = env.prefix.clone();
-    set_faults(&prefix, json!({ "transaction_ms": RACE_HOLD_MS })).await;
+    set_faults(&prefix, race_faults(RACE_HOLD_MS)).await;
     let before = injected(&prefix).await;
     let token = env
         .application_token(PlanoAuth, &["photographers.create"])

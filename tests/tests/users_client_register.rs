@@ -7,7 +7,7 @@
 use planoauth::authorise::Application::PlanoAuth;
 use planoauth_tests::{
     Answer, TestEnv, assert_one_won_the_address, assert_status, assert_the_race_met_conflicts,
-    injected, set_faults, with,
+    injected, race_faults, set_faults, with,
 };
 use serde_json::{Value, json};
 
@@ -167,7 +167,7 @@ async fn twenty_racing_registrations_of_one_email_make_one_client() {
     let env = TestEnv::isolated(name).await;
     let prefix = env.prefix.clone();
     // Held long enough that the racers, who hash their passwords at the same time, meet.
-    set_faults(&prefix, json!({ "transaction_ms": 1000 })).await;
+    set_faults(&prefix, race_faults(1000)).await;
     let before = injected(&prefix).await;
     let app_token = env
         .application_token(PlanoAuth, &["sessions.create", "clients.register"])
