@@ -13,7 +13,7 @@ use crate::respond::envelope;
 use crate::routes::Route;
 use crate::status::Status;
 use crate::store::StoreError;
-use crate::store::idempotency::{Answer as Recorded, IdempotencyKey};
+use crate::store::idempotency::{self as keys, IdempotencyKey};
 use crate::store::sessions::Session;
 use crate::view::View;
 use aws_sdk_dynamodb::types::TransactWriteItem;
@@ -54,7 +54,7 @@ impl Ctx<'_> {
         let Some(key) = self.idempotency else {
             return Ok(None);
         };
-        let answer = Recorded {
+        let answer = keys::Answer {
             status: Status::ActionSuccessful.slug().to_owned(),
             data: data.cloned(),
             user_id,
@@ -109,7 +109,7 @@ pub trait Endpoint: Send + Sync {
         &self,
         _ctx: &Ctx<'_>,
         _key: &IdempotencyKey,
-        answer: &Recorded,
+        answer: &keys::Answer,
     ) -> impl Future<Output = Result<Reply, ApiError>> + Send {
         let again = match Status::from_slug(&answer.status) {
             Some(Status::ActionSuccessful) => Ok(Reply {
@@ -242,10 +242,10 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
         };
         if let Some(key) = &key {
             if let Some(recorded) = app.idempotency().find(&key.key_hash, now).await? {
-                idempotency::repeats(app, key, &recorded, password).await?;
-                replayed = true;
                 let ctx = ctx(idempotency::acting_application(&caller, requested));
-                return endpoint.replay(&ctx, key, &recorded.answer).await;
+                let again = repeat(app, endpoint, &ctx, key, recorded, password).await;
+                replayed = answered_again(&again);
+                return again;
             }
         }
         let application = authorise(&caller, requested, E::ROUTE.access)?;
@@ -258,9 +258,9 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
                     .find(&key.key_hash, now)
                     .await?
                     .ok_or_else(|| ApiError::crash("a claimed idempotency key has no record"))?;
-                idempotency::repeats(app, key, &recorded, password).await?;
-                replayed = true;
-                endpoint.replay(&ctx, key, &recorded.answer).await
+                let again = repeat(app, endpoint, &ctx, key, recorded, password).await;
+                replayed = answered_again(&again);
+                again
             }
             (result, _) => result,
         }
@@ -272,6 +272,26 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
         session_view,
         replayed,
     }
+}
+
+/// The answer to a request whose idempotency key has a record: the first request's
+/// answer, if this one repeats it.
+async fn repeat<E: Endpoint>(
+    app: &App,
+    endpoint: &E,
+    ctx: &Ctx<'_>,
+    key: &IdempotencyKey,
+    recorded: keys::Recorded,
+    password: Option<String>,
+) -> Result<Reply, ApiError> {
+    idempotency::repeats(app, key, &recorded, password).await?;
+    endpoint.replay(ctx, key, &recorded.answer).await
+}
+
+/// Whether a repeat answered with the first request's answer (a success, or a success
+/// with a failure after it, as an email that was not sent).
+fn answered_again(answer: &Result<Reply, ApiError>) -> bool {
+    matches!(answer, Ok(_) | Err(ApiError::Partial { .. }))
 }
 
 fn request_id(request: &Request) -> String {
