@@ -14,7 +14,7 @@ use super::reference::{Kind, KnownReferences, Reference};
 use super::users::{NewUser, PROFILE_EMPLOYEE, Users};
 use super::{
     Backoff, Conditional, Expression, Item, Outcome, Reader, Step, Steps, StoreError, WriteError,
-    number, string, update_if,
+    number, string, update_within,
 };
 use crate::app::Tables;
 use crate::authorise::Application;
@@ -463,7 +463,7 @@ impl Employees<'_> {
                 Some(stored) if self.moves_claims(&stored, email, changes)? => stored,
                 // Nothing but the record's own fields to write: one conditional update.
                 _ => match self
-                    .update_in_place(id, email, changes, &edits, now)
+                    .update_in_place(id, email, changes, &edits, now, &mut backoff)
                     .await?
                 {
                     Conditional::Updated(item) => return Ok(Employee::from_item(&item)?),
@@ -562,6 +562,7 @@ impl Employees<'_> {
         changes: &EmployeeChanges,
         edits: &[Edit],
         now: i64,
+        backoff: &mut Backoff,
     ) -> Result<Conditional, StoreError> {
         let mut e = record_update(email, changes, edits, now);
         let (email_name, email_value) = (
@@ -573,13 +574,8 @@ impl Employees<'_> {
             let (name, value) = (e.name(attr::SERVICE_AREA_ID), e.value(number(area)));
             e.condition(format!("{name} = {value}"));
         }
-        update_if(
-            self.client,
-            &self.tables.employees,
-            (attr::ID, number(id)),
-            &e,
-        )
-        .await
+        let key = (attr::ID, number(id));
+        update_within(self.client, &self.tables.employees, key, &e, backoff).await
     }
 
     /// The update with the move of its email claim, as one transaction: the record's

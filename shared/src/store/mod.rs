@@ -148,6 +148,20 @@ impl Backoff {
 /// answer is the caller's to read.
 async fn send_through_conflicts<T, E, R, F, Fut>(
     what: &'static str,
+    send: F,
+) -> Result<Result<T, SdkError<E, R>>, StoreError>
+where
+    E: ProvideErrorMetadata,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, R>>>,
+{
+    send_within(what, &mut Backoff::new(), send).await
+}
+
+/// [`send_through_conflicts`] within a budget the caller's other attempts share.
+async fn send_within<T, E, R, F, Fut>(
+    what: &'static str,
+    backoff: &mut Backoff,
     mut send: F,
 ) -> Result<Result<T, SdkError<E, R>>, StoreError>
 where
@@ -155,7 +169,6 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, SdkError<E, R>>>,
 {
-    let mut backoff = Backoff::new();
     loop {
         let result = send().await;
         let conflicted = matches!(&result, Err(SdkError::ServiceError(service))
@@ -197,6 +210,17 @@ pub async fn update_if(
     key: (&str, AttributeValue),
     expression: &Expression,
 ) -> Result<Conditional, StoreError> {
+    update_within(client, table, key, expression, &mut Backoff::new()).await
+}
+
+/// [`update_if`] within a budget the caller's other attempts share.
+pub(crate) async fn update_within(
+    client: &Client,
+    table: &str,
+    key: (&str, AttributeValue),
+    expression: &Expression,
+    backoff: &mut Backoff,
+) -> Result<Conditional, StoreError> {
     let token = crate::tokens::random_id();
     let mut e = expression.clone();
     e.set(WRITE_TOKEN, string(&token));
@@ -204,7 +228,7 @@ pub async fn update_if(
     e.condition(format!(
         "attribute_not_exists({stamp}) OR {stamp} <> {ours}"
     ));
-    let result = send_through_conflicts("an update", || {
+    let result = send_within("an update", backoff, || {
         client
             .update_item()
             .table_name(table)
