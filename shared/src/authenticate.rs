@@ -2,11 +2,11 @@
 //! prefix says which, so checking it costs one DynamoDB call either way.
 
 use crate::app::App;
+use crate::domain::{ApplicationToken, Session};
 use crate::error::ApiError;
 use crate::params::Params;
 use crate::status::Status;
-use crate::store::application_tokens::ApplicationToken;
-use crate::store::sessions::{Check, Session};
+use crate::store::sessions::Check;
 use crate::tokens::TokenKind;
 use lambda_http::Request;
 use lambda_http::http::header;
@@ -60,12 +60,12 @@ pub async fn authenticate(
 ) -> Result<Caller, (ApiError, Option<Session>)> {
     let invalid = || (ApiError::reject(Status::InvalidToken), None);
     match TokenKind::of(token) {
-        Some(TokenKind::Application) => match app.application_tokens().find(token).await {
+        Some(TokenKind::Application) => match app.db.application_tokens().find(token).await {
             Ok(Some(record)) => Ok(Caller::Application(record)),
             Ok(None) => Err(invalid()),
             Err(error) => Err((error.into(), None)),
         },
-        Some(TokenKind::Session) => match app.sessions().check_and_touch(token, now).await {
+        Some(TokenKind::Session) => match app.db.sessions().check_and_touch(token, now).await {
             Ok(Check::Valid(session)) => Ok(Caller::Session(session)),
             Ok(Check::Expired(session)) => {
                 Err((ApiError::reject(Status::SessionExpired), Some(session)))

@@ -2,75 +2,9 @@
 //! the route's permission.
 
 use crate::authenticate::Caller;
+use crate::domain::{Application, Permission};
 use crate::error::ApiError;
-use crate::params::{Invalid, Param};
 use crate::status::Status;
-use serde_json::Value;
-
-/// One of the applications PlanoAuth serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Application {
-    PlanoAuth,
-    PlanoOrder,
-    PlanoX2,
-}
-
-impl Application {
-    pub const ALL: [Application; 3] = [
-        Application::PlanoAuth,
-        Application::PlanoOrder,
-        Application::PlanoX2,
-    ];
-
-    pub const fn slug(self) -> &'static str {
-        match self {
-            Application::PlanoAuth => "planoauth",
-            Application::PlanoOrder => "planoorder",
-            Application::PlanoX2 => "planox2",
-        }
-    }
-
-    pub fn from_slug(slug: &str) -> Option<Application> {
-        Application::ALL.into_iter().find(|app| app.slug() == slug)
-    }
-}
-
-impl Param for Application {
-    fn from_value(value: Value) -> Result<Self, Invalid> {
-        let slug = String::from_value(value)?;
-        Application::from_slug(&slug)
-            .ok_or_else(|| Invalid::new("must be one of planoauth, planoorder, planox2"))
-    }
-}
-
-/// What a role may do. Stored in DynamoDB by its name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Permission {
-    EmployeesUpdate,
-    PhotographersCreate,
-    /// Signing users in (and opening guest sessions): for the applications' servers.
-    SessionsCreate,
-    /// Registering clients directly, without a session.
-    ClientsRegister,
-}
-
-impl Permission {
-    pub const ALL: [Permission; 4] = [
-        Permission::EmployeesUpdate,
-        Permission::PhotographersCreate,
-        Permission::SessionsCreate,
-        Permission::ClientsRegister,
-    ];
-
-    pub const fn name(self) -> &'static str {
-        match self {
-            Permission::EmployeesUpdate => "employees.update",
-            Permission::PhotographersCreate => "photographers.create",
-            Permission::SessionsCreate => "sessions.create",
-            Permission::ClientsRegister => "clients.register",
-        }
-    }
-}
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,7 +64,7 @@ pub fn authorise(
             "This route is for the applications' servers: call it with an application token.",
         )),
         (Access::Registration(_), Caller::Session(session)) => {
-            if session.user_id.is_some() && !session.profiles.is_empty() {
+            if session.has_record() {
                 return Err(ApiError::reject_because(
                     Status::PermissionDenied,
                     "This session's user already has a record.",
@@ -158,13 +92,13 @@ fn authorise_permission(
                     ),
                 ));
             }
-            if !token.permissions.iter().any(|p| p == needed.name()) {
+            if !token.permissions.contains(&needed) {
                 return Err(denied(needed, token.application));
             }
             Ok(token.application)
         }
         Caller::Session(session) => {
-            if session.user_id.is_none() || session.profiles.is_empty() {
+            if !session.has_record() {
                 return Err(ApiError::reject(Status::ClientRequired));
             }
             let acting = requested.unwrap_or(session.application);

@@ -1,8 +1,8 @@
 //! Why a request did not succeed. Every variant maps to exactly one catalogue status, in
 //! [`ApiError::status`]; no handler builds an error response by hand.
 
+use crate::domain::ReferenceKind as Kind;
 use crate::status::Status;
-use crate::store::reference::Kind;
 use crate::store::{StoreError, WriteError};
 use std::borrow::Cow;
 

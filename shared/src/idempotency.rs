@@ -10,6 +10,7 @@
 //! nothing, and its key can be used again.
 
 use crate::authenticate::Caller;
+use crate::domain::Application;
 use crate::error::ApiError;
 use crate::params::Params;
 use crate::passwords;
@@ -81,6 +82,7 @@ pub async fn repeats(
         (None, Some(_)) | (Some(_), None) => return Err(mismatch()),
     };
     let Some(hash) = app
+        .db
         .users()
         .account(user_id)
         .await?
@@ -96,10 +98,7 @@ pub async fn repeats(
 
 /// The application a replayed request acts in: a replay is answered before authorisation,
 /// as the key's first request already passed it, for this same caller.
-pub fn acting_application(
-    caller: &Caller,
-    requested: Option<crate::authorise::Application>,
-) -> crate::authorise::Application {
+pub fn acting_application(caller: &Caller, requested: Option<Application>) -> Application {
     requested.unwrap_or(match caller {
         Caller::Application(token) => token.application,
         Caller::Session(session) => session.application,

@@ -9,8 +9,10 @@
 pub mod app;
 pub mod authenticate;
 pub mod authorise;
+pub mod aws;
 pub mod clock;
 pub mod decode;
+pub mod domain;
 pub mod error;
 pub mod idempotency;
 pub mod identify;
@@ -24,6 +26,7 @@ pub mod runtime;
 pub mod status;
 pub mod store;
 pub mod tokens;
+pub mod use_cases;
 pub mod values;
 pub mod view;
 

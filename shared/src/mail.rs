@@ -39,7 +39,7 @@ impl Mailer {
 
     /// The production wiring: `ONBOARDING_SENDER` and `SIGN_IN_URL` from the environment
     /// (template parameters in `template.yaml`).
-    pub fn from_env(config: &crate::app::SdkConfig) -> Result<Mailer, BoxError> {
+    pub fn from_env(config: &crate::aws::SdkConfig) -> Result<Mailer, BoxError> {
         let variable = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
         Ok(Mailer::new(
             aws_sdk_ses::Client::new(config),

@@ -4,6 +4,7 @@
 //! whatever is left over when it calls [`Params::finish`] is an unknown parameter and is
 //! refused, so that a misspelt field is never silently ignored.
 
+use crate::domain::Patch;
 use crate::error::ApiError;
 use serde_json::{Map, Value};
 
@@ -33,32 +34,6 @@ impl Invalid {
 /// A type that a parameter's JSON value can be read as.
 pub trait Param: Sized {
     fn from_value(value: Value) -> Result<Self, Invalid>;
-}
-
-/// A parameter of an update: left out, explicitly `null`, or given.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub enum Patch<T> {
-    #[default]
-    Unchanged,
-    Clear,
-    Set(T),
-}
-
-impl<T> Patch<T> {
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Patch<U> {
-        match self {
-            Patch::Unchanged => Patch::Unchanged,
-            Patch::Clear => Patch::Clear,
-            Patch::Set(value) => Patch::Set(f(value)),
-        }
-    }
-
-    pub fn as_set(&self) -> Option<&T> {
-        match self {
-            Patch::Set(value) => Some(value),
-            _ => None,
-        }
-    }
 }
 
 /// The parameters of one request, as a JSON object.

@@ -3,8 +3,9 @@
 
 use crate::app::App;
 use crate::authenticate::{Caller, authenticate, take_token};
-use crate::authorise::{Application, authorise};
+use crate::authorise::authorise;
 use crate::decode::decode;
+use crate::domain::{Application, Session};
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::identify::identify;
@@ -14,7 +15,7 @@ use crate::routes::Route;
 use crate::status::Status;
 use crate::store::StoreError;
 use crate::store::idempotency::{self as keys, IdempotencyKey};
-use crate::store::sessions::Session;
+use crate::view::Show;
 use crate::view::View;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use futures_util::FutureExt;
@@ -61,6 +62,7 @@ impl Ctx<'_> {
             session_hash: session_hash.map(str::to_owned),
         };
         self.app
+            .db
             .idempotency()
             .claim(key, &answer, self.now)
             .map(Some)
@@ -144,7 +146,7 @@ pub async fn serve<E: Endpoint>(app: &App, endpoint: &E, request: Request) -> Re
             tracing::error!(route, request_id, "handler panicked");
             Answer::failed(ApiError::crash("handler panicked"))
         });
-    let session = answer.session.as_ref().map(|s| s.view(answer.session_view));
+    let session = answer.session.as_ref().map(|s| s.show(answer.session_view));
     let replayed = answer.replayed;
     let (status, mut response) = match answer.result {
         Ok(reply) => {
@@ -241,7 +243,7 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
             idempotency: key.as_ref(),
         };
         if let Some(key) = &key {
-            if let Some(recorded) = app.idempotency().find(&key.key_hash, now).await? {
+            if let Some(recorded) = app.db.idempotency().find(&key.key_hash, now).await? {
                 let ctx = ctx(idempotency::acting_application(&caller, requested));
                 let again = repeat(app, endpoint, &ctx, key, recorded, password).await;
                 replayed = answered_again(&again);
@@ -254,6 +256,7 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
             // A request with the same key did the work first: answer as it did.
             (Err(ApiError::KeyClaimed), Some(key)) => {
                 let recorded = app
+                    .db
                     .idempotency()
                     .find(&key.key_hash, now)
                     .await?

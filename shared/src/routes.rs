@@ -1,7 +1,8 @@
 //! The route registry: every route PlanoAuth serves, declared once. `template.yaml`, the
 //! local server and the README are checked against this list by the tests.
 
-use crate::authorise::{Access, Permission};
+use crate::authorise::Access;
+use crate::domain::Permission;
 use crate::status::Status;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

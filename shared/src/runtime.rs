@@ -1,7 +1,8 @@
 //! What a function's `main` calls: structured logging, the app built once per cold
 //! start, and the Lambda runtime loop.
 
-use crate::app::{App, SdkConfig, lambda_config};
+use crate::app::App;
+use crate::aws::{SdkConfig, lambda_config};
 use crate::error::BoxError;
 use crate::pipeline::{Endpoint, serve};
 use lambda_http::{Error, service_fn};

@@ -11,14 +11,16 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lambda_http::{Body, Request};
 use planoauth::App;
-use planoauth::app::{SwitchCache, Tables, aws_config};
-use planoauth::authorise::Application;
+use planoauth::aws::aws_config;
 use planoauth::clock::{Clock, FixedClock};
+use planoauth::domain::Email;
+use planoauth::domain::NewUser;
+use planoauth::domain::{Application, Permission};
+use planoauth::domain::{Employee, NewEmployee};
+use planoauth::identify::SwitchCache;
 use planoauth::mail::Mailer;
 use planoauth::pipeline::{Endpoint, serve};
-use planoauth::store::employees::{Employee, NewEmployee};
-use planoauth::store::users::NewUser;
-use planoauth::values::Email;
+use planoauth::store::tables::Tables;
 use planoauth_admin::template::Template;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -105,7 +107,7 @@ impl Answer {
 pub struct TestEnv {
     /// The prefix of this environment's table names.
     pub prefix: String,
-    pub config: planoauth::app::SdkConfig,
+    pub config: planoauth::aws::SdkConfig,
     pub app: App,
     pub functions: local_api::Functions,
     pub ses: aws_sdk_ses::Client,
@@ -160,7 +162,8 @@ impl TestEnv {
         let app = App::new(dynamodb, tables, Arc::clone(&clock) as Arc<dyn Clock>);
         for application in Application::ALL {
             for (role, permissions) in planoauth_admin::bootstrap::default_roles() {
-                app.roles()
+                app.db
+                    .roles()
                     .put(application, role, &permissions)
                     .await
                     .expect("roles are written");
@@ -193,7 +196,7 @@ impl TestEnv {
         App {
             switches: SwitchCache::new(Duration::ZERO),
             ..App::new(
-                self.app.dynamodb.clone(),
+                self.app.db.client.clone(),
                 tables,
                 Arc::clone(&self.clock) as Arc<dyn Clock>,
             )
@@ -217,7 +220,7 @@ impl TestEnv {
             .build();
         App::new(
             aws_sdk_dynamodb::Client::new(&config),
-            self.app.tables.clone(),
+            self.app.db.tables.clone(),
             Arc::clone(&self.clock) as Arc<dyn Clock>,
         )
     }
@@ -229,7 +232,8 @@ impl TestEnv {
         loop {
             let page = self
                 .app
-                .dynamodb
+                .db
+                .client
                 .scan()
                 .table_name(table)
                 .consistent_read(true)
@@ -250,7 +254,7 @@ impl TestEnv {
     /// every address claim belongs to the user whose record holds that address, and every
     /// record's address is claimed for it.
     pub async fn assert_nothing_half_written(&self) {
-        let tables = &self.app.tables;
+        let tables = &self.app.db.tables;
         let number = |item: &planoauth::store::Item, name: &str| -> i64 {
             item[name]
                 .as_n()
@@ -316,10 +320,15 @@ impl TestEnv {
         application: Application,
         permissions: &[&str],
     ) -> String {
+        let permissions: Vec<Permission> = permissions
+            .iter()
+            .map(|name| Permission::from_name(name).expect("a permission PlanoAuth knows"))
+            .collect();
         let (token, _) = self
             .app
+            .db
             .application_tokens()
-            .issue(application, "test", permissions, self.now())
+            .issue(application, "test", &permissions, self.now())
             .await
             .expect("application token is issued");
         token
@@ -351,6 +360,7 @@ impl TestEnv {
         let email = Email::parse(&self.unique_email("employee")).expect("valid email");
         let id = self
             .app
+            .db
             .counters()
             .next("users")
             .await
@@ -371,6 +381,7 @@ impl TestEnv {
         };
         let employee = Employee::new(id, &new, self.now());
         self.app
+            .db
             .employees()
             .create(&employee, &new, None)
             .await
@@ -382,12 +393,14 @@ impl TestEnv {
     pub async fn user_without_records(&self) -> i64 {
         let id = self
             .app
+            .db
             .counters()
             .next("users")
             .await
             .expect("id allocated");
         let put = self
             .app
+            .db
             .users()
             .put(
                 &NewUser {
@@ -400,7 +413,8 @@ impl TestEnv {
             )
             .expect("request builds");
         self.app
-            .dynamodb
+            .db
+            .client
             .transact_write_items()
             .transact_items(put)
             .send()
@@ -418,6 +432,7 @@ impl TestEnv {
     ) -> String {
         let grants = self
             .app
+            .db
             .users()
             .grants(user_id)
             .await
@@ -425,6 +440,7 @@ impl TestEnv {
             .expect("user exists");
         let (token, _) = self
             .app
+            .db
             .sessions()
             .open(Some(&grants), application, remember_me, self.now())
             .await
@@ -436,6 +452,7 @@ impl TestEnv {
     pub async fn guest_session(&self) -> String {
         let (token, _) = self
             .app
+            .db
             .sessions()
             .open(None, Application::PlanoAuth, false, self.now())
             .await

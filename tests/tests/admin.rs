@@ -4,8 +4,8 @@
 // A panic is how a test reports a failure.
 #![allow(clippy::unwrap_used)]
 
-use planoauth::authorise::Application::PlanoAuth;
-use planoauth::store::employees::Employee;
+use planoauth::domain::Application::PlanoAuth;
+use planoauth::domain::Employee;
 use planoauth_admin::commands::{Environment, run};
 use planoauth_tests::{Answer, TestEnv};
 use serde_json::{Value, json};
@@ -14,7 +14,7 @@ async fn admin(env: &TestEnv, line: &str) -> Result<Value, String> {
     let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
     let environment = Environment {
         config: env.config.clone(),
-        tables: Some(env.app.tables.clone()),
+        tables: Some(env.app.db.tables.clone()),
     };
     run(&args, &environment).await.map_err(|e| e.to_string())
 }

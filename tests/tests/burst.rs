@@ -6,7 +6,7 @@
 // A panic is how a test reports a failure.
 #![allow(clippy::unwrap_used)]
 
-use planoauth::authorise::Application::PlanoAuth;
+use planoauth::domain::Application::PlanoAuth;
 use planoauth_tests::{
     Answer, TestEnv, assert_no_server_errors, injected, injected_since, set_faults, tally,
 };

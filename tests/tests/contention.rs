@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 use futures_util::StreamExt;
-use planoauth::authorise::Application::PlanoAuth;
+use planoauth::domain::Application::PlanoAuth;
 use planoauth::tokens;
 use planoauth_tests::{
     Answer, TestEnv, assert_no_server_errors, assert_status, injected, injected_since, set_faults,
@@ -182,6 +182,7 @@ async fn a_stalled_transaction_that_applied_is_answered_as_the_success_it_was() 
     assert!(injected_since(&prefix, &before, "token_replays").await >= 1);
     let owner = env
         .app
+        .db
         .emails()
         .owner(&params["email"].as_str().unwrap().to_lowercase())
         .await
@@ -204,7 +205,14 @@ async fn a_stalled_counter_update_counts_once() {
         .await;
     assert_status(&answer, "invalid-param", 400);
     assert_eq!(injected_since(&prefix, &before, "stalls").await, 1);
-    let account = env.app.users().account(employee.id).await.unwrap().unwrap();
+    let account = env
+        .app
+        .db
+        .users()
+        .account(employee.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         account.failures_this_hour(env.now()),
         1,

@@ -5,9 +5,9 @@
 #![allow(clippy::unwrap_used)]
 
 use employees_update::EmployeesUpdate;
-use planoauth::authorise::Application::{self, PlanoAuth, PlanoOrder};
-use planoauth::store::employees::Employee;
-use planoauth::store::sessions::{ABSOLUTE_LIFETIME, IDLE_LIFETIME};
+use planoauth::domain::Application::{self, PlanoAuth, PlanoOrder};
+use planoauth::domain::Employee;
+use planoauth::domain::{ABSOLUTE_LIFETIME, IDLE_LIFETIME};
 use planoauth_tests::{
     Answer, TestEnv, assert_one_won_the_address, assert_status, assert_the_race_met_conflicts,
     injected, race_faults, set_faults,
@@ -54,6 +54,7 @@ async fn updates_the_given_fields_and_leaves_the_rest() {
 
     let stored = env
         .app
+        .db
         .employees()
         .find(employee.id)
         .await
@@ -79,6 +80,7 @@ async fn null_clears_an_optional_field() {
     assert_eq!(answer.data()["skills"], json!([]));
     let stored = env
         .app
+        .db
         .employees()
         .find(employee.id)
         .await
@@ -115,6 +117,7 @@ async fn every_documented_field_is_stored() {
     assert_status(&answer, "action-successful", 200);
     let stored = env
         .app
+        .db
         .employees()
         .find(employee.id)
         .await
@@ -307,6 +310,7 @@ async fn invalid_parameters_are_named_with_the_reason() {
     }
     let unchanged = env
         .app
+        .db
         .employees()
         .find(employee.id)
         .await
@@ -336,6 +340,7 @@ async fn service_area_must_exist() {
     assert!(answer.message().contains("`service_area_id`"));
     assert_eq!(
         env.app
+            .db
             .employees()
             .find(employee.id)
             .await
@@ -406,6 +411,7 @@ async fn an_email_in_use_is_refused_whatever_its_case() {
     assert!(answer.message().contains("`email`"));
     assert_eq!(
         env.app
+            .db
             .employees()
             .find(employee.id)
             .await
@@ -479,6 +485,7 @@ async fn twenty_racing_changes_to_one_new_email_let_exactly_one_win() {
     for employee in &employees {
         let stored = env
             .app
+            .db
             .employees()
             .find(employee.id)
             .await
@@ -514,6 +521,7 @@ async fn racing_updates_of_one_employee_both_apply() {
     assert_status(&b, "action-successful", 200);
     let stored = env
         .app
+        .db
         .employees()
         .find(employee.id)
         .await
@@ -750,6 +758,7 @@ async fn a_role_without_the_permission_is_denied() {
     assert!(answer.session().is_object());
     assert_eq!(
         env.app
+            .db
             .employees()
             .find(employee.id)
             .await
@@ -831,7 +840,7 @@ async fn deactivating_an_employee_ends_their_sessions() {
 #[tokio::test]
 async fn a_store_failure_is_an_application_crash() {
     let (env, token, employee) = setup().await;
-    let mut broken = env.app.tables.clone();
+    let mut broken = env.app.db.tables.clone();
     broken.employees = "planoauth-test-NoSuchTable".into();
     let app = env.with_tables(broken);
     let body = json!({"token": token, "id": employee.id, "email": employee.email}).to_string();

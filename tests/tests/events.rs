@@ -5,7 +5,7 @@
 // A panic is how a test reports a failure.
 #![allow(clippy::unwrap_used)]
 
-use planoauth::authorise::Application::PlanoAuth;
+use planoauth::domain::Application::PlanoAuth;
 use planoauth::routes;
 use planoauth_tests::{TestEnv, repository_root};
 use serde_json::Value;
@@ -77,8 +77,8 @@ fn env_json_points_every_function_at_the_local_stack() {
     let text = std::fs::read_to_string(repository_root().join("events/env.json")).unwrap();
     let env: Value = serde_json::from_str(&text).unwrap();
     let parameters = &env["Parameters"];
-    for resource in planoauth::app::Tables::RESOURCES {
-        let variable = planoauth::app::env_variable(resource);
+    for resource in planoauth::store::tables::Tables::RESOURCES {
+        let variable = planoauth::store::tables::env_variable(resource);
         assert_eq!(
             parameters[&variable],
             format!("planoauth-local-{resource}"),

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use photographers_create::PhotographersCreate;
-use planoauth::authorise::Application::PlanoAuth;
+use planoauth::domain::Application::PlanoAuth;
 use planoauth::mail::Mailer;
 use planoauth::tokens;
 use planoauth_tests::{
@@ -237,9 +237,15 @@ async fn a_create_whose_answer_was_lost_is_answered_when_repeated() {
     assert_status(&again, "action-successful", 200);
     assert!(again.replayed);
     let email = params["email"].as_str().unwrap();
-    let owner = env.app.emails().owner(&email.to_lowercase()).await.unwrap();
+    let owner = env
+        .app
+        .db
+        .emails()
+        .owner(&email.to_lowercase())
+        .await
+        .unwrap();
     assert_eq!(owner, again.data()["id"].as_i64());
-    assert_eq!(env.scan(&env.app.tables.employees).await.len(), 1);
+    assert_eq!(env.scan(&env.app.db.tables.employees).await.len(), 1);
     env.assert_nothing_half_written().await;
 }
 
@@ -373,7 +379,7 @@ async fn a_key_record_holds_no_secret() {
         &new_key(),
     )
     .await;
-    let records = env.scan(&env.app.tables.idempotency).await;
+    let records = env.scan(&env.app.db.tables.idempotency).await;
     assert_eq!(records.len(), 3);
     let stored = format!("{records:?}");
     for secret in [PASSWORD, token.as_str(), session.as_str()] {

@@ -7,7 +7,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use photographers_create::PhotographersCreate;
-use planoauth::authorise::Application::PlanoAuth;
+use planoauth::domain::Application::PlanoAuth;
 use planoauth::mail::Mailer;
 use planoauth_tests::{
     Answer, SENDER, SIGN_IN_URL, TestEnv, assert_no_server_errors, assert_one_won_the_address,
@@ -55,7 +55,7 @@ async fn creates_a_photographer_that_can_be_read_back() {
     assert_status(&answer, "action-successful", 200);
     let id = answer.data()["id"].as_i64().unwrap();
 
-    let stored = env.app.employees().find(id).await.unwrap().unwrap();
+    let stored = env.app.db.employees().find(id).await.unwrap().unwrap();
     assert_eq!(stored.email, params["email"].as_str().unwrap());
     assert!(stored.photographer && stored.active);
     assert_eq!(stored.first_name.as_deref(), Some("Dorothea"));
@@ -94,9 +94,10 @@ async fn the_password_is_stored_only_as_an_argon2id_hash() {
     let id = answer.data()["id"].as_i64().unwrap();
     let user = env
         .app
-        .dynamodb
+        .db
+        .client
         .get_item()
-        .table_name(&env.app.tables.users)
+        .table_name(&env.app.db.tables.users)
         .key(
             "id",
             aws_sdk_dynamodb::types::AttributeValue::N(id.to_string()),
@@ -293,13 +294,14 @@ async fn a_failed_send_keeps_the_photographer_and_notifies_the_team() {
     let id = answer.data()["id"]
         .as_i64()
         .expect("the created record is in data");
-    assert!(env.app.employees().find(id).await.unwrap().is_some());
+    assert!(env.app.db.employees().find(id).await.unwrap().is_some());
 
     let notifications = env
         .app
-        .dynamodb
+        .db
+        .client
         .scan()
-        .table_name(&env.app.tables.notifications)
+        .table_name(&env.app.db.tables.notifications)
         .filter_expression("subject = :subject")
         .expression_attribute_values(
             ":subject",
@@ -393,7 +395,7 @@ async fn fifty_racing_creates_get_fifty_distinct_ids() {
         "distinct creates share no item"
     );
     env.assert_nothing_half_written().await;
-    assert_eq!(env.scan(&env.app.tables.employees).await.len(), 50);
+    assert_eq!(env.scan(&env.app.db.tables.employees).await.len(), 50);
 }
 
 #[tokio::test]

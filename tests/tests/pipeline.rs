@@ -4,7 +4,7 @@
 // A panic is how a test reports a failure.
 #![allow(clippy::unwrap_used)]
 
-use planoauth::authorise::Application::PlanoAuth;
+use planoauth::domain::Application::PlanoAuth;
 use planoauth::params::Params;
 use planoauth::routes::{self, Route};
 use planoauth::{ApiError, Ctx, Endpoint, Reply, Status};
@@ -75,7 +75,7 @@ fn the_template_defines_every_table_the_code_uses() {
         .into_iter()
         .map(|(name, _)| name)
         .collect();
-    for resource in planoauth::app::Tables::RESOURCES {
+    for resource in planoauth::store::tables::Tables::RESOURCES {
         assert!(
             tables.iter().any(|t| t == resource),
             "template.yaml lacks {resource}"
@@ -127,7 +127,7 @@ fn the_readme_lists_every_route_and_every_status_with_its_code() {
 #[tokio::test]
 async fn a_function_configured_from_the_lambda_environment_reaches_the_stack() {
     let env = TestEnv::new().await;
-    let config = planoauth::app::lambda_config().expect("the stack's environment is Lambda's");
+    let config = planoauth::aws::lambda_config().expect("the stack's environment is Lambda's");
     assert!(
         config
             .timeout_config()
@@ -136,7 +136,7 @@ async fn a_function_configured_from_the_lambda_environment_reaches_the_stack() {
     );
     let app = planoauth::App::new(
         aws_sdk_dynamodb::Client::new(&config),
-        env.app.tables.clone(),
+        env.app.db.tables.clone(),
         std::sync::Arc::new(planoauth::clock::SystemClock),
     );
     let token = env

@@ -6,7 +6,7 @@
 // A panic is how a test reports a failure.
 #![allow(clippy::unwrap_used)]
 
-use planoauth::authorise::Application::PlanoAuth;
+use planoauth::domain::Application::PlanoAuth;
 use planoauth_admin::commands::{Environment, run};
 use planoauth_tests::{Answer, TestEnv};
 use serde_json::json;
@@ -23,7 +23,7 @@ async fn admin(env: &TestEnv, line: &str) {
     let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
     let environment = Environment {
         config: env.config.clone(),
-        tables: Some(env.app.tables.clone()),
+        tables: Some(env.app.db.tables.clone()),
     };
     run(&args, &environment).await.unwrap();
 }
@@ -35,7 +35,7 @@ async fn update(env: &TestEnv) -> Answer {
         .await;
     let employee = env.employee(&[]).await;
     let body = json!({ "token": token, "id": employee.id, "email": employee.email }).to_string();
-    let app = env.with_tables(env.app.tables.clone());
+    let app = env.with_tables(env.app.db.tables.clone());
     env.call_with(
         &app,
         &env.functions.employees_update,
@@ -80,7 +80,7 @@ async fn a_service_switched_off_is_service_not_found() {
 #[tokio::test]
 async fn an_unreadable_registry_is_identify_request_error() {
     let env = isolated_env().await;
-    let mut tables = env.app.tables.clone();
+    let mut tables = env.app.db.tables.clone();
     tables.route_registry = "planoauth-routing-NoSuchTable".into();
     let app = env.with_tables(tables);
     let body = json!({ "token": "pa_app_x", "id": 1, "email": "a@b.co" }).to_string();
@@ -128,7 +128,7 @@ async fn switches_name_only_known_routes_and_services() {
     let env = isolated_env().await;
     let environment = Environment {
         config: env.config.clone(),
-        tables: Some(env.app.tables.clone()),
+        tables: Some(env.app.db.tables.clone()),
     };
     for line in [
         "route disable --path /api/v1/nothing/here",

@@ -4,9 +4,9 @@
 // A panic is how a test reports a failure.
 #![allow(clippy::unwrap_used)]
 
-use planoauth::authorise::Application::PlanoAuth;
-use planoauth::store::employees::Employee;
-use planoauth::store::sessions::{ABSOLUTE_LIFETIME, IDLE_LIFETIME};
+use planoauth::domain::Application::PlanoAuth;
+use planoauth::domain::Employee;
+use planoauth::domain::{ABSOLUTE_LIFETIME, IDLE_LIFETIME};
 use planoauth_tests::{Answer, TestEnv, assert_status};
 use serde_json::{Value, json};
 

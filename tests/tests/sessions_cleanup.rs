@@ -5,8 +5,9 @@
 #![allow(clippy::unwrap_used)]
 
 use lambda_runtime::{Context, LambdaEvent};
-use planoauth::authorise::Application::PlanoAuth;
-use planoauth::store::sessions::{ABSOLUTE_LIFETIME, Check, IDLE_LIFETIME};
+use planoauth::domain::Application::PlanoAuth;
+use planoauth::domain::{ABSOLUTE_LIFETIME, IDLE_LIFETIME};
+use planoauth::store::sessions::Check;
 use planoauth_tests::{TestEnv, repository_root};
 
 const HOUR: i64 = 60 * 60;
@@ -24,6 +25,7 @@ async fn session_aged(env: &TestEnv, now: i64, age: i64, idle: i64, remember_me:
     env.clock.set(now - age);
     let (token, _) = env
         .app
+        .db
         .sessions()
         .open(None, PlanoAuth, remember_me, now - age)
         .await
@@ -34,6 +36,7 @@ async fn session_aged(env: &TestEnv, now: i64, age: i64, idle: i64, remember_me:
         env.clock.set(used_at);
         assert!(matches!(
             env.app
+                .db
                 .sessions()
                 .check_and_touch(&token, used_at)
                 .await
@@ -44,6 +47,7 @@ async fn session_aged(env: &TestEnv, now: i64, age: i64, idle: i64, remember_me:
     if used_at < now - idle {
         env.clock.set(now - idle);
         env.app
+            .db
             .sessions()
             .check_and_touch(&token, now - idle)
             .await
@@ -55,9 +59,10 @@ async fn session_aged(env: &TestEnv, now: i64, age: i64, idle: i64, remember_me:
 async fn exists(env: &TestEnv, token: &str) -> bool {
     let item = env
         .app
-        .dynamodb
+        .db
+        .client
         .get_item()
-        .table_name(&env.app.tables.sessions)
+        .table_name(&env.app.db.tables.sessions)
         .key(
             "token_hash",
             aws_sdk_dynamodb::types::AttributeValue::S(planoauth::tokens::hash(token)),

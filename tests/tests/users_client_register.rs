@@ -4,7 +4,7 @@
 // A panic is how a test reports a failure.
 #![allow(clippy::unwrap_used)]
 
-use planoauth::authorise::Application::PlanoAuth;
+use planoauth::domain::Application::PlanoAuth;
 use planoauth_tests::{
     Answer, TestEnv, assert_one_won_the_address, assert_status, assert_the_race_met_conflicts,
     injected, race_faults, set_faults, with,
@@ -84,7 +84,7 @@ async fn a_guest_session_becomes_a_client_session() {
         .await;
     assert_eq!(shown.session()["profiles"], json!(["client"]));
 
-    let stored = env.app.clients().find(id).await.unwrap().unwrap();
+    let stored = env.app.db.clients().find(id).await.unwrap().unwrap();
     assert_eq!(stored.email, params["email"].as_str().unwrap());
 
     // And the new client can sign in.
@@ -113,7 +113,7 @@ async fn an_application_registers_a_client_directly() {
     assert!(answer.body.get("session").is_none());
     assert!(answer.data()["created_at"].is_string());
     let id = answer.data()["id"].as_i64().unwrap();
-    assert!(env.app.clients().find(id).await.unwrap().is_some());
+    assert!(env.app.db.clients().find(id).await.unwrap().is_some());
 }
 
 #[tokio::test]

@@ -4,11 +4,12 @@
 //! cleared when `null`. The updated record is returned in `view`. Deactivating an
 //! employee ends all of their sessions.
 
-use planoauth::params::{Fields, Invalid, Param, Params, Patch};
+use planoauth::domain::{AddressChanges, Email, EmployeeChanges, Patch};
+use planoauth::params::{Fields, Invalid, Param, Params};
 use planoauth::routes::{self, Route};
-use planoauth::store::employees::{AddressChanges, EmployeeChanges};
-use planoauth::values::{Email, IsoDate, Latitude, Longitude, Phone, RecordId, Skills, Text};
-use planoauth::view::View;
+use planoauth::use_cases::update_employee;
+use planoauth::values::{IsoDate, Latitude, Longitude, Phone, RecordId, Skills, Text};
+use planoauth::view::{Show, View};
 use planoauth::{ApiError, Ctx, Endpoint, Reply};
 use serde_json::Value;
 
@@ -47,16 +48,8 @@ impl Endpoint for EmployeesUpdate {
         };
         params.finish()?;
 
-        let employee = ctx
-            .app
-            .employees()
-            .update(id, &email, &changes, ctx.now)
-            .await?;
-        if changes.active == Some(false) {
-            // A deactivated employee must not keep acting through open sessions.
-            ctx.app.sessions().end_all_for_user(id).await?;
-        }
-        Ok(Reply::data(employee.view(view)))
+        let employee = update_employee(ctx, id, &email, &changes).await?;
+        Ok(Reply::data(employee.show(view)))
     }
 }
 

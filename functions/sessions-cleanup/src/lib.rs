@@ -1,38 +1,17 @@
-//! The hourly session cleanup (an EventBridge schedule in `template.yaml`).
-//!
-//! It deletes every session past its 7-day or 72-hour expiry and keeps `remember_me`
-//! ones. It finds them through two sparse indexes (sessions that can expire, by last use
-//! and by creation, spread over shards) rather than a Scan, a page at a time, and stops
-//! before the invocation's deadline; the next run picks up where this one stopped.
-//! Each delete re-checks expiry in its condition, so running twice at once, or again
-//! (scheduled events arrive at least once), deletes nothing twice and nothing live.
+//! The hourly session cleanup (an EventBridge schedule in `template.yaml`): deletes the
+//! expired sessions (see [`planoauth::use_cases::clean_expired_sessions`]) until a
+//! margin before the invocation's deadline.
 
-use futures_util::StreamExt;
 use lambda_runtime::LambdaEvent;
 use planoauth::App;
 use planoauth::store::StoreError;
-use planoauth::store::sessions::{
-    ABSOLUTE_LIFETIME, AGE_INDEX, EXPIRY_SHARDS, IDLE_INDEX, IDLE_LIFETIME,
-};
-use serde::Serialize;
+use planoauth::use_cases::{Report, clean_expired_sessions};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Deletes in flight at once: enough to be quick, few enough not to throttle the table.
-const CONCURRENT_DELETES: usize = 16;
 /// Time kept in hand before the function's deadline.
 const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
 /// The budget when the invocation names no deadline.
 const DEFAULT_BUDGET: Duration = Duration::from_secs(60);
-
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Report {
-    /// Sessions this run deleted.
-    pub deleted: usize,
-    /// Candidates left alone: used meanwhile, or deleted by another run.
-    pub kept: usize,
-    /// Whether every index was read to its end before the deadline.
-    pub complete: bool,
-}
 
 /// The Lambda entry point: the scheduled event's content does not matter.
 pub async fn handle(
@@ -59,47 +38,6 @@ fn budget(deadline_ms: u64) -> Duration {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
     Duration::from_millis(deadline_ms.saturating_sub(now_ms)).saturating_sub(DEADLINE_MARGIN)
-}
-
-pub async fn clean_expired_sessions(
-    app: &App,
-    now: i64,
-    stop_by: Instant,
-) -> Result<Report, StoreError> {
-    let sessions = app.sessions();
-    let mut report = Report::default();
-    for (index, cutoff) in [
-        (IDLE_INDEX, now - IDLE_LIFETIME),
-        (AGE_INDEX, now - ABSOLUTE_LIFETIME),
-    ] {
-        for shard in 0..EXPIRY_SHARDS {
-            let mut start = None;
-            loop {
-                if Instant::now() >= stop_by {
-                    return Ok(report);
-                }
-                let (candidates, next) = sessions
-                    .expiry_candidates(index, shard, cutoff, start)
-                    .await?;
-                let mut deletes = futures_util::stream::iter(candidates)
-                    .map(|hash| sessions.delete_if_expired(hash, now))
-                    .buffer_unordered(CONCURRENT_DELETES);
-                while let Some(deleted) = deletes.next().await {
-                    if deleted? {
-                        report.deleted += 1;
-                    } else {
-                        report.kept += 1;
-                    }
-                }
-                match next {
-                    Some(key) => start = Some(key),
-                    None => break,
-                }
-            }
-        }
-    }
-    report.complete = true;
-    Ok(report)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use planoauth::App;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     planoauth::runtime::init_logging();
-    let app = App::from_env(&planoauth::app::lambda_config()?)?;
+    let app = App::from_env(&planoauth::aws::lambda_config()?)?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let app = &app;
         async move {

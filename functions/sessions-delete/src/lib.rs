@@ -4,6 +4,7 @@
 
 use planoauth::params::Params;
 use planoauth::routes::{self, Route};
+use planoauth::use_cases::sign_out;
 use planoauth::{ApiError, Ctx, Endpoint, Reply};
 
 pub struct SessionsDelete;
@@ -14,15 +15,7 @@ impl Endpoint for SessionsDelete {
     async fn handle(&self, ctx: &Ctx<'_>, mut params: Params) -> Result<Reply, ApiError> {
         let everywhere = params.optional::<bool>("all")?.unwrap_or(false);
         params.finish()?;
-        let session = ctx
-            .caller
-            .session()
-            .ok_or_else(|| ApiError::crash("sessions/delete reached without a session"))?;
-        let sessions = ctx.app.sessions();
-        let ended = match session.user_id {
-            Some(user_id) if everywhere => sessions.end_all_for_user(user_id).await?,
-            _ => usize::from(sessions.end(&session.token_hash).await?),
-        };
+        let ended = sign_out(ctx, everywhere).await?;
         Ok(Reply::data(serde_json::json!({ "ended": ended })))
     }
 }

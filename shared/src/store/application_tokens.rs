@@ -1,27 +1,29 @@
 //! Application tokens: how a trusted server calls as one of the applications. Each token
 //! carries its own permissions; only its hash is stored.
 
-use super::{Item, Reader, StoreError, number, string};
-use crate::authorise::Application;
+use super::{
+    Item, Outcome, Reader, Step, Steps, StoreError, number, put_new, put_new_step, string,
+};
+use crate::domain::{Application, ApplicationToken, Permission};
 use crate::tokens::{self, TokenKind};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApplicationToken {
-    pub id: String,
-    pub application: Application,
-    pub name: String,
-    pub permissions: Vec<String>,
-    pub created_at: i64,
-}
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
 
 /// The index of an application's tokens, by token id: for listing, rotating, revoking.
 pub const APPLICATION_INDEX: &str = "by-application";
 
+mod attr {
+    pub const TOKEN_HASH: &str = "token_hash";
+    pub const TOKEN_ID: &str = "token_id";
+    pub const APPLICATION: &str = "application";
+    pub const NAME: &str = "name";
+    pub const PERMISSIONS: &str = "permissions";
+    pub const CREATED_AT: &str = "created_at";
+}
+
 pub struct ApplicationTokens<'a> {
-    pub client: &'a Client,
-    pub table: &'a str,
+    pub(super) client: &'a Client,
+    pub(super) table: &'a str,
 }
 
 impl ApplicationTokens<'_> {
@@ -32,7 +34,7 @@ impl ApplicationTokens<'_> {
             .client
             .get_item()
             .table_name(self.table)
-            .key("token_hash", string(tokens::hash(token)))
+            .key(attr::TOKEN_HASH, string(tokens::hash(token)))
             .consistent_read(true)
             .send()
             .await?;
@@ -44,7 +46,7 @@ impl ApplicationTokens<'_> {
         &self,
         application: Application,
         name: &str,
-        permissions: &[&str],
+        permissions: &[Permission],
         now: i64,
     ) -> Result<(String, ApplicationToken), StoreError> {
         let token = tokens::generate(TokenKind::Application);
@@ -52,32 +54,28 @@ impl ApplicationTokens<'_> {
             id: tokens::random_id(),
             application,
             name: name.to_owned(),
-            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+            permissions: permissions.to_vec(),
             created_at: now,
         };
         let mut item = Item::from([
-            ("token_hash".into(), string(tokens::hash(&token))),
-            ("token_id".into(), string(&record.id)),
-            ("application".into(), string(application.slug())),
-            ("name".into(), string(name)),
-            ("created_at".into(), number(now)),
+            (attr::TOKEN_HASH.into(), string(tokens::hash(&token))),
+            (attr::TOKEN_ID.into(), string(&record.id)),
+            (attr::APPLICATION.into(), string(application.slug())),
+            (attr::NAME.into(), string(name)),
+            (attr::CREATED_AT.into(), number(now)),
         ]);
-        if !record.permissions.is_empty() {
-            item.insert(
-                "permissions".into(),
-                AttributeValue::Ss(record.permissions.clone()),
-            );
+        if !permissions.is_empty() {
+            let names = permissions.iter().map(|p| p.name().to_owned()).collect();
+            item.insert(attr::PERMISSIONS.into(), AttributeValue::Ss(names));
         }
-        if !super::put_new(self.client, self.table, "token_hash", item).await? {
+        if !put_new(self.client, self.table, attr::TOKEN_HASH, item).await? {
             return Err(StoreError::Malformed(
                 "an application token with this hash exists".into(),
             ));
         }
         Ok((token, record))
     }
-}
 
-impl ApplicationTokens<'_> {
     /// An application's tokens (their records: the tokens themselves are not kept).
     pub async fn list(
         &self,
@@ -100,7 +98,7 @@ impl ApplicationTokens<'_> {
             self.client
                 .delete_item()
                 .table_name(self.table)
-                .key("token_hash", hash.clone())
+                .key(attr::TOKEN_HASH, hash.clone())
                 .send()
         })
         .await??;
@@ -125,37 +123,33 @@ impl ApplicationTokens<'_> {
         };
         let token = tokens::generate(TokenKind::Application);
         let mut item = old.clone();
-        item.insert("token_hash".into(), string(tokens::hash(&token)));
-        item.insert("token_id".into(), string(tokens::random_id()));
-        item.insert("created_at".into(), number(now));
-        let put = aws_sdk_dynamodb::types::Put::builder()
-            .table_name(self.table)
-            .set_item(Some(item.clone()))
-            .condition_expression("attribute_not_exists(token_hash)")
-            .build()?;
-        let delete = aws_sdk_dynamodb::types::Delete::builder()
+        item.insert(attr::TOKEN_HASH.into(), string(tokens::hash(&token)));
+        item.insert(attr::TOKEN_ID.into(), string(tokens::random_id()));
+        item.insert(attr::CREATED_AT.into(), number(now));
+        let delete = Delete::builder()
             .table_name(self.table)
             .set_key(Some(Item::from([(
-                "token_hash".into(),
-                old["token_hash"].clone(),
+                attr::TOKEN_HASH.into(),
+                Reader(&old).value(attr::TOKEN_HASH)?,
             )])))
-            .condition_expression("attribute_exists(token_hash)")
+            .condition_expression("attribute_exists(#hash)")
+            .expression_attribute_names("#hash", attr::TOKEN_HASH)
             .build()?;
-        self.client
-            .transact_write_items()
-            .transact_items(
-                aws_sdk_dynamodb::types::TransactWriteItem::builder()
-                    .put(put)
-                    .build(),
-            )
-            .transact_items(
-                aws_sdk_dynamodb::types::TransactWriteItem::builder()
-                    .delete(delete)
-                    .build(),
-            )
-            .send()
-            .await?;
-        Ok(Some((token, from_item(&item)?)))
+        let mut steps = Steps::default();
+        steps.push(
+            Step::Record,
+            put_new_step(self.table, item.clone(), attr::TOKEN_HASH)?,
+        );
+        steps.push(
+            Step::Record,
+            TransactWriteItem::builder().delete(delete).build(),
+        );
+        match steps.run(self.client).await? {
+            Outcome::Written => Ok(Some((token, from_item(&item)?))),
+            // Revoked or rotated by another operator meanwhile.
+            Outcome::Refused(_) | Outcome::RecordChanged(_) => Ok(None),
+            Outcome::Conflict => Err(StoreError::Busy("rotating a token")),
+        }
     }
 
     async fn hash_of(
@@ -168,7 +162,7 @@ impl ApplicationTokens<'_> {
             .await?
             .into_iter()
             .next()
-            .and_then(|item| item.get("token_hash").cloned()))
+            .and_then(|item| item.get(attr::TOKEN_HASH).cloned()))
     }
 
     async fn items_of(
@@ -181,12 +175,14 @@ impl ApplicationTokens<'_> {
             .query()
             .table_name(self.table)
             .index_name(APPLICATION_INDEX)
+            .expression_attribute_names("#application", attr::APPLICATION)
             .expression_attribute_values(":application", string(application.slug()));
         query = match id {
             Some(id) => query
-                .key_condition_expression("application = :application AND token_id = :id")
+                .key_condition_expression("#application = :application AND #id = :id")
+                .expression_attribute_names("#id", attr::TOKEN_ID)
                 .expression_attribute_values(":id", string(id)),
-            None => query.key_condition_expression("application = :application"),
+            None => query.key_condition_expression("#application = :application"),
         };
         let mut items = Vec::new();
         let mut start = None;
@@ -203,13 +199,17 @@ impl ApplicationTokens<'_> {
 
 fn from_item(item: &Item) -> Result<ApplicationToken, StoreError> {
     let read = Reader(item);
-    let application = read.str("application")?;
+    let application = read.str(attr::APPLICATION)?;
     Ok(ApplicationToken {
-        id: read.str("token_id")?.to_owned(),
+        id: read.str(attr::TOKEN_ID)?.to_owned(),
         application: Application::from_slug(application)
             .ok_or_else(|| StoreError::Malformed(format!("unknown application `{application}`")))?,
-        name: read.opt_str("name").unwrap_or_default().to_owned(),
-        permissions: read.strings("permissions"),
-        created_at: read.opt_num("created_at")?.unwrap_or(0),
+        name: read.opt_str(attr::NAME).unwrap_or_default().to_owned(),
+        permissions: read
+            .strings(attr::PERMISSIONS)
+            .iter()
+            .filter_map(|name| Permission::from_name(name))
+            .collect(),
+        created_at: read.opt_num(attr::CREATED_AT)?.unwrap_or(0),
     })
 }

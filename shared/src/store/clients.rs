@@ -1,81 +1,53 @@
 //! Client records: the people PlanoAuth's applications serve, keyed by their user's id.
 
-use super::emails::Emails;
-use super::sessions::{Grants, Session, Sessions};
-use super::users::{NewUser, PROFILE_CLIENT, Users};
-use super::{Item, Outcome, Reader, Step, Steps, StoreError, WriteError, number, string};
-use crate::app::Tables;
-use crate::authorise::Application;
-use crate::clock::rfc3339;
-use crate::values::Email;
-use crate::view::View;
-use aws_sdk_dynamodb::Client as DynamoDb;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
-use serde_json::{Value, json};
+use super::{Db, Item, Outcome, Reader, Step, Steps, StoreError, WriteError, number, string};
+use crate::domain::{Application, Client, Email, Grants, NewUser, Profile, Session};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Client {
-    pub id: i64,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub phone: String,
-    pub company: Option<String>,
-    pub language: String,
-    pub created_at: i64,
-    pub updated_at: i64,
+mod attr {
+    pub const ID: &str = "id";
+    pub const EMAIL: &str = "email";
+    pub const EMAIL_NORMALIZED: &str = "email_normalized";
+    pub const FIRST_NAME: &str = "first_name";
+    pub const LAST_NAME: &str = "last_name";
+    pub const PHONE: &str = "phone";
+    pub const COMPANY: &str = "company";
+    pub const LANGUAGE: &str = "language";
+    pub const CREATED_AT: &str = "created_at";
+    pub const UPDATED_AT: &str = "updated_at";
 }
 
-impl Client {
-    pub fn view(&self, view: View) -> Value {
-        let mut shown = json!({
-            "id": self.id,
-            "email": self.email,
-            "first_name": self.first_name,
-            "last_name": self.last_name,
-            "phone": self.phone,
-            "company": self.company,
-            "language": self.language,
-        });
-        if view == View::InternalApps {
-            shown["created_at"] = json!(rfc3339(self.created_at));
-            shown["updated_at"] = json!(rfc3339(self.updated_at));
-        }
-        shown
+fn item_of(record: &Client, email: &Email) -> Item {
+    let mut item = Item::from([
+        (attr::ID.into(), number(record.id)),
+        (attr::EMAIL.into(), string(&record.email)),
+        (attr::EMAIL_NORMALIZED.into(), string(email.normalized())),
+        (attr::FIRST_NAME.into(), string(&record.first_name)),
+        (attr::LAST_NAME.into(), string(&record.last_name)),
+        (attr::PHONE.into(), string(&record.phone)),
+        (attr::LANGUAGE.into(), string(&record.language)),
+        (attr::CREATED_AT.into(), number(record.created_at)),
+        (attr::UPDATED_AT.into(), number(record.updated_at)),
+    ]);
+    if let Some(company) = &record.company {
+        item.insert(attr::COMPANY.into(), string(company));
     }
+    item
+}
 
-    fn item(&self, email: &Email) -> Item {
-        let mut item = Item::from([
-            ("id".into(), number(self.id)),
-            ("email".into(), string(&self.email)),
-            ("email_normalized".into(), string(email.normalized())),
-            ("first_name".into(), string(&self.first_name)),
-            ("last_name".into(), string(&self.last_name)),
-            ("phone".into(), string(&self.phone)),
-            ("language".into(), string(&self.language)),
-            ("created_at".into(), number(self.created_at)),
-            ("updated_at".into(), number(self.updated_at)),
-        ]);
-        if let Some(company) = &self.company {
-            item.insert("company".into(), string(company));
-        }
-        item
-    }
-
-    fn from_item(item: &Item) -> Result<Client, StoreError> {
-        let read = Reader(item);
-        Ok(Client {
-            id: read.num("id")?,
-            email: read.str("email")?.to_owned(),
-            first_name: read.str("first_name")?.to_owned(),
-            last_name: read.str("last_name")?.to_owned(),
-            phone: read.str("phone")?.to_owned(),
-            company: read.opt_str("company").map(str::to_owned),
-            language: read.str("language")?.to_owned(),
-            created_at: read.num("created_at")?,
-            updated_at: read.num("updated_at")?,
-        })
-    }
+fn client_from(item: &Item) -> Result<Client, StoreError> {
+    let read = Reader(item);
+    Ok(Client {
+        id: read.num(attr::ID)?,
+        email: read.str(attr::EMAIL)?.to_owned(),
+        first_name: read.str(attr::FIRST_NAME)?.to_owned(),
+        last_name: read.str(attr::LAST_NAME)?.to_owned(),
+        phone: read.str(attr::PHONE)?.to_owned(),
+        company: read.opt_str(attr::COMPANY).map(str::to_owned),
+        language: read.str(attr::LANGUAGE)?.to_owned(),
+        created_at: read.num(attr::CREATED_AT)?,
+        updated_at: read.num(attr::UPDATED_AT)?,
+    })
 }
 
 /// A client registering: the record, the account it belongs to and the session that
@@ -94,8 +66,7 @@ pub struct Registration<'a> {
 }
 
 pub struct Clients<'a> {
-    pub client: &'a DynamoDb,
-    pub tables: &'a Tables,
+    pub(super) db: &'a Db,
 }
 
 impl Clients<'_> {
@@ -107,31 +78,24 @@ impl Clients<'_> {
         registration: &Registration<'_>,
         claim: Option<TransactWriteItem>,
     ) -> Result<(), WriteError> {
+        let (users, emails) = (self.db.users(), self.db.emails());
         let record = registration.record;
-        let users = Users {
-            client: self.client,
-            table: &self.tables.users,
-            roles_table: &self.tables.roles,
-        };
-        let emails = Emails {
-            client: self.client,
-            table: &self.tables.emails,
-        };
         let normalized = registration.email.normalized();
-        let put = Put::builder()
-            .table_name(&self.tables.clients)
-            .set_item(Some(record.item(registration.email)))
-            .condition_expression("attribute_not_exists(id)")
-            .build()
-            .map_err(StoreError::from)?;
         let mut steps = Steps::default();
-        steps.push(Step::Record, TransactWriteItem::builder().put(put).build());
+        steps.push(
+            Step::Record,
+            super::put_new_step(
+                &self.db.tables.clients,
+                item_of(record, registration.email),
+                attr::ID,
+            )?,
+        );
         if registration.existing_account {
             steps.push(
                 Step::Record,
                 users.add_profile(
                     record.id,
-                    PROFILE_CLIENT,
+                    Profile::Client,
                     registration.roles,
                     registration.password_hash,
                 )?,
@@ -144,23 +108,17 @@ impl Clients<'_> {
             let account = NewUser {
                 id: record.id,
                 roles: registration.roles,
-                profiles: &[PROFILE_CLIENT],
+                profiles: &[Profile::Client],
                 password_hash: Some(registration.password_hash),
             };
             steps.push(Step::Record, users.put(&account, record.created_at)?);
             steps.push(Step::EmailClaim, emails.claim(&normalized, record.id)?);
         }
         if let Some((session, grants)) = registration.session {
-            let sessions = Sessions {
-                client: self.client,
-                table: &self.tables.sessions,
-            };
-            steps.push(Step::Session, sessions.adopt(session, grants)?);
+            steps.push(Step::Session, self.db.sessions().adopt(session, grants)?);
         }
-        if let Some(claim) = claim {
-            steps.push(Step::IdempotencyKey, claim);
-        }
-        match steps.run(self.client).await? {
+        steps.push_claim(claim);
+        match steps.run(&self.db.client).await? {
             Outcome::Written => Ok(()),
             Outcome::Refused(Step::IdempotencyKey) => Err(WriteError::KeyClaimed),
             Outcome::Refused(Step::EmailClaim) => Err(WriteError::EmailTaken),
@@ -182,13 +140,14 @@ impl Clients<'_> {
 
     pub async fn find(&self, id: i64) -> Result<Option<Client>, StoreError> {
         let output = self
+            .db
             .client
             .get_item()
-            .table_name(&self.tables.clients)
-            .key("id", number(id))
+            .table_name(&self.db.tables.clients)
+            .key(attr::ID, number(id))
             .consistent_read(true)
             .send()
             .await?;
-        output.item().map(Client::from_item).transpose()
+        output.item().map(client_from).transpose()
     }
 }

@@ -7,8 +7,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::ReturnValue;
 
 pub struct Counters<'a> {
-    pub client: &'a Client,
-    pub table: &'a str,
+    pub(super) client: &'a Client,
+    pub(super) table: &'a str,
 }
 
 impl Counters<'_> {

@@ -2,14 +2,19 @@
 //! write that gives a user an address claims it here in the same transaction, with a
 //! condition that it is free, so two racing requests can never both get it.
 
-use super::{Reader, StoreError, WriteError, number, string};
-use crate::values::Email;
+use super::{Reader, StoreError, WriteError, number, put_new_step, string};
+use crate::domain::Email;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 
+mod attr {
+    pub const EMAIL: &str = "email";
+    pub const USER_ID: &str = "user_id";
+}
+
 pub struct Emails<'a> {
-    pub client: &'a Client,
-    pub table: &'a str,
+    pub(super) client: &'a Client,
+    pub(super) table: &'a str,
 }
 
 impl Emails<'_> {
@@ -19,13 +24,13 @@ impl Emails<'_> {
             .client
             .get_item()
             .table_name(self.table)
-            .key("email", string(normalized))
+            .key(attr::EMAIL, string(normalized))
             .consistent_read(true)
             .send()
             .await?;
         output
             .item()
-            .map(|item| Reader(item).num("user_id"))
+            .map(|item| Reader(item).num(attr::USER_ID))
             .transpose()
     }
 
@@ -54,9 +59,11 @@ impl Emails<'_> {
     ) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(self.table)
-            .item("email", string(normalized))
-            .item("user_id", number(user_id))
-            .condition_expression("attribute_not_exists(email) OR user_id = :user")
+            .item(attr::EMAIL, string(normalized))
+            .item(attr::USER_ID, number(user_id))
+            .condition_expression("attribute_not_exists(#email) OR #user = :user")
+            .expression_attribute_names("#email", attr::EMAIL)
+            .expression_attribute_names("#user", attr::USER_ID)
             .expression_attribute_values(":user", number(user_id))
             .build()?;
         Ok(TransactWriteItem::builder().put(put).build())
@@ -64,21 +71,21 @@ impl Emails<'_> {
 
     /// Claims a free address for a user.
     pub fn claim(&self, normalized: &str, user_id: i64) -> Result<TransactWriteItem, StoreError> {
-        let put = Put::builder()
-            .table_name(self.table)
-            .item("email", string(normalized))
-            .item("user_id", number(user_id))
-            .condition_expression("attribute_not_exists(email)")
-            .build()?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        let item = super::Item::from([
+            (attr::EMAIL.into(), string(normalized)),
+            (attr::USER_ID.into(), number(user_id)),
+        ]);
+        put_new_step(self.table, item, attr::EMAIL)
     }
 
     /// Frees a user's address; refuses to free one that another user holds.
     pub fn release(&self, normalized: &str, user_id: i64) -> Result<TransactWriteItem, StoreError> {
         let delete = Delete::builder()
             .table_name(self.table)
-            .key("email", string(normalized))
-            .condition_expression("attribute_not_exists(email) OR user_id = :user")
+            .key(attr::EMAIL, string(normalized))
+            .condition_expression("attribute_not_exists(#email) OR #user = :user")
+            .expression_attribute_names("#email", attr::EMAIL)
+            .expression_attribute_names("#user", attr::USER_ID)
             .expression_attribute_values(":user", number(user_id))
             .build()?;
         Ok(TransactWriteItem::builder().delete(delete).build())

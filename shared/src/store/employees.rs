@@ -9,24 +9,14 @@
 //! transaction that also moves the email claim, on condition that the address it
 //! releases is still the record's.
 
-use super::emails::Emails;
-use super::reference::{Kind, KnownReferences, Reference};
-use super::users::{NewUser, PROFILE_EMPLOYEE, Users};
 use super::{
-    Backoff, Conditional, Expression, Item, Outcome, Reader, Step, Steps, StoreError, WriteError,
-    number, string, update_within,
+    Backoff, Conditional, Db, Expression, Item, Outcome, Reader, Step, Steps, StoreError,
+    WriteError, number, put_new_step, string, update_within,
 };
-use crate::app::Tables;
-use crate::authorise::Application;
-use crate::clock::rfc3339;
-use crate::params::Patch;
-use crate::values::Email;
-use crate::view::View;
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+use crate::domain::{
+    Address, Email, Employee, EmployeeChanges, NewEmployee, NewUser, Patch, Profile, ReferenceKind,
 };
-use serde_json::{Value, json};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
 mod attr {
     pub const ID: &str = "id";
@@ -57,313 +47,144 @@ mod attr {
     pub const UPDATED_AT: &str = "updated_at";
 }
 
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct Address {
-    pub street: Option<String>,
-    pub street2: Option<String>,
-    pub city: Option<String>,
-    pub state: Option<String>,
-    pub postal_code: Option<String>,
-    pub longitude: Option<String>,
-    pub latitude: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Employee {
-    pub id: i64,
-    pub email: String,
-    pub active: bool,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub legal_name: Option<String>,
-    pub phone: Option<String>,
-    pub service_area_id: Option<i64>,
-    pub skills: Vec<String>,
-    pub address: Address,
-    pub date_hired: Option<String>,
-    pub date_off_boarded: Option<String>,
-    pub extension: Option<i64>,
-    pub department: Option<String>,
-    pub designation_id: Option<i64>,
-    pub language: Option<String>,
-    pub photographer: bool,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-impl Employee {
-    pub fn view(&self, view: View) -> Value {
-        let mut shown = json!({
-            "id": self.id,
-            "email": self.email,
-            "first_name": self.first_name,
-            "last_name": self.last_name,
-            "phone": self.phone,
-            "active": self.active,
-            "photographer": self.photographer,
-            "skills": self.skills,
-        });
-        if view == View::InternalApps {
-            let internal = json!({
-                "legal_name": self.legal_name,
-                "service_area_id": self.service_area_id,
-                "address": self.address,
-                "date_hired": self.date_hired,
-                "date_off_boarded": self.date_off_boarded,
-                "extension": self.extension,
-                "department": self.department,
-                "designation_id": self.designation_id,
-                "language": self.language,
-                "created_at": rfc3339(self.created_at),
-                "updated_at": rfc3339(self.updated_at),
-            });
-            if let (Some(shown), Value::Object(internal)) = (shown.as_object_mut(), internal) {
-                shown.extend(internal);
-            }
-        }
-        shown
-    }
-
-    fn from_item(item: &Item) -> Result<Employee, StoreError> {
-        let read = Reader(item);
-        let text = |name| read.opt_str(name).map(str::to_owned);
-        Ok(Employee {
-            id: read.num(attr::ID)?,
-            email: read.str(attr::EMAIL)?.to_owned(),
-            active: read.bool(attr::ACTIVE),
-            first_name: text(attr::FIRST_NAME),
-            last_name: text(attr::LAST_NAME),
-            legal_name: text(attr::LEGAL_NAME),
-            phone: text(attr::PHONE),
-            service_area_id: read.opt_num(attr::SERVICE_AREA_ID)?,
-            skills: read.strings(attr::SKILLS),
-            address: Address {
-                street: text(attr::STREET),
-                street2: text(attr::STREET2),
-                city: text(attr::CITY),
-                state: text(attr::STATE),
-                postal_code: text(attr::POSTAL_CODE),
-                longitude: text(attr::LONGITUDE),
-                latitude: text(attr::LATITUDE),
-            },
-            date_hired: text(attr::DATE_HIRED),
-            date_off_boarded: text(attr::DATE_OFF_BOARDED),
-            extension: read.opt_num(attr::EXTENSION)?,
-            department: text(attr::DEPARTMENT),
-            designation_id: read.opt_num(attr::DESIGNATION_ID)?,
-            language: text(attr::LANGUAGE),
-            photographer: read.bool(attr::PHOTOGRAPHER),
-            created_at: read.num(attr::CREATED_AT)?,
-            updated_at: read.num(attr::UPDATED_AT)?,
-        })
-    }
-}
-
-/// Changes to an address, field by field; `address: null` clears every field.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AddressChanges {
-    pub street: Patch<String>,
-    pub street2: Patch<String>,
-    pub city: Patch<String>,
-    pub state: Patch<String>,
-    pub postal_code: Patch<String>,
-    pub longitude: Patch<String>,
-    pub latitude: Patch<String>,
-}
-
-impl AddressChanges {
-    pub fn clear_all() -> Self {
-        AddressChanges {
-            street: Patch::Clear,
-            street2: Patch::Clear,
-            city: Patch::Clear,
-            state: Patch::Clear,
-            postal_code: Patch::Clear,
-            longitude: Patch::Clear,
-            latitude: Patch::Clear,
-        }
-    }
-}
-
-/// What an update changes besides the (required) email address.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct EmployeeChanges {
-    pub active: Option<bool>,
-    pub service_area_id: Patch<i64>,
-    pub first_name: Patch<String>,
-    pub last_name: Patch<String>,
-    pub legal_name: Patch<String>,
-    pub skills: Patch<Vec<String>>,
-    pub phone: Patch<String>,
-    pub address: AddressChanges,
-    pub date_hired: Patch<String>,
-    pub date_off_boarded: Patch<String>,
+fn employee_from(item: &Item) -> Result<Employee, StoreError> {
+    let read = Reader(item);
+    let text = |name| read.opt_str(name).map(str::to_owned);
+    Ok(Employee {
+        id: read.num(attr::ID)?,
+        email: read.str(attr::EMAIL)?.to_owned(),
+        active: read.bool(attr::ACTIVE),
+        first_name: text(attr::FIRST_NAME),
+        last_name: text(attr::LAST_NAME),
+        legal_name: text(attr::LEGAL_NAME),
+        phone: text(attr::PHONE),
+        service_area_id: read.opt_num(attr::SERVICE_AREA_ID)?,
+        skills: read.strings(attr::SKILLS),
+        address: Address {
+            street: text(attr::STREET),
+            street2: text(attr::STREET2),
+            city: text(attr::CITY),
+            state: text(attr::STATE),
+            postal_code: text(attr::POSTAL_CODE),
+            longitude: text(attr::LONGITUDE),
+            latitude: text(attr::LATITUDE),
+        },
+        date_hired: text(attr::DATE_HIRED),
+        date_off_boarded: text(attr::DATE_OFF_BOARDED),
+        extension: read.opt_num(attr::EXTENSION)?,
+        department: text(attr::DEPARTMENT),
+        designation_id: read.opt_num(attr::DESIGNATION_ID)?,
+        language: text(attr::LANGUAGE),
+        photographer: read.bool(attr::PHOTOGRAPHER),
+        created_at: read.num(attr::CREATED_AT)?,
+        updated_at: read.num(attr::UPDATED_AT)?,
+    })
 }
 
 /// One attribute's change: a new value, or `None` to remove it.
 type Edit = (&'static str, Option<AttributeValue>);
 
-impl EmployeeChanges {
-    fn edits(&self) -> Vec<Edit> {
-        let mut edits = Vec::new();
-        let mut text = |name, patch: &Patch<String>| match patch {
-            Patch::Unchanged => {}
-            Patch::Clear => edits.push((name, None)),
-            Patch::Set(value) => edits.push((name, Some(string(value)))),
-        };
-        text(attr::FIRST_NAME, &self.first_name);
-        text(attr::LAST_NAME, &self.last_name);
-        text(attr::LEGAL_NAME, &self.legal_name);
-        text(attr::PHONE, &self.phone);
-        text(attr::STREET, &self.address.street);
-        text(attr::STREET2, &self.address.street2);
-        text(attr::CITY, &self.address.city);
-        text(attr::STATE, &self.address.state);
-        text(attr::POSTAL_CODE, &self.address.postal_code);
-        text(attr::LONGITUDE, &self.address.longitude);
-        text(attr::LATITUDE, &self.address.latitude);
-        text(attr::DATE_HIRED, &self.date_hired);
-        text(attr::DATE_OFF_BOARDED, &self.date_off_boarded);
-        if let Some(active) = self.active {
-            edits.push((attr::ACTIVE, Some(AttributeValue::Bool(active))));
-        }
-        match &self.service_area_id {
-            Patch::Unchanged => {}
-            Patch::Clear => edits.push((attr::SERVICE_AREA_ID, None)),
-            Patch::Set(id) => edits.push((attr::SERVICE_AREA_ID, Some(number(*id)))),
-        }
-        match &self.skills {
-            Patch::Unchanged => {}
-            Patch::Clear => edits.push((attr::SKILLS, None)),
-            Patch::Set(skills) => edits.push((
-                attr::SKILLS,
-                Some(AttributeValue::L(skills.iter().map(string).collect())),
-            )),
-        }
-        edits
+/// What an update writes, attribute by attribute.
+fn edits(changes: &EmployeeChanges) -> Vec<Edit> {
+    let mut edits = Vec::new();
+    let mut text = |name, patch: &Patch<String>| match patch {
+        Patch::Unchanged => {}
+        Patch::Clear => edits.push((name, None)),
+        Patch::Set(value) => edits.push((name, Some(string(value)))),
+    };
+    text(attr::FIRST_NAME, &changes.first_name);
+    text(attr::LAST_NAME, &changes.last_name);
+    text(attr::LEGAL_NAME, &changes.legal_name);
+    text(attr::PHONE, &changes.phone);
+    text(attr::STREET, &changes.address.street);
+    text(attr::STREET2, &changes.address.street2);
+    text(attr::CITY, &changes.address.city);
+    text(attr::STATE, &changes.address.state);
+    text(attr::POSTAL_CODE, &changes.address.postal_code);
+    text(attr::LONGITUDE, &changes.address.longitude);
+    text(attr::LATITUDE, &changes.address.latitude);
+    text(attr::DATE_HIRED, &changes.date_hired);
+    text(attr::DATE_OFF_BOARDED, &changes.date_off_boarded);
+    if let Some(active) = changes.active {
+        edits.push((attr::ACTIVE, Some(AttributeValue::Bool(active))));
     }
+    match &changes.service_area_id {
+        Patch::Unchanged => {}
+        Patch::Clear => edits.push((attr::SERVICE_AREA_ID, None)),
+        Patch::Set(id) => edits.push((attr::SERVICE_AREA_ID, Some(number(*id)))),
+    }
+    match &changes.skills {
+        Patch::Unchanged => {}
+        Patch::Clear => edits.push((attr::SKILLS, None)),
+        Patch::Set(skills) => edits.push((
+            attr::SKILLS,
+            Some(AttributeValue::L(skills.iter().map(string).collect())),
+        )),
+    }
+    edits
 }
 
-/// What creating an employee takes besides their id: the record's first fields and the
-/// user account behind it.
-pub struct NewEmployee<'a> {
-    pub email: &'a Email,
-    pub first_name: Option<&'a str>,
-    pub last_name: Option<&'a str>,
-    pub phone: Option<&'a str>,
-    pub service_area_id: Option<i64>,
-    pub extension: Option<i64>,
-    pub department: Option<&'a str>,
-    pub designation_id: Option<i64>,
-    pub language: Option<&'a str>,
-    pub photographer: bool,
-    pub roles: &'a [(Application, &'a str)],
-    /// An argon2id PHC string; never the password.
-    pub password_hash: Option<&'a str>,
-}
-
-impl Employee {
-    /// The record a new, active employee starts as.
-    pub fn new(id: i64, new: &NewEmployee<'_>, now: i64) -> Employee {
-        let text = |value: Option<&str>| value.map(str::to_owned);
-        Employee {
-            id,
-            email: new.email.as_str().to_owned(),
-            active: true,
-            first_name: text(new.first_name),
-            last_name: text(new.last_name),
-            legal_name: None,
-            phone: text(new.phone),
-            service_area_id: new.service_area_id,
-            skills: Vec::new(),
-            address: Address::default(),
-            date_hired: None,
-            date_off_boarded: None,
-            extension: new.extension,
-            department: text(new.department),
-            designation_id: new.designation_id,
-            language: text(new.language),
-            photographer: new.photographer,
-            created_at: now,
-            updated_at: now,
+fn item_of(employee: &Employee, email: &Email) -> Item {
+    let mut item = Item::from([
+        (attr::ID.into(), number(employee.id)),
+        (attr::EMAIL.into(), string(&employee.email)),
+        (attr::EMAIL_NORMALIZED.into(), string(email.normalized())),
+        (attr::ACTIVE.into(), AttributeValue::Bool(employee.active)),
+        (
+            attr::PHOTOGRAPHER.into(),
+            AttributeValue::Bool(employee.photographer),
+        ),
+        (attr::CREATED_AT.into(), number(employee.created_at)),
+        (attr::UPDATED_AT.into(), number(employee.updated_at)),
+    ]);
+    let texts = [
+        (attr::FIRST_NAME, &employee.first_name),
+        (attr::LAST_NAME, &employee.last_name),
+        (attr::LEGAL_NAME, &employee.legal_name),
+        (attr::PHONE, &employee.phone),
+        (attr::STREET, &employee.address.street),
+        (attr::STREET2, &employee.address.street2),
+        (attr::CITY, &employee.address.city),
+        (attr::STATE, &employee.address.state),
+        (attr::POSTAL_CODE, &employee.address.postal_code),
+        (attr::LONGITUDE, &employee.address.longitude),
+        (attr::LATITUDE, &employee.address.latitude),
+        (attr::DATE_HIRED, &employee.date_hired),
+        (attr::DATE_OFF_BOARDED, &employee.date_off_boarded),
+        (attr::DEPARTMENT, &employee.department),
+        (attr::LANGUAGE, &employee.language),
+    ];
+    for (name, value) in texts {
+        if let Some(value) = value {
+            item.insert(name.into(), string(value));
         }
     }
-
-    fn item(&self, email: &Email) -> Item {
-        let mut item = Item::from([
-            (attr::ID.into(), number(self.id)),
-            (attr::EMAIL.into(), string(&self.email)),
-            (attr::EMAIL_NORMALIZED.into(), string(email.normalized())),
-            (attr::ACTIVE.into(), AttributeValue::Bool(self.active)),
-            (
-                attr::PHOTOGRAPHER.into(),
-                AttributeValue::Bool(self.photographer),
-            ),
-            (attr::CREATED_AT.into(), number(self.created_at)),
-            (attr::UPDATED_AT.into(), number(self.updated_at)),
-        ]);
-        let texts = [
-            (attr::FIRST_NAME, &self.first_name),
-            (attr::LAST_NAME, &self.last_name),
-            (attr::LEGAL_NAME, &self.legal_name),
-            (attr::PHONE, &self.phone),
-            (attr::STREET, &self.address.street),
-            (attr::STREET2, &self.address.street2),
-            (attr::CITY, &self.address.city),
-            (attr::STATE, &self.address.state),
-            (attr::POSTAL_CODE, &self.address.postal_code),
-            (attr::LONGITUDE, &self.address.longitude),
-            (attr::LATITUDE, &self.address.latitude),
-            (attr::DATE_HIRED, &self.date_hired),
-            (attr::DATE_OFF_BOARDED, &self.date_off_boarded),
-            (attr::DEPARTMENT, &self.department),
-            (attr::LANGUAGE, &self.language),
-        ];
-        for (name, value) in texts {
-            if let Some(value) = value {
-                item.insert(name.into(), string(value));
-            }
+    let numbers = [
+        (attr::SERVICE_AREA_ID, employee.service_area_id),
+        (attr::EXTENSION, employee.extension),
+        (attr::DESIGNATION_ID, employee.designation_id),
+    ];
+    for (name, value) in numbers {
+        if let Some(value) = value {
+            item.insert(name.into(), number(value));
         }
-        let numbers = [
-            (attr::SERVICE_AREA_ID, self.service_area_id),
-            (attr::EXTENSION, self.extension),
-            (attr::DESIGNATION_ID, self.designation_id),
-        ];
-        for (name, value) in numbers {
-            if let Some(value) = value {
-                item.insert(name.into(), number(value));
-            }
-        }
-        if !self.skills.is_empty() {
-            item.insert(
-                attr::SKILLS.into(),
-                AttributeValue::L(self.skills.iter().map(string).collect()),
-            );
-        }
-        item
     }
+    if !employee.skills.is_empty() {
+        item.insert(
+            attr::SKILLS.into(),
+            AttributeValue::L(employee.skills.iter().map(string).collect()),
+        );
+    }
+    item
 }
 
 pub struct Employees<'a> {
-    pub client: &'a Client,
-    pub tables: &'a Tables,
-    pub known_references: &'a KnownReferences,
+    pub(super) db: &'a Db,
 }
 
 impl Employees<'_> {
-    fn emails(&self) -> Emails<'_> {
-        Emails {
-            client: self.client,
-            table: &self.tables.emails,
-        }
-    }
-
-    fn reference(&self) -> Reference<'_> {
-        Reference {
-            client: self.client,
-            table: &self.tables.reference,
-            known: self.known_references,
-        }
+    fn table(&self) -> &str {
+        &self.db.tables.employees
     }
 
     /// Creates the user, the employee record and the email claim in one transaction,
@@ -377,54 +198,34 @@ impl Employees<'_> {
         new: &NewEmployee<'_>,
         claim: Option<TransactWriteItem>,
     ) -> Result<(), WriteError> {
-        let references: Vec<(Kind, String)> = [
-            (
-                Kind::ServiceArea,
-                employee.service_area_id.map(|id| id.to_string()),
-            ),
-            (Kind::Department, employee.department.clone()),
-            (
-                Kind::Designation,
-                employee.designation_id.map(|id| id.to_string()),
-            ),
-        ]
-        .into_iter()
-        .filter_map(|(kind, key)| Some((kind, key?)))
-        .collect();
-        self.reference().check(&references).await?;
+        self.db.reference().check(&employee.references()).await?;
         let email = new.email;
         let account = NewUser {
             id: employee.id,
             roles: new.roles,
-            profiles: &[PROFILE_EMPLOYEE],
+            profiles: &[Profile::Employee],
             password_hash: new.password_hash,
         };
-        let users = Users {
-            client: self.client,
-            table: &self.tables.users,
-            roles_table: &self.tables.roles,
-        };
-        let put = Put::builder()
-            .table_name(&self.tables.employees)
-            .set_item(Some(employee.item(email)))
-            .condition_expression("attribute_not_exists(id)")
-            .build()
-            .map_err(StoreError::from)?;
         let mut steps = Steps::default();
-        steps.push(Step::Record, users.put(&account, employee.created_at)?);
-        steps.push(Step::Record, TransactWriteItem::builder().put(put).build());
+        steps.push(
+            Step::Record,
+            self.db.users().put(&account, employee.created_at)?,
+        );
+        steps.push(
+            Step::Record,
+            put_new_step(self.table(), item_of(employee, email), attr::ID)?,
+        );
         steps.push(
             Step::EmailClaim,
-            self.emails().claim(&email.normalized(), employee.id)?,
+            self.db.emails().claim(&email.normalized(), employee.id)?,
         );
-        if let Some(claim) = claim {
-            steps.push(Step::IdempotencyKey, claim);
-        }
-        match steps.run(self.client).await? {
+        steps.push_claim(claim);
+        match steps.run(&self.db.client).await? {
             Outcome::Written => Ok(()),
             Outcome::Refused(Step::IdempotencyKey) => Err(WriteError::KeyClaimed),
             Outcome::Refused(Step::EmailClaim) => Err(WriteError::EmailTaken),
             Outcome::Conflict => Err(self
+                .db
                 .emails()
                 .after_conflicts(email, employee.id, "creating an employee")
                 .await),
@@ -452,7 +253,7 @@ impl Employees<'_> {
                 return Err(WriteError::OffBoardedBeforeHired);
             }
         }
-        let edits = changes.edits();
+        let edits = edits(changes);
         // A refusal means another update was written meanwhile: the record is free again,
         // so this one tries again at once with the record as it is now. Conflicts and
         // refusals share one budget.
@@ -466,7 +267,7 @@ impl Employees<'_> {
                     .update_in_place(id, email, changes, &edits, now, &mut backoff)
                     .await?
                 {
-                    Conditional::Updated(item) => return Ok(Employee::from_item(&item)?),
+                    Conditional::Updated(item) => return Ok(employee_from(&item)?),
                     Conditional::Refused(None) => return Err(WriteError::UnknownEmployee(id)),
                     Conditional::Refused(Some(stored)) => stored,
                 },
@@ -483,8 +284,9 @@ impl Employees<'_> {
             }
             if let Patch::Set(area) = changes.service_area_id {
                 if Reader(&stored).opt_num(attr::SERVICE_AREA_ID)? != Some(area) {
-                    self.reference()
-                        .check(&[(Kind::ServiceArea, area.to_string())])
+                    self.db
+                        .reference()
+                        .check(&[(ReferenceKind::ServiceArea, area.to_string())])
                         .await?;
                 }
             }
@@ -497,13 +299,14 @@ impl Employees<'_> {
             }
             match self
                 .transaction(id, email, changes, &edits, &stored, now)?
-                .run_within(self.client, &mut backoff)
+                .run_within(&self.db.client, &mut backoff)
                 .await?
             {
-                Outcome::Written => return Ok(Employee::from_item(&updated)?),
+                Outcome::Written => return Ok(employee_from(&updated)?),
                 Outcome::Refused(Step::EmailClaim) => return Err(WriteError::EmailTaken),
                 Outcome::Conflict => {
                     return Err(self
+                        .db
                         .emails()
                         .after_conflicts(email, id, "moving an employee's email claim")
                         .await);
@@ -575,7 +378,7 @@ impl Employees<'_> {
             e.condition(format!("{name} = {value}"));
         }
         let key = (attr::ID, number(id));
-        update_within(self.client, &self.tables.employees, key, &e, backoff).await
+        update_within(&self.db.client, self.table(), key, &e, backoff).await
     }
 
     /// The update with the move of its email claim, as one transaction: the record's
@@ -597,32 +400,24 @@ impl Employees<'_> {
         e.set(attr::EMAIL_NORMALIZED, string(&new_email));
         let (email_name, old_value) = (e.name(attr::EMAIL_NORMALIZED), e.value(string(&old_email)));
         e.condition(format!("{email_name} = {old_value}"));
-        let update = Update::builder()
-            .table_name(&self.tables.employees)
-            .key(attr::ID, number(id))
-            .set_update_expression(e.update_expression())
-            .set_condition_expression(e.condition_expression())
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()?;
         let mut steps = Steps::default();
         steps.push(
             Step::Record,
-            TransactWriteItem::builder().update(update).build(),
+            e.update_step_returning_old(self.table(), (attr::ID, number(id)))?,
         );
         if old_email != new_email {
-            steps.push(Step::Record, self.emails().release(&old_email, id)?);
-            steps.push(Step::EmailClaim, self.emails().claim(&new_email, id)?);
+            steps.push(Step::Record, self.db.emails().release(&old_email, id)?);
+            steps.push(Step::EmailClaim, self.db.emails().claim(&new_email, id)?);
         }
         Ok(steps)
     }
 
     pub async fn get(&self, id: i64) -> Result<Option<Item>, StoreError> {
         let output = self
+            .db
             .client
             .get_item()
-            .table_name(&self.tables.employees)
+            .table_name(self.table())
             .key(attr::ID, number(id))
             .consistent_read(true)
             .send()
@@ -631,11 +426,7 @@ impl Employees<'_> {
     }
 
     pub async fn find(&self, id: i64) -> Result<Option<Employee>, StoreError> {
-        self.get(id)
-            .await?
-            .as_ref()
-            .map(Employee::from_item)
-            .transpose()
+        self.get(id).await?.as_ref().map(employee_from).transpose()
     }
 }
 

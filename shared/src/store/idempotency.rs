@@ -60,8 +60,8 @@ pub struct Recorded {
 }
 
 pub struct Idempotency<'a> {
-    pub client: &'a Client,
-    pub table: &'a str,
+    pub(super) client: &'a Client,
+    pub(super) table: &'a str,
 }
 
 impl Idempotency<'_> {

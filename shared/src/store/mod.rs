@@ -13,21 +13,24 @@ pub mod reference;
 pub mod registry;
 pub mod roles;
 pub mod sessions;
+pub mod tables;
 pub mod users;
 
+use crate::domain::{Profile, ReferenceKind};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem,
+    AttributeValue, KeysAndAttributes, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
 };
-use reference::Kind;
+use reference::KnownReferences;
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
+use tables::Tables;
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -70,7 +73,7 @@ pub enum WriteError {
     #[error("the email address belongs to another user")]
     EmailTaken,
     #[error("no {} has this id or slug", .0.name())]
-    UnknownReference(Kind),
+    UnknownReference(ReferenceKind),
     #[error("the off-boarding date is before the hiring date")]
     OffBoardedBeforeHired,
     #[error("the user already has a record")]
@@ -82,6 +85,100 @@ pub enum WriteError {
     KeyClaimed,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// The one handle every store borrows: the DynamoDB client, the tables' names, and the
+/// reference data this process has seen exist. Built once per cold start.
+pub struct Db {
+    pub client: Client,
+    pub tables: Tables,
+    known_references: KnownReferences,
+}
+
+impl Db {
+    pub fn new(client: Client, tables: Tables) -> Db {
+        Db {
+            client,
+            tables,
+            known_references: KnownReferences::default(),
+        }
+    }
+
+    pub fn sessions(&self) -> sessions::Sessions<'_> {
+        sessions::Sessions {
+            client: &self.client,
+            table: &self.tables.sessions,
+        }
+    }
+
+    pub fn application_tokens(&self) -> application_tokens::ApplicationTokens<'_> {
+        application_tokens::ApplicationTokens {
+            client: &self.client,
+            table: &self.tables.application_tokens,
+        }
+    }
+
+    pub fn roles(&self) -> roles::Roles<'_> {
+        roles::Roles {
+            client: &self.client,
+            table: &self.tables.roles,
+        }
+    }
+
+    pub fn users(&self) -> users::Users<'_> {
+        users::Users { db: self }
+    }
+
+    pub fn employees(&self) -> employees::Employees<'_> {
+        employees::Employees { db: self }
+    }
+
+    pub fn clients(&self) -> clients::Clients<'_> {
+        clients::Clients { db: self }
+    }
+
+    pub fn emails(&self) -> emails::Emails<'_> {
+        emails::Emails {
+            client: &self.client,
+            table: &self.tables.emails,
+        }
+    }
+
+    pub fn reference(&self) -> reference::Reference<'_> {
+        reference::Reference {
+            client: &self.client,
+            table: &self.tables.reference,
+            known: &self.known_references,
+        }
+    }
+
+    pub fn notifications(&self) -> notifications::Notifications<'_> {
+        notifications::Notifications {
+            client: &self.client,
+            table: &self.tables.notifications,
+        }
+    }
+
+    pub fn registry(&self) -> registry::Registry<'_> {
+        registry::Registry {
+            client: &self.client,
+            table: &self.tables.route_registry,
+        }
+    }
+
+    pub fn counters(&self) -> counters::Counters<'_> {
+        counters::Counters {
+            client: &self.client,
+            table: &self.tables.counters,
+        }
+    }
+
+    pub fn idempotency(&self) -> idempotency::Idempotency<'_> {
+        idempotency::Idempotency {
+            client: &self.client,
+            table: &self.tables.idempotency,
+        }
+    }
 }
 
 pub fn string(value: impl Into<String>) -> AttributeValue {
@@ -348,6 +445,21 @@ pub async fn put_new(
     }
 }
 
+/// A transaction step that puts a new item, unless one with its key exists.
+pub fn put_new_step(
+    table: &str,
+    item: Item,
+    key_attribute: &str,
+) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(#key)")
+        .expression_attribute_names("#key", key_attribute)
+        .build()?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
 /// What a step of a transaction stands for, so that a cancellation says which condition
 /// refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -396,6 +508,13 @@ impl Steps {
     pub fn push(&mut self, kind: Step, item: TransactWriteItem) {
         self.kinds.push(kind);
         self.items.push(item);
+    }
+
+    /// Adds an idempotency key's claim, when the request has a key.
+    pub fn push_claim(&mut self, claim: Option<TransactWriteItem>) {
+        if let Some(claim) = claim {
+            self.push(Step::IdempotencyKey, claim);
+        }
     }
 
     /// Runs the transaction, again while DynamoDB cancels it for a conflict, within
@@ -492,6 +611,11 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// An attribute as it is stored, whatever its type.
+    pub fn value(&self, name: &str) -> Result<AttributeValue, StoreError> {
+        self.0.get(name).cloned().ok_or_else(|| missing(name))
+    }
+
     pub fn str(&self, name: &str) -> Result<&'a str, StoreError> {
         self.opt_str(name).ok_or_else(|| missing(name))
     }
@@ -524,6 +648,14 @@ impl<'a> Reader<'a> {
                 .collect(),
             _ => Vec::new(),
         }
+    }
+
+    /// A set of profiles; names it does not know are left out.
+    pub fn profiles(&self, name: &str) -> Vec<Profile> {
+        self.strings(name)
+            .iter()
+            .filter_map(|profile| Profile::from_name(profile))
+            .collect()
     }
 
     pub fn map(&self, name: &str) -> Option<&'a HashMap<String, AttributeValue>> {
@@ -624,6 +756,47 @@ impl Expression {
 
     pub fn values(&self) -> Option<HashMap<String, AttributeValue>> {
         (!self.values.is_empty()).then(|| self.values.clone())
+    }
+
+    /// The update as a transaction step on the item with `key` in `table`.
+    pub fn update_step(
+        &self,
+        table: &str,
+        key: (&str, AttributeValue),
+    ) -> Result<TransactWriteItem, StoreError> {
+        self.transact_update(table, key, None)
+    }
+
+    /// [`Expression::update_step`], whose refusal hands back the item as it is
+    /// ([`Outcome::RecordChanged`]).
+    pub fn update_step_returning_old(
+        &self,
+        table: &str,
+        key: (&str, AttributeValue),
+    ) -> Result<TransactWriteItem, StoreError> {
+        self.transact_update(
+            table,
+            key,
+            Some(ReturnValuesOnConditionCheckFailure::AllOld),
+        )
+    }
+
+    fn transact_update(
+        &self,
+        table: &str,
+        key: (&str, AttributeValue),
+        on_refusal: Option<ReturnValuesOnConditionCheckFailure>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(table)
+            .key(key.0, key.1)
+            .set_update_expression(self.update_expression())
+            .set_condition_expression(self.condition_expression())
+            .set_expression_attribute_names(self.names())
+            .set_expression_attribute_values(self.values())
+            .set_return_values_on_condition_check_failure(on_refusal)
+            .build()?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 }
 

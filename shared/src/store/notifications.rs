@@ -16,8 +16,8 @@ pub struct Notification<'a> {
 }
 
 pub struct Notifications<'a> {
-    pub client: &'a Client,
-    pub table: &'a str,
+    pub(super) client: &'a Client,
+    pub(super) table: &'a str,
 }
 
 impl Notifications<'_> {

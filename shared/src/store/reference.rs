@@ -7,36 +7,20 @@
 //! seen once is known to exist for good.
 
 use super::{Item, StoreError, WriteError, batch_get, string};
+use crate::domain::ReferenceKind as Kind;
+
+mod attr {
+    pub const KIND: &str = "kind";
+    pub const KEY: &str = "key";
+    pub const NAME: &str = "name";
+}
 use aws_sdk_dynamodb::Client;
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    ServiceArea,
-    Department,
-    Designation,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::ServiceArea, Kind::Department, Kind::Designation];
-
-    pub const fn name(self) -> &'static str {
-        match self {
-            Kind::ServiceArea => "service_area",
-            Kind::Department => "department",
-            Kind::Designation => "designation",
-        }
-    }
-
-    fn from_name(name: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|kind| kind.name() == name)
-    }
-}
-
 /// The entries this process has seen exist.
 #[derive(Debug, Default)]
-pub struct KnownReferences(Mutex<HashSet<(Kind, String)>>);
+pub(super) struct KnownReferences(Mutex<HashSet<(Kind, String)>>);
 
 impl KnownReferences {
     fn contains(&self, entry: &(Kind, String)) -> bool {
@@ -51,18 +35,18 @@ impl KnownReferences {
 }
 
 pub struct Reference<'a> {
-    pub client: &'a Client,
-    pub table: &'a str,
-    pub known: &'a KnownReferences,
+    pub(super) client: &'a Client,
+    pub(super) table: &'a str,
+    pub(super) known: &'a KnownReferences,
 }
 
 impl Reference<'_> {
     /// Creates or replaces an entry; `key` is an id or a slug.
     pub async fn put(&self, kind: Kind, key: &str, name: &str) -> Result<(), StoreError> {
         let item = Item::from([
-            ("kind".into(), string(kind.name())),
-            ("key".into(), string(key)),
-            ("name".into(), string(name)),
+            (attr::KIND.into(), string(kind.name())),
+            (attr::KEY.into(), string(key)),
+            (attr::NAME.into(), string(name)),
         ]);
         super::put(self.client, self.table, item, "writing reference data").await
     }
@@ -82,15 +66,15 @@ impl Reference<'_> {
             .iter()
             .map(|(kind, key)| {
                 Item::from([
-                    ("kind".to_owned(), string(kind.name())),
-                    ("key".to_owned(), string(key)),
+                    (attr::KIND.to_owned(), string(kind.name())),
+                    (attr::KEY.to_owned(), string(key)),
                 ])
             })
             .collect();
         for item in batch_get(self.client, self.table, keys).await? {
             let read = super::Reader(&item);
-            if let Some(kind) = Kind::from_name(read.str("kind")?) {
-                self.known.add((kind, read.str("key")?.to_owned()));
+            if let Some(kind) = Kind::from_name(read.str(attr::KIND)?) {
+                self.known.add((kind, read.str(attr::KEY)?.to_owned()));
             }
         }
         match unknown

@@ -23,8 +23,8 @@ pub fn service_key(service: &str) -> String {
 }
 
 pub struct Registry<'a> {
-    pub client: &'a Client,
-    pub table: &'a str,
+    pub(super) client: &'a Client,
+    pub(super) table: &'a str,
 }
 
 impl Registry<'_> {

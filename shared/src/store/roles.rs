@@ -1,14 +1,20 @@
 //! Roles: per application, a named set of permissions.
 
 use super::{Item, Reader, StoreError, string};
-use crate::authorise::Application;
+use crate::domain::{Application, Permission};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
+
+mod attr {
+    pub const APPLICATION: &str = "application";
+    pub const ROLE: &str = "role";
+    pub const PERMISSIONS: &str = "permissions";
+}
 
 pub struct Roles<'a> {
-    pub client: &'a Client,
-    pub table: &'a str,
+    pub(super) client: &'a Client,
+    pub(super) table: &'a str,
 }
 
 impl Roles<'_> {
@@ -17,46 +23,49 @@ impl Roles<'_> {
         &self,
         application: Application,
         role: &str,
-        permissions: &[&str],
+        permissions: &[Permission],
     ) -> Result<(), StoreError> {
         let mut item = Item::from([
-            ("application".into(), string(application.slug())),
-            ("role".into(), string(role)),
+            (attr::APPLICATION.into(), string(application.slug())),
+            (attr::ROLE.into(), string(role)),
         ]);
         if !permissions.is_empty() {
-            item.insert(
-                "permissions".into(),
-                AttributeValue::Ss(permissions.iter().map(|p| (*p).to_owned()).collect()),
-            );
+            let names = permissions.iter().map(|p| p.name().to_owned()).collect();
+            item.insert(attr::PERMISSIONS.into(), AttributeValue::Ss(names));
         }
         super::put(self.client, self.table, item, "writing a role").await
     }
 
-    /// The permissions of each (application slug, role) asked for, in one BatchGetItem.
-    /// A role that does not exist grants nothing.
+    /// The permissions of the role held in each application, in one BatchGetItem. A role
+    /// that does not exist grants nothing; a permission PlanoAuth does not know neither.
     pub async fn permissions(
         &self,
-        roles: &HashMap<String, String>,
-    ) -> Result<HashMap<String, Vec<String>>, StoreError> {
+        roles: &BTreeMap<Application, String>,
+    ) -> Result<BTreeMap<Application, Vec<Permission>>, StoreError> {
         if roles.is_empty() {
-            return Ok(HashMap::new());
+            return Ok(BTreeMap::new());
         }
         let keys = roles
             .iter()
             .map(|(application, role)| {
                 Item::from([
-                    ("application".to_owned(), string(application)),
-                    ("role".to_owned(), string(role)),
+                    (attr::APPLICATION.to_owned(), string(application.slug())),
+                    (attr::ROLE.to_owned(), string(role)),
                 ])
             })
             .collect();
-        let mut found = HashMap::new();
+        let mut found = BTreeMap::new();
         for item in super::batch_get(self.client, self.table, keys).await? {
             let read = Reader(&item);
-            found.insert(
-                read.str("application")?.to_owned(),
-                read.strings("permissions"),
-            );
+            let Some(application) = Application::from_slug(read.str(attr::APPLICATION)?) else {
+                continue;
+            };
+            let held = read
+                .strings(attr::PERMISSIONS)
+                .iter()
+                .filter_map(|name| Permission::from_name(name))
+                .collect();
+            found.insert(application, held);
         }
         Ok(found)
     }

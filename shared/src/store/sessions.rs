@@ -6,23 +6,18 @@
 
 use super::{
     Conditional, Expression, Item, Outcome, Reader, Step, Steps, StoreError, WriteError, number,
-    put_new, send_through_conflicts, string, update_if,
+    put_new, put_new_step, send_through_conflicts, string, update_if,
 };
-use crate::authorise::{Application, Permission};
-use crate::clock::rfc3339;
+use crate::domain::{
+    ABSOLUTE_LIFETIME, Application, Grants, IDLE_LIFETIME, Permission, Profile, Session,
+};
 use crate::tokens::{self, TokenKind};
-use crate::view::View;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, DeleteRequest, Put, TransactWriteItem, Update, WriteRequest,
+    AttributeValue, Delete, DeleteRequest, TransactWriteItem, WriteRequest,
 };
-use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-/// A session ends when it is older than this...
-pub const ABSOLUTE_LIFETIME: i64 = 7 * 24 * 60 * 60;
-/// ...or has not been used for this long, unless the user chose `remember_me`.
-pub const IDLE_LIFETIME: i64 = 72 * 60 * 60;
 /// DynamoDB's TTL deletes an item up to days after its time; it is only a backstop.
 const TTL_GRACE: i64 = 24 * 60 * 60;
 /// The index of a user's sessions, to end them all at once.
@@ -48,165 +43,117 @@ mod attr {
     pub const EXPIRY_SHARD: &str = "expiry_shard";
 }
 
-/// What a user is allowed, as a session carries it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Grants {
-    pub user_id: i64,
-    /// The kinds of records the user has: `employee`, `client`, `liaison`.
-    pub profiles: Vec<String>,
-    /// Per application slug, the permissions of the user's role there.
-    pub permissions: HashMap<String, Vec<String>>,
+/// A new session for a user (with their grants) or a guest, and its token: the only time
+/// the token exists outside the caller's hands.
+pub fn open(
+    grants: Option<&Grants>,
+    application: Application,
+    remember_me: bool,
+    now: i64,
+) -> (String, Session) {
+    let token = tokens::generate(TokenKind::Session);
+    let session = Session {
+        token_hash: tokens::hash(&token),
+        id: tokens::random_id(),
+        user_id: grants.map(|g| g.user_id),
+        application,
+        remember_me,
+        created_at: now,
+        last_used_at: now,
+        profiles: grants.map(|g| g.profiles.clone()).unwrap_or_default(),
+        permissions: grants.map(|g| g.permissions.clone()).unwrap_or_default(),
+    };
+    (token, session)
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Session {
-    /// The key of the session's item: the hash of its token (never shown).
-    pub token_hash: String,
-    pub id: String,
-    /// `None` for a guest session, opened before the user registers.
-    pub user_id: Option<i64>,
-    /// The application the session was opened through; the default one it acts in.
-    pub application: Application,
-    pub remember_me: bool,
-    pub created_at: i64,
-    pub last_used_at: i64,
-    pub profiles: Vec<String>,
-    pub permissions: HashMap<String, Vec<String>>,
+/// The session as it is stored: with the TTL backstop and, unless it is `remember_me`,
+/// an expiry shard for the cleanup's indexes.
+fn item_of(session: &Session) -> Item {
+    let mut item = Item::from([
+        (attr::TOKEN_HASH.into(), string(&session.token_hash)),
+        (attr::ID.into(), string(&session.id)),
+        (attr::APPLICATION.into(), string(session.application.slug())),
+        (
+            attr::REMEMBER_ME.into(),
+            AttributeValue::Bool(session.remember_me),
+        ),
+        (attr::CREATED_AT.into(), number(session.created_at)),
+        (attr::LAST_USED_AT.into(), number(session.last_used_at)),
+    ]);
+    if let Some(user_id) = session.user_id {
+        item.insert(attr::USER_ID.into(), number(user_id));
+    }
+    if !session.remember_me {
+        item.insert(
+            attr::EXPIRES.into(),
+            number(session.created_at + ABSOLUTE_LIFETIME + TTL_GRACE),
+        );
+        let shard = rand::random::<u32>() % EXPIRY_SHARDS;
+        item.insert(attr::EXPIRY_SHARD.into(), string(shard.to_string()));
+    }
+    if let Some(profiles) = profiles_value(&session.profiles) {
+        item.insert(attr::PROFILES.into(), profiles);
+    }
+    if let Some(permissions) = permissions_value(&session.permissions) {
+        item.insert(attr::PERMISSIONS.into(), permissions);
+    }
+    item
 }
 
-impl Session {
-    /// A new session for a user (with their grants) or a guest, and its token: the only
-    /// time the token exists outside the caller's hands.
-    pub fn open(
-        grants: Option<&Grants>,
-        application: Application,
-        remember_me: bool,
-        now: i64,
-    ) -> (String, Session) {
-        let token = tokens::generate(TokenKind::Session);
-        let session = Session {
-            token_hash: tokens::hash(&token),
-            id: tokens::random_id(),
-            user_id: grants.map(|g| g.user_id),
-            application,
-            remember_me,
-            created_at: now,
-            last_used_at: now,
-            profiles: grants.map(|g| g.profiles.clone()).unwrap_or_default(),
-            permissions: grants.map(|g| g.permissions.clone()).unwrap_or_default(),
-        };
-        (token, session)
-    }
-
-    /// Whether the session still works at `now`.
-    pub fn is_live(&self, now: i64) -> bool {
-        self.expires_at().is_none_or(|expiry| now <= expiry)
-    }
-
-    /// When the session stops working if it is not used again; `None` with `remember_me`.
-    pub fn expires_at(&self) -> Option<i64> {
-        (!self.remember_me)
-            .then(|| (self.created_at + ABSOLUTE_LIFETIME).min(self.last_used_at + IDLE_LIFETIME))
-    }
-
-    pub fn allows(&self, application: Application, permission: Permission) -> bool {
-        self.permissions
-            .get(application.slug())
-            .is_some_and(|held| held.iter().any(|p| p == permission.name()))
-    }
-
-    pub fn view(&self, view: View) -> Value {
-        let mut shown = json!({
-            "id": self.id,
-            "user_id": self.user_id,
-            "application": self.application.slug(),
-            "remember_me": self.remember_me,
-            "expires_at": self.expires_at().map(rfc3339),
-        });
-        if view == View::InternalApps {
-            shown["created_at"] = json!(rfc3339(self.created_at));
-            shown["last_used_at"] = json!(rfc3339(self.last_used_at));
-            shown["profiles"] = json!(self.profiles);
-            shown["permissions"] = json!(self.permissions);
-        }
-        shown
-    }
-
-    /// The session as it is stored: with the TTL backstop and, unless it is `remember_me`,
-    /// an expiry shard for the cleanup's indexes.
-    fn item(&self) -> Item {
-        let mut item = Item::from([
-            (attr::TOKEN_HASH.into(), string(&self.token_hash)),
-            (attr::ID.into(), string(&self.id)),
-            (attr::APPLICATION.into(), string(self.application.slug())),
-            (
-                attr::REMEMBER_ME.into(),
-                AttributeValue::Bool(self.remember_me),
-            ),
-            (attr::CREATED_AT.into(), number(self.created_at)),
-            (attr::LAST_USED_AT.into(), number(self.last_used_at)),
-        ]);
-        if let Some(user_id) = self.user_id {
-            item.insert(attr::USER_ID.into(), number(user_id));
-        }
-        if !self.remember_me {
-            item.insert(
-                attr::EXPIRES.into(),
-                number(self.created_at + ABSOLUTE_LIFETIME + TTL_GRACE),
-            );
-            let shard = rand::random::<u32>() % EXPIRY_SHARDS;
-            item.insert(attr::EXPIRY_SHARD.into(), string(shard.to_string()));
-        }
-        if !self.profiles.is_empty() {
-            item.insert(
-                attr::PROFILES.into(),
-                AttributeValue::Ss(self.profiles.clone()),
-            );
-        }
-        let permissions: HashMap<String, AttributeValue> = self
-            .permissions
-            .iter()
-            .filter(|(_, held)| !held.is_empty())
-            .map(|(app, held)| (app.clone(), AttributeValue::Ss(held.clone())))
-            .collect();
-        if !permissions.is_empty() {
-            item.insert(attr::PERMISSIONS.into(), AttributeValue::M(permissions));
-        }
-        item
-    }
-
-    fn from_item(item: &Item) -> Result<Session, StoreError> {
-        let read = Reader(item);
-        let application = read.str(attr::APPLICATION)?;
-        let permissions = read
-            .map(attr::PERMISSIONS)
-            .map(|by_application| {
-                by_application
-                    .iter()
-                    .map(|(app, held)| {
-                        let held = match held {
-                            AttributeValue::Ss(held) => held.clone(),
-                            _ => Vec::new(),
-                        };
-                        (app.clone(), held)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok(Session {
-            token_hash: read.str(attr::TOKEN_HASH)?.to_owned(),
-            id: read.str(attr::ID)?.to_owned(),
-            user_id: read.opt_num(attr::USER_ID)?,
-            application: Application::from_slug(application).ok_or_else(|| {
-                StoreError::Malformed(format!("unknown application `{application}`"))
-            })?,
-            remember_me: read.bool(attr::REMEMBER_ME),
-            created_at: read.num(attr::CREATED_AT)?,
-            last_used_at: read.num(attr::LAST_USED_AT)?,
-            profiles: read.strings(attr::PROFILES),
-            permissions,
+fn session_from(item: &Item) -> Result<Session, StoreError> {
+    let read = Reader(item);
+    let application = read.str(attr::APPLICATION)?;
+    let permissions = read
+        .map(attr::PERMISSIONS)
+        .map(|by_application| {
+            by_application
+                .iter()
+                .filter_map(|(slug, held)| {
+                    let held = match held {
+                        AttributeValue::Ss(names) => names
+                            .iter()
+                            .filter_map(|name| Permission::from_name(name))
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    Some((Application::from_slug(slug)?, held))
+                })
+                .collect()
         })
-    }
+        .unwrap_or_default();
+    Ok(Session {
+        token_hash: read.str(attr::TOKEN_HASH)?.to_owned(),
+        id: read.str(attr::ID)?.to_owned(),
+        user_id: read.opt_num(attr::USER_ID)?,
+        application: Application::from_slug(application)
+            .ok_or_else(|| StoreError::Malformed(format!("unknown application `{application}`")))?,
+        remember_me: read.bool(attr::REMEMBER_ME),
+        created_at: read.num(attr::CREATED_AT)?,
+        last_used_at: read.num(attr::LAST_USED_AT)?,
+        profiles: read.profiles(attr::PROFILES),
+        permissions,
+    })
+}
+
+/// A set of profiles as DynamoDB holds it; `None` when empty (it has no empty sets).
+pub(super) fn profiles_value(profiles: &[Profile]) -> Option<AttributeValue> {
+    (!profiles.is_empty())
+        .then(|| AttributeValue::Ss(profiles.iter().map(|p| p.name().to_owned()).collect()))
+}
+
+/// Permissions per application as a map of string sets; `None` when none is held.
+fn permissions_value(
+    permissions: &BTreeMap<Application, Vec<Permission>>,
+) -> Option<AttributeValue> {
+    let by_application: HashMap<String, AttributeValue> = permissions
+        .iter()
+        .filter(|(_, held)| !held.is_empty())
+        .map(|(application, held)| {
+            let names = held.iter().map(|p| p.name().to_owned()).collect();
+            (application.slug().to_owned(), AttributeValue::Ss(names))
+        })
+        .collect();
+    (!by_application.is_empty()).then_some(AttributeValue::M(by_application))
 }
 
 /// The condition that a session exists and is live at `now`: `remember_me`, or neither
@@ -230,22 +177,14 @@ fn live_condition(e: &mut Expression, now: i64) -> String {
 
 /// Sets (or, when empty, removes) a session's records and permissions.
 fn set_grants(e: &mut Expression, grants: &Grants) {
-    if grants.profiles.is_empty() {
-        e.remove(attr::PROFILES);
-    } else {
-        e.set(attr::PROFILES, AttributeValue::Ss(grants.profiles.clone()));
-    }
-    let permissions: HashMap<String, AttributeValue> = grants
-        .permissions
-        .iter()
-        .filter(|(_, held)| !held.is_empty())
-        .map(|(app, held)| (app.clone(), AttributeValue::Ss(held.clone())))
-        .collect();
-    if permissions.is_empty() {
-        e.remove(attr::PERMISSIONS);
-    } else {
-        e.set(attr::PERMISSIONS, AttributeValue::M(permissions));
-    }
+    match profiles_value(&grants.profiles) {
+        Some(profiles) => e.set(attr::PROFILES, profiles),
+        None => e.remove(attr::PROFILES),
+    };
+    match permissions_value(&grants.permissions) {
+        Some(permissions) => e.set(attr::PERMISSIONS, permissions),
+        None => e.remove(attr::PERMISSIONS),
+    };
 }
 
 /// What checking a session token found.
@@ -259,8 +198,8 @@ pub enum Check {
 }
 
 pub struct Sessions<'a> {
-    pub client: &'a Client,
-    pub table: &'a str,
+    pub(super) client: &'a Client,
+    pub(super) table: &'a str,
 }
 
 impl Sessions<'_> {
@@ -274,8 +213,8 @@ impl Sessions<'_> {
         e.condition(live);
         let key = (attr::TOKEN_HASH, string(tokens::hash(token)));
         Ok(match update_if(self.client, self.table, key, &e).await? {
-            Conditional::Updated(item) => Check::Valid(Session::from_item(&item)?),
-            Conditional::Refused(Some(old)) => Check::Expired(Session::from_item(&old)?),
+            Conditional::Updated(item) => Check::Valid(session_from(&item)?),
+            Conditional::Refused(Some(old)) => Check::Expired(session_from(&old)?),
             Conditional::Refused(None) => Check::Unknown,
         })
     }
@@ -289,7 +228,7 @@ impl Sessions<'_> {
         remember_me: bool,
         now: i64,
     ) -> Result<(String, Session), WriteError> {
-        let (token, session) = Session::open(grants, application, remember_me, now);
+        let (token, session) = open(grants, application, remember_me, now);
         self.put(&session, None).await?;
         Ok((token, session))
     }
@@ -301,7 +240,7 @@ impl Sessions<'_> {
         session: &Session,
         claim: Option<TransactWriteItem>,
     ) -> Result<(), WriteError> {
-        let item = session.item();
+        let item = item_of(session);
         let Some(claim) = claim else {
             return match put_new(self.client, self.table, attr::TOKEN_HASH, item).await? {
                 true => Ok(()),
@@ -310,7 +249,7 @@ impl Sessions<'_> {
                 }
             };
         };
-        let put = self.put_new(item)?;
+        let put = put_new_step(self.table, item, attr::TOKEN_HASH)?;
         let mut steps = Steps::default();
         steps.push(Step::Record, put);
         steps.push(Step::IdempotencyKey, claim);
@@ -346,7 +285,7 @@ impl Sessions<'_> {
         let Some(mut item) = stored.item else {
             return Ok(None);
         };
-        let session = Session::from_item(&item)?;
+        let session = session_from(&item)?;
         if !session.is_live(now) {
             return Ok(None);
         }
@@ -365,7 +304,7 @@ impl Sessions<'_> {
             .set_expression_attribute_values(e.values())
             .build()
             .map_err(StoreError::from)?;
-        let put = self.put_new(item)?;
+        let put = put_new_step(self.table, item, attr::TOKEN_HASH)?;
         let mut steps = Steps::default();
         steps.push(
             Step::Session,
@@ -388,17 +327,6 @@ impl Sessions<'_> {
                 Err(StoreError::Malformed("a session with this token exists".into()).into())
             }
         }
-    }
-
-    /// The transaction step that writes a new session, unless its token's hash is taken.
-    fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
-        let put = Put::builder()
-            .table_name(self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#hash)")
-            .expression_attribute_names("#hash", attr::TOKEN_HASH)
-            .build()?;
-        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// Ends one session (signing out). Returns whether it existed.
@@ -434,15 +362,7 @@ impl Sessions<'_> {
             None => format!("attribute_not_exists({user})"),
         };
         e.condition(format!("attribute_exists({hash}) AND {owner}"));
-        let update = Update::builder()
-            .table_name(self.table)
-            .key(attr::TOKEN_HASH, string(&session.token_hash))
-            .set_update_expression(e.update_expression())
-            .set_condition_expression(e.condition_expression())
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .build()?;
-        Ok(TransactWriteItem::builder().update(update).build())
+        e.update_step(self.table, (attr::TOKEN_HASH, string(&session.token_hash)))
     }
 
     /// Gives every open session of a user their current grants, so that a change of
@@ -603,42 +523,5 @@ impl Sessions<'_> {
         Err(StoreError::Malformed(
             "sessions left undeleted after retries".into(),
         ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn session(remember_me: bool, created_at: i64, last_used_at: i64) -> Session {
-        Session {
-            token_hash: "h".into(),
-            id: "s".into(),
-            user_id: Some(1),
-            application: Application::PlanoAuth,
-            remember_me,
-            created_at,
-            last_used_at,
-            profiles: vec!["employee".into()],
-            permissions: HashMap::from([("planoauth".into(), vec!["employees.update".into()])]),
-        }
-    }
-
-    #[test]
-    fn expiry_is_the_earlier_of_absolute_and_idle() {
-        assert_eq!(session(false, 0, 0).expires_at(), Some(IDLE_LIFETIME));
-        let late_use = 6 * 24 * 3600;
-        assert_eq!(
-            session(false, 0, late_use).expires_at(),
-            Some(ABSOLUTE_LIFETIME)
-        );
-        assert_eq!(session(true, 0, 0).expires_at(), None);
-    }
-
-    #[test]
-    fn permissions_are_per_application() {
-        let s = session(false, 0, 0);
-        assert!(s.allows(Application::PlanoAuth, Permission::EmployeesUpdate));
-        assert!(!s.allows(Application::PlanoOrder, Permission::EmployeesUpdate));
     }
 }

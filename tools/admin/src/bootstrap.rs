@@ -2,22 +2,21 @@
 //! application token per application and a first admin employee.
 
 use planoauth::App;
-use planoauth::authorise::{Application, Permission};
+use planoauth::domain::Email;
+use planoauth::domain::ReferenceKind as Kind;
+use planoauth::domain::{Application, Permission};
+use planoauth::domain::{Employee, NewEmployee};
 use planoauth::error::BoxError;
 use planoauth::passwords;
-use planoauth::store::employees::{Employee, NewEmployee};
-use planoauth::store::reference::Kind;
-use planoauth::values::Email;
 use rand::Rng;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// The roles every application starts with, and what each may do.
-pub fn default_roles() -> Vec<(&'static str, Vec<&'static str>)> {
-    let all = Permission::ALL.iter().map(|p| p.name()).collect();
+pub fn default_roles() -> Vec<(&'static str, Vec<Permission>)> {
     vec![
-        ("admin", all),
-        ("manager", vec![Permission::EmployeesUpdate.name()]),
+        ("admin", Permission::ALL.to_vec()),
+        ("manager", vec![Permission::EmployeesUpdate]),
         ("staff", vec![]),
         ("client", vec![]),
     ]
@@ -55,17 +54,17 @@ pub async fn bootstrap(app: &App, api_url: &str, admin_email: &str) -> Result<Bo
     let roles = default_roles();
     for application in Application::ALL {
         for (role, permissions) in &roles {
-            app.roles().put(application, role, permissions).await?;
+            app.db.roles().put(application, role, permissions).await?;
         }
     }
     seed_reference_data(app).await?;
 
-    let all_permissions: Vec<&str> = Permission::ALL.iter().map(|p| p.name()).collect();
     let mut applications = BTreeMap::new();
     for application in Application::ALL {
         let (token, _) = app
+            .db
             .application_tokens()
-            .issue(application, "bootstrap", &all_permissions, now)
+            .issue(application, "bootstrap", &Permission::ALL, now)
             .await?;
         applications.insert(application.slug().to_owned(), token);
     }
@@ -81,12 +80,12 @@ pub async fn bootstrap(app: &App, api_url: &str, admin_email: &str) -> Result<Bo
 /// An employee who holds the admin role in every application, with a generated password
 /// (returned once, stored only as its argon2id hash).
 pub async fn create_admin(app: &App, email: &str) -> Result<Admin, BoxError> {
-    let email = Email::parse(email).map_err(|invalid| format!("admin email {}", invalid.reason))?;
+    let email = Email::parse(email).map_err(|invalid| format!("admin email {invalid}"))?;
     let password = random_password();
     let password_hash = passwords::hash(&password)?;
     let admin_roles: Vec<(Application, &str)> =
         Application::ALL.iter().map(|app| (*app, "admin")).collect();
-    let id = app.counters().next("users").await?;
+    let id = app.db.counters().next("users").await?;
     let new = NewEmployee {
         email: &email,
         first_name: Some("PlanoAuth"),
@@ -101,7 +100,8 @@ pub async fn create_admin(app: &App, email: &str) -> Result<Admin, BoxError> {
         roles: &admin_roles,
         password_hash: Some(&password_hash),
     };
-    app.employees()
+    app.db
+        .employees()
         .create(&Employee::new(id, &new, app.clock.now()), &new, None)
         .await
         .map_err(|error| format!("creating the admin employee: {error}"))?;
@@ -113,7 +113,7 @@ pub async fn create_admin(app: &App, email: &str) -> Result<Admin, BoxError> {
 }
 
 pub async fn seed_reference_data(app: &App) -> Result<(), BoxError> {
-    let reference = app.reference();
+    let reference = app.db.reference();
     for (id, name) in SERVICE_AREAS {
         reference
             .put(Kind::ServiceArea, &id.to_string(), name)

@@ -4,12 +4,13 @@ use crate::bootstrap;
 use crate::tables;
 use crate::template::Template;
 use planoauth::App;
-use planoauth::app::{SdkConfig, Tables};
-use planoauth::authorise::{Application, Permission};
+use planoauth::aws::SdkConfig;
 use planoauth::clock::SystemClock;
+use planoauth::domain::ReferenceKind as Kind;
+use planoauth::domain::{Application, Permission};
 use planoauth::error::BoxError;
-use planoauth::store::reference::Kind;
 use planoauth::store::registry;
+use planoauth::store::tables::Tables;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::Path;
@@ -113,7 +114,12 @@ pub async fn run(args: &[String], environment: &Environment) -> Result<Value, Bo
                 other => return Err(format!("unknown reference kind {other}").into()),
             };
             let (key, name) = (options.get("key")?, options.get("name")?);
-            environment.app()?.reference().put(kind, key, name).await?;
+            environment
+                .app()?
+                .db
+                .reference()
+                .put(kind, key, name)
+                .await?;
             Ok(json!({ "kind": kind.name(), "key": key, "name": name }))
         }
         ["verify-sender"] => {
@@ -130,6 +136,7 @@ pub async fn run(args: &[String], environment: &Environment) -> Result<Value, Bo
             let application = options.application()?;
             let permissions = options.permissions()?;
             let (token, record) = app
+                .db
                 .application_tokens()
                 .issue(
                     application,
@@ -139,19 +146,20 @@ pub async fn run(args: &[String], environment: &Environment) -> Result<Value, Bo
                 )
                 .await?;
             Ok(
-                json!({ "id": record.id, "application": application.slug(), "name": record.name, "permissions": record.permissions, "token": token }),
+                json!({ "id": record.id, "application": application.slug(), "name": record.name, "permissions": names(&record.permissions), "token": token }),
             )
         }
         ["token", "list"] => {
             let app = environment.app()?;
             let tokens = app
+                .db
                 .application_tokens()
                 .list(options.application()?)
                 .await?;
             Ok(Value::Array(
                 tokens
                     .into_iter()
-                    .map(|t| json!({ "id": t.id, "name": t.name, "permissions": t.permissions, "created_at": planoauth::clock::rfc3339(t.created_at) }))
+                    .map(|t| json!({ "id": t.id, "name": t.name, "permissions": names(&t.permissions), "created_at": planoauth::clock::rfc3339(t.created_at) }))
                     .collect(),
             ))
         }
@@ -159,6 +167,7 @@ pub async fn run(args: &[String], environment: &Environment) -> Result<Value, Bo
             let app = environment.app()?;
             let (application, id) = (options.application()?, options.get("id")?);
             match app
+                .db
                 .application_tokens()
                 .rotate(application, id, app.clock.now())
                 .await?
@@ -172,7 +181,7 @@ pub async fn run(args: &[String], environment: &Environment) -> Result<Value, Bo
         ["token", "revoke"] => {
             let app = environment.app()?;
             let (application, id) = (options.application()?, options.get("id")?);
-            if app.application_tokens().revoke(application, id).await? {
+            if app.db.application_tokens().revoke(application, id).await? {
                 Ok(json!({ "revoked": id }))
             } else {
                 Err(format!("{} has no token {id}", application.slug()).into())
@@ -182,22 +191,22 @@ pub async fn run(args: &[String], environment: &Environment) -> Result<Value, Bo
             let app = environment.app()?;
             let (application, role) = (options.application()?, options.get("role")?);
             let permissions = options.permissions()?;
-            app.roles().put(application, role, &permissions).await?;
+            app.db.roles().put(application, role, &permissions).await?;
             // Operator-only, off every request path: finding the role's holders may scan.
-            let holders = app.users().holders_of(application, role).await?;
+            let holders = app.db.users().holders_of(application, role).await?;
             let mut refreshed = 0;
             for user_id in &holders {
                 refreshed += refresh_sessions(&app, *user_id).await?;
             }
             Ok(
-                json!({ "application": application.slug(), "role": role, "permissions": permissions, "holders": holders.len(), "sessions_refreshed": refreshed }),
+                json!({ "application": application.slug(), "role": role, "permissions": names(&permissions), "holders": holders.len(), "sessions_refreshed": refreshed }),
             )
         }
         ["role", "grant"] => {
             let app = environment.app()?;
             let user_id = options.user()?;
             let (application, role) = (options.application()?, options.get("role")?);
-            if !app.users().grant(user_id, application, role).await? {
+            if !app.db.users().grant(user_id, application, role).await? {
                 return Err(format!("there is no user {user_id}").into());
             }
             let refreshed = refresh_sessions(&app, user_id).await?;
@@ -209,6 +218,7 @@ pub async fn run(args: &[String], environment: &Environment) -> Result<Value, Bo
             let user_id = options.user()?;
             let ended = environment
                 .app()?
+                .db
                 .sessions()
                 .end_all_for_user(user_id)
                 .await?;
@@ -255,7 +265,8 @@ async fn switch(
     options: &Options,
 ) -> Result<Value, BoxError> {
     let app = environment.app()?;
-    app.registry()
+    app.db
+        .registry()
         .set(key, enabled, options.optional("reason"), app.clock.now())
         .await?;
     Ok(json!({ "switch": key, "enabled": enabled }))
@@ -263,8 +274,8 @@ async fn switch(
 
 /// Gives a user's open sessions their current grants.
 async fn refresh_sessions(app: &App, user_id: i64) -> Result<usize, BoxError> {
-    match app.users().grants(user_id).await? {
-        Some(grants) => Ok(app.sessions().refresh_grants(&grants).await?),
+    match app.db.users().grants(user_id).await? {
+        Some(grants) => Ok(app.db.sessions().refresh_grants(&grants).await?),
         None => Ok(0),
     }
 }
@@ -311,19 +322,21 @@ impl Options {
             .map_err(|_| format!("--user takes a user id, not {user}").into())
     }
 
-    fn permissions(&self) -> Result<Vec<&'static str>, BoxError> {
+    fn permissions(&self) -> Result<Vec<Permission>, BoxError> {
         self.optional("permissions")
             .unwrap_or_default()
             .split(',')
             .map(str::trim)
             .filter(|name| !name.is_empty())
             .map(|name| {
-                Permission::ALL
-                    .iter()
-                    .map(|p| p.name())
-                    .find(|known| *known == name)
+                Permission::from_name(name)
                     .ok_or_else(|| format!("unknown permission {name}").into())
             })
             .collect()
     }
+}
+
+/// Permissions as the operator writes them.
+fn names(permissions: &[Permission]) -> Vec<&'static str> {
+    permissions.iter().map(|p| p.name()).collect()
 }

@@ -3,7 +3,7 @@
 //! whatever AWS the environment names (`AWS_ENDPOINT_URL` for the local stack) and finds
 //! the tables through the same `*_TABLE` variables the functions read.
 
-use planoauth::app::aws_config;
+use planoauth::aws::aws_config;
 use planoauth_admin::commands::{self, Environment};
 use std::process::ExitCode;
 

@@ -6,8 +6,8 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
-use planoauth::app::{Tables, env_variable};
 use planoauth::error::BoxError;
+use planoauth::store::tables::{Tables, env_variable};
 
 /// Creates every table of the template named `{prefix}{LogicalId}` (an existing one is
 /// left as it is) and returns the names, which is what the functions read from their

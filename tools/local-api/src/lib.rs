@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use employees_update::EmployeesUpdate;
 use lambda_http::{Body, Request, Response};
 use photographers_create::PhotographersCreate;
-use planoauth::app::SdkConfig;
+use planoauth::aws::SdkConfig;
 use planoauth::error::BoxError;
 use planoauth::mail::Mailer;
 use planoauth::pipeline::serve;

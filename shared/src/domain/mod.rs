@@ -1,0 +1,20 @@
+//! The domain: PlanoAuth's records and the rules that need no I/O. It imports nothing of
+//! the rest of the crate; the stores, the pipeline and the use cases all build on it.
+
+mod access;
+mod email;
+mod patch;
+mod records;
+mod session;
+
+pub use access::{Application, Permission, Profile};
+pub use email::Email;
+pub use patch::Patch;
+pub use records::{
+    Account, Address, AddressChanges, ApplicationToken, Client, Employee, EmployeeChanges,
+    NewEmployee, NewUser, ReferenceKind,
+};
+pub use session::{ABSOLUTE_LIFETIME, Grants, IDLE_LIFETIME, Session};
+
+/// The language of a record when none is given.
+pub const DEFAULT_LANGUAGE: &str = "en";

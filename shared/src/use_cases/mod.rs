@@ -1,0 +1,18 @@
+//! The use cases: what each route does, in the product's words, above the stores and
+//! beside the pipeline. A function's handler reads its parameters and calls one of
+//! these; refusals come back as [`crate::ApiError`]s, mapped from the stores' refusals
+//! in one place ([`crate::error`]).
+
+mod clean_sessions;
+mod create_photographer;
+mod register_client;
+mod sign_in;
+mod sign_out;
+mod update_employee;
+
+pub use clean_sessions::{Report, clean_expired_sessions};
+pub use create_photographer::{NewPhotographer, PHOTOGRAPHER_ROLE, create_photographer};
+pub use register_client::{CLIENT_ROLE, NewClient, register_client};
+pub use sign_in::{MAX_FAILED_SIGN_INS_PER_HOUR, open_session, repeat_opened_session};
+pub use sign_out::sign_out;
+pub use update_employee::update_employee;

@@ -1,0 +1,151 @@
+//! Opening sessions: signing a user in, or a guest session (what a registration page
+//! holds before `users/client_register`).
+//!
+//! An unknown email and a wrong password get the same answer after the same work (one
+//! account read and one argon2id verification), so the answer does not tell which
+//! addresses have accounts. More than [`MAX_FAILED_SIGN_INS_PER_HOUR`] failures on one
+//! account within an hour refuse further attempts until the hour ends.
+
+use crate::domain::{Account, Email, Profile, Session};
+use crate::error::ApiError;
+use crate::idempotency;
+use crate::passwords;
+use crate::pipeline::{Ctx, Reply};
+use crate::status::Status;
+use crate::store::WriteError;
+use crate::store::idempotency::{Answer, IdempotencyKey};
+use crate::store::sessions;
+use crate::tokens;
+use crate::view::Show;
+use std::sync::OnceLock;
+
+/// Failed sign-ins one account may have within an hour (a fixed window, so a stranger
+/// can lock an account out for the rest of the hour at most).
+pub const MAX_FAILED_SIGN_INS_PER_HOUR: i64 = 100;
+
+/// Opens a session: for the user whose `(email, password)` these are, or a guest's
+/// without them. The answer holds the session with its token: the only answer that
+/// ever holds one.
+pub async fn open_session(
+    ctx: &Ctx<'_>,
+    credentials: Option<(Email, String)>,
+    remember_me: bool,
+) -> Result<Reply, ApiError> {
+    let grants = match credentials {
+        None => None,
+        Some((email, password)) => {
+            let account = sign_in(ctx, &email, password).await?;
+            Some(ctx.app.db.users().grants_of(&account).await?)
+        }
+    };
+    let (token, session) = sessions::open(grants.as_ref(), ctx.application, remember_me, ctx.now);
+    let claim = ctx.claim(
+        None,
+        grants.as_ref().map(|g| g.user_id),
+        Some(&session.token_hash),
+    )?;
+    ctx.app.db.sessions().put(&session, claim).await?;
+    Ok(shown_with_token(ctx, &session, token))
+}
+
+/// A repeated sign-in answers with the session the first one opened, under a new token:
+/// the first answer's token is not kept anywhere, and stops working now.
+pub async fn repeat_opened_session(
+    ctx: &Ctx<'_>,
+    key: &IdempotencyKey,
+    answer: &Answer,
+) -> Result<Reply, ApiError> {
+    let idempotency = ctx.app.db.idempotency();
+    let mut opened = answer.session_hash.clone();
+    let mut attempts = 0..3;
+    while let (Some(hash), Some(_)) = (opened.take(), attempts.next()) {
+        let reissued = ctx
+            .app
+            .db
+            .sessions()
+            .reissue(&hash, ctx.now, |new_hash| {
+                idempotency.move_session(&key.key_hash, &hash, new_hash)
+            })
+            .await;
+        match reissued {
+            Ok(Some((token, session))) => return Ok(shown_with_token(ctx, &session, token)),
+            Ok(None) => {
+                return Err(ApiError::invalid(
+                    idempotency::HEADER,
+                    "opened a session that has ended since: sign in again with a new key",
+                ));
+            }
+            // A concurrent repeat moved the session first: follow it.
+            Err(WriteError::KeyClaimed) => {
+                opened = idempotency
+                    .find(&key.key_hash, ctx.now)
+                    .await?
+                    .and_then(|recorded| recorded.answer.session_hash);
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(ApiError::reject(Status::RecordBusy))
+}
+
+/// The session as the caller asked to see it, with its token.
+fn shown_with_token(ctx: &Ctx<'_>, session: &Session, token: String) -> Reply {
+    let mut shown = session.show(ctx.session_view);
+    shown["token"] = serde_json::Value::from(token);
+    Reply::session(shown)
+}
+
+/// The account whose password this is, or the one refusal every failure shares.
+async fn sign_in(ctx: &Ctx<'_>, email: &Email, password: String) -> Result<Account, ApiError> {
+    let users = ctx.app.db.users();
+    let owner = ctx.app.db.emails().owner(&email.normalized()).await?;
+    // Read an account even when the address has none, so both cost the same.
+    let account = users
+        .account(owner.unwrap_or(0))
+        .await?
+        .filter(|_| owner.is_some());
+    if let Some(account) = &account {
+        if account.failures_this_hour(ctx.now) >= MAX_FAILED_SIGN_INS_PER_HOUR {
+            return Err(ApiError::reject(Status::TooManyAttempts));
+        }
+    }
+    let stored = account.as_ref().and_then(|a| a.password_hash.clone());
+    let matches = tokio::task::spawn_blocking(move || {
+        passwords::verify(
+            &password,
+            stored.as_deref().unwrap_or_else(|| unknown_account_hash()),
+        )
+    })
+    .await
+    .map_err(ApiError::crash)?;
+
+    let Some(account) = account.filter(|_| matches) else {
+        if let Some(owner) = owner {
+            users.record_failed_sign_in(owner, ctx.now).await?;
+        }
+        return Err(ApiError::invalid(
+            "password",
+            "the email address and password do not match",
+        ));
+    };
+    if account.profiles.contains(&Profile::Employee) {
+        let employee = ctx.app.db.employees().find(account.id).await?;
+        if employee.is_some_and(|employee| !employee.active) {
+            return Err(ApiError::reject_because(
+                Status::PermissionDenied,
+                "This account is deactivated.",
+            ));
+        }
+    }
+    Ok(account)
+}
+
+/// The hash of a random secret nobody knows: verified when the address has no account,
+/// so that failing costs the same argon2id work either way.
+fn unknown_account_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| {
+        passwords::hash(&tokens::random_id())
+            .unwrap_or_else(|_| String::from("$argon2id$unavailable"))
+    })
+}

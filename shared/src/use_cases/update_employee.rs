@@ -1,0 +1,24 @@
+use crate::domain::{Email, Employee, EmployeeChanges};
+use crate::error::ApiError;
+use crate::pipeline::Ctx;
+
+/// Changes an employee record (see [`crate::store::employees`] for how it is written).
+/// Deactivating an employee ends all of their sessions.
+pub async fn update_employee(
+    ctx: &Ctx<'_>,
+    id: i64,
+    email: &Email,
+    changes: &EmployeeChanges,
+) -> Result<Employee, ApiError> {
+    let employee = ctx
+        .app
+        .db
+        .employees()
+        .update(id, email, changes, ctx.now)
+        .await?;
+    if changes.active == Some(false) {
+        // A deactivated employee must not keep acting through open sessions.
+        ctx.app.db.sessions().end_all_for_user(id).await?;
+    }
+    Ok(employee)
+}
