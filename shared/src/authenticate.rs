@@ -1,11 +1,11 @@
 //! Authentication: who is calling. A token is an application's or a session's; its
 //! prefix says which, so checking it costs one DynamoDB call either way.
 
-use crate::app::App;
 use crate::domain::{ApplicationToken, Session};
 use crate::error::ApiError;
 use crate::params::Params;
 use crate::status::Status;
+use crate::store::Db;
 use crate::store::sessions::Check;
 use crate::tokens::TokenKind;
 use lambda_http::Request;
@@ -54,18 +54,18 @@ pub fn take_token(params: &mut Params, request: &Request) -> Result<String, ApiE
 /// Who the token belongs to. An expired session is refused with `session-expired` but
 /// still handed back, as the response carries it.
 pub async fn authenticate(
-    app: &App,
+    db: &Db,
     token: &str,
     now: i64,
 ) -> Result<Caller, (ApiError, Option<Session>)> {
     let invalid = || (ApiError::reject(Status::InvalidToken), None);
     match TokenKind::of(token) {
-        Some(TokenKind::Application) => match app.db.application_tokens().find(token).await {
+        Some(TokenKind::Application) => match db.application_tokens().find(token).await {
             Ok(Some(record)) => Ok(Caller::Application(record)),
             Ok(None) => Err(invalid()),
             Err(error) => Err((error.into(), None)),
         },
-        Some(TokenKind::Session) => match app.db.sessions().check_and_touch(token, now).await {
+        Some(TokenKind::Session) => match db.sessions().check_and_touch(token, now).await {
             Ok(Check::Valid(session)) => Ok(Caller::Session(session)),
             Ok(Check::Expired(session)) => {
                 Err((ApiError::reject(Status::SessionExpired), Some(session)))

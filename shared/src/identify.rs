@@ -2,10 +2,10 @@
 //! route registry. The switches are cached per function for a short time
 //! ([`SWITCH_CACHE_TTL`]), so this costs a DynamoDB call only now and then.
 
-use crate::app::App;
 use crate::error::ApiError;
 use crate::routes::Route;
 use crate::status::Status;
+use crate::store::Db;
 use crate::store::registry::Switches;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -15,20 +15,16 @@ use std::time::{Duration, Instant};
 /// an operator's switch takes effect within this time, without a redeploy.
 pub const SWITCH_CACHE_TTL: Duration = Duration::from_secs(30);
 
-pub async fn identify(app: &App, route: &Route) -> Result<(), ApiError> {
-    let switches = match app.switches.get(route.path) {
+pub async fn identify(db: &Db, cache: &SwitchCache, route: &Route) -> Result<(), ApiError> {
+    let switches = match cache.get(route.path) {
         Some(switches) => switches,
         None => {
-            let read = app
-                .db
-                .registry()
-                .switches(route.path, route.service())
-                .await;
+            let read = db.registry().switches(route.path, route.service()).await;
             let switches = read.map_err(|error| {
                 tracing::error!(route = route.path, cause = %error, "route registry unreadable");
                 ApiError::reject(Status::IdentifyRequestError)
             })?;
-            app.switches.put(route.path, switches);
+            cache.put(route.path, switches);
             switches
         }
     };

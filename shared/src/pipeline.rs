@@ -212,7 +212,7 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
     let mut session_view = View::Default;
     let mut replayed = false;
     let result = async {
-        identify(app, &E::ROUTE).await?;
+        identify(&app.db, &app.switches, &E::ROUTE).await?;
         let mut params = decode(request, E::ROUTE.sensitive_params)?;
         let token = take_token(&mut params, request)?;
         let key = idempotency::key_of(request, &E::ROUTE, &token, &params)?;
@@ -227,7 +227,7 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
         let requested = params.optional::<Application>("application")?;
         session_view = params.optional::<View>("session_view")?.unwrap_or_default();
         let now = app.clock.now();
-        let caller = authenticate(app, &token, now)
+        let caller = authenticate(&app.db, &token, now)
             .await
             .map_err(|(error, expired)| {
                 session = expired;

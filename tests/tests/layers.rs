@@ -1,0 +1,102 @@
+//! The library's layers point one way: the domain at the bottom imports nothing of ours;
+//! the stores import the domain (and the bottom utilities), never the request pipeline,
+//! the views or the app; and no module of `shared/src` imports itself back through
+//! another. Read from the source, so that a new import that breaks them fails here.
+
+// A panic is how a test reports a failure.
+#![allow(clippy::unwrap_used)]
+
+use planoauth_tests::repository_root;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// The crate-level names `lib.rs` re-exports, by the module they come from.
+const REEXPORTS: [(&str, &str); 6] = [
+    ("App", "app"),
+    ("ApiError", "error"),
+    ("Ctx", "pipeline"),
+    ("Endpoint", "pipeline"),
+    ("Reply", "pipeline"),
+    ("Status", "status"),
+];
+
+/// Each top-level module of `shared/src` with the top-level modules its code (tests
+/// aside) names through `crate::`.
+fn imports() -> BTreeMap<String, BTreeSet<String>> {
+    let root = repository_root().join("shared/src");
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut files = Vec::new();
+    collect(&root, &mut files);
+    for file in files {
+        let relative = file.strip_prefix(&root).unwrap();
+        let module = relative
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy()
+            .trim_end_matches(".rs")
+            .to_owned();
+        if module == "lib" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let imported = graph.entry(module.clone()).or_default();
+        for (index, _) in code.match_indices("crate::") {
+            let name: String = code[index + "crate::".len()..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let target = REEXPORTS
+                .iter()
+                .find(|(reexport, _)| *reexport == name)
+                .map_or(name.clone(), |(_, module)| (*module).to_owned());
+            if target != module {
+                imported.insert(target);
+            }
+        }
+    }
+    graph
+}
+
+fn collect(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            collect(&path, files);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+}
+
+#[test]
+fn the_domain_imports_nothing_of_ours() {
+    let graph = imports();
+    assert!(graph.contains_key("domain"));
+    assert_eq!(graph["domain"], BTreeSet::new());
+}
+
+#[test]
+fn the_stores_import_the_domain_and_nothing_above_them() {
+    let graph = imports();
+    let allowed: BTreeSet<String> = ["domain", "tokens"].map(String::from).into();
+    let above: Vec<&String> = graph["store"].difference(&allowed).collect();
+    assert!(above.is_empty(), "the stores import {above:?}");
+}
+
+#[test]
+fn no_module_imports_itself_back() {
+    let graph = imports();
+    for start in graph.keys() {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<&String> = graph[start].iter().collect();
+        while let Some(module) = stack.pop() {
+            assert_ne!(module, start, "{start} imports itself back");
+            if seen.insert(module) {
+                stack.extend(graph.get(module).into_iter().flatten());
+            }
+        }
+    }
+}
