@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lambda_http::{Body, Request};
+use local_api::Function;
 use planoauth::App;
 use planoauth::aws::aws_config;
 use planoauth::clock::{Clock, FixedClock};
@@ -19,7 +20,7 @@ use planoauth::domain::{Application, Permission};
 use planoauth::domain::{Employee, NewEmployee};
 use planoauth::identify::SwitchCache;
 use planoauth::mail::Mailer;
-use planoauth::pipeline::{Endpoint, serve};
+use planoauth::routes::Route;
 use planoauth::store::tables::Tables;
 use planoauth_admin::template::Template;
 use serde_json::Value;
@@ -460,8 +461,15 @@ impl TestEnv {
         token
     }
 
+    /// The function that serves `route`, as the local API dispatches to it.
+    pub fn route(&self, route: Route) -> &dyn Function {
+        self.functions
+            .get(&route)
+            .expect("the local API serves every route")
+    }
+
     /// POSTs a JSON body to the endpoint's route, as API Gateway would deliver it.
-    pub async fn call<E: Endpoint>(&self, endpoint: &E, body: &Value) -> Answer {
+    pub async fn call(&self, endpoint: &dyn Function, body: &Value) -> Answer {
         self.call_with(
             &self.app,
             endpoint,
@@ -472,15 +480,15 @@ impl TestEnv {
     }
 
     /// POSTs parameters to a sensitive-params route: JSON, base64-encoded.
-    pub async fn call_encoded<E: Endpoint>(&self, endpoint: &E, params: &Value) -> Answer {
+    pub async fn call_encoded(&self, endpoint: &dyn Function, params: &Value) -> Answer {
         self.call_encoded_on(&self.app, endpoint, params).await
     }
 
     /// POSTs parameters to a sensitive-params route, on `app`.
-    pub async fn call_encoded_on<E: Endpoint>(
+    pub async fn call_encoded_on(
         &self,
         app: &App,
-        endpoint: &E,
+        endpoint: &dyn Function,
         params: &Value,
     ) -> Answer {
         let body = encoded(params);
@@ -494,9 +502,9 @@ impl TestEnv {
     }
 
     /// POSTs parameters to a sensitive-params route with an `Idempotency-Key` header.
-    pub async fn call_encoded_with_key<E: Endpoint>(
+    pub async fn call_encoded_with_key(
         &self,
-        endpoint: &E,
+        endpoint: &dyn Function,
         params: &Value,
         key: &str,
     ) -> Answer {
@@ -536,10 +544,10 @@ impl TestEnv {
     }
 
     /// POSTs raw bytes with the given headers to the endpoint's route, on `app`.
-    pub async fn call_with<E: Endpoint>(
+    pub async fn call_with(
         &self,
         app: &App,
-        endpoint: &E,
+        endpoint: &dyn Function,
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Answer {
@@ -547,10 +555,10 @@ impl TestEnv {
             .iter()
             .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
             .collect();
-        let event = local_api::http_api_event("POST", E::ROUTE.path, &headers, body);
+        let event = local_api::http_api_event("POST", endpoint.route().path, &headers, body);
         let request = lambda_http::request::from_str(&event.to_string())
             .expect("the event decodes as Lambda decodes it");
-        answer(serve(app, endpoint, request).await)
+        answer(endpoint.serve(app, request).await)
     }
 }
 

@@ -6,6 +6,7 @@
 
 use planoauth::domain::Application::PlanoAuth;
 use planoauth::domain::Employee;
+use planoauth::routes;
 use planoauth_admin::commands::{Environment, run};
 use planoauth_tests::{Answer, TestEnv};
 use serde_json::{Value, json};
@@ -21,7 +22,7 @@ async fn admin(env: &TestEnv, line: &str) -> Result<Value, String> {
 
 async fn update(env: &TestEnv, token: &str, employee: &Employee) -> Answer {
     env.call(
-        &env.functions.employees_update,
+        env.route(routes::EMPLOYEES_UPDATE),
         &json!({ "token": token, "id": employee.id, "email": employee.email }),
     )
     .await
@@ -183,7 +184,7 @@ async fn a_created_admin_can_sign_in_and_update_employees() {
     let app_token = env.application_token(PlanoAuth, &["sessions.create"]).await;
     let signed_in = env
         .call_encoded(
-            &env.functions.sessions_create,
+            env.route(routes::SESSIONS_CREATE),
             &json!({ "token": app_token, "email": created["email"], "password": created["password"] }),
         )
         .await;
@@ -211,7 +212,7 @@ async fn reference_data_can_be_added() {
     let area = 1000 + i64::from(rand_suffix());
     let body = json!({ "token": token, "id": employee.id, "email": employee.email, "service_area_id": area });
     assert_eq!(
-        env.call(&env.functions.employees_update, &body)
+        env.call(env.route(routes::EMPLOYEES_UPDATE), &body)
             .await
             .status(),
         "invalid-param"
@@ -223,7 +224,7 @@ async fn reference_data_can_be_added() {
     .await
     .unwrap();
     assert_eq!(
-        env.call(&env.functions.employees_update, &body)
+        env.call(env.route(routes::EMPLOYEES_UPDATE), &body)
             .await
             .status(),
         "action-successful"

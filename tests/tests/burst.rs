@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 use planoauth::domain::Application::PlanoAuth;
+use planoauth::routes;
 use planoauth_tests::{
     Answer, TestEnv, assert_no_server_errors, injected, injected_since, set_faults, tally,
 };
@@ -40,7 +41,7 @@ async fn a_burst_of_field_and_email_changes_on_one_record_answers_without_server
                     email = env.unique_email(&format!("burst{client}"));
                     change["email"] = Value::from(email.clone());
                 }
-                answers.push(env.call(&env.functions.employees_update, &change).await);
+                answers.push(env.call(env.route(routes::EMPLOYEES_UPDATE), &change).await);
             }
             answers
         }

@@ -8,6 +8,7 @@
 
 use futures_util::StreamExt;
 use planoauth::domain::Application::PlanoAuth;
+use planoauth::routes;
 use planoauth::tokens;
 use planoauth_tests::{
     Answer, TestEnv, assert_no_server_errors, assert_status, injected, injected_since, set_faults,
@@ -77,31 +78,37 @@ async fn a_soak_through_throttling_and_server_errors_answers_every_request() {
     .await;
     let before = injected(&prefix).await;
 
-    let functions = &env.functions;
     let requests = (0..300).map(|i| {
         let (env, token, session) = (&env, &token, &session);
         let employee = &employees[i % employees.len()];
         async move {
             match i % 10 {
                 0 => {
-                    env.call_encoded(&functions.photographers_create, &photographer(env, token))
-                        .await
+                    env.call_encoded(
+                        env.route(routes::PHOTOGRAPHERS_CREATE),
+                        &photographer(env, token),
+                    )
+                    .await
                 }
                 1 => {
-                    env.call_encoded(&functions.users_client_register, &client(env, token))
-                        .await
+                    env.call_encoded(
+                        env.route(routes::USERS_CLIENT_REGISTER),
+                        &client(env, token),
+                    )
+                    .await
                 }
                 2 | 3 => {
                     let sign_in =
                         json!({"token": token, "email": employee.email, "password": PASSWORD});
-                    env.call_encoded(&functions.sessions_create, &sign_in).await
+                    env.call_encoded(env.route(routes::SESSIONS_CREATE), &sign_in)
+                        .await
                 }
                 4 => {
-                    env.call_encoded(&functions.sessions_create, &json!({"token": token}))
+                    env.call_encoded(env.route(routes::SESSIONS_CREATE), &json!({"token": token}))
                         .await
                 }
                 5 | 6 => {
-                    env.call(&functions.sessions_show, &json!({"token": session}))
+                    env.call(env.route(routes::SESSIONS_SHOW), &json!({"token": session}))
                         .await
                 }
                 _ => {
@@ -109,7 +116,7 @@ async fn a_soak_through_throttling_and_server_errors_answers_every_request() {
                         "token": token, "id": employee.id, "email": employee.email,
                         "skills": [format!("skill-{i}")],
                     });
-                    env.call(&functions.employees_update, &change).await
+                    env.call(env.route(routes::EMPLOYEES_UPDATE), &change).await
                 }
             }
         }
@@ -154,7 +161,7 @@ async fn a_stalled_session_write_that_applied_is_answered_as_the_success_it_was(
     let answer = env
         .call_encoded_on(
             &app,
-            &env.functions.sessions_create,
+            env.route(routes::SESSIONS_CREATE),
             &json!({ "token": token }),
         )
         .await;
@@ -162,7 +169,10 @@ async fn a_stalled_session_write_that_applied_is_answered_as_the_success_it_was(
     assert_eq!(injected_since(&prefix, &before, "stalls").await, 1);
     let session = answer.session()["token"].as_str().unwrap();
     let shown = env
-        .call(&env.functions.sessions_show, &json!({ "token": session }))
+        .call(
+            env.route(routes::SESSIONS_SHOW),
+            &json!({ "token": session }),
+        )
         .await;
     assert_status(&shown, "action-successful", 200);
 }
@@ -174,7 +184,7 @@ async fn a_stalled_transaction_that_applied_is_answered_as_the_success_it_was() 
     let app = stalling(&env, &prefix, "TransactWriteItems").await;
     let params = photographer(&env, &token);
     let answer = env
-        .call_encoded_on(&app, &env.functions.photographers_create, &params)
+        .call_encoded_on(&app, env.route(routes::PHOTOGRAPHERS_CREATE), &params)
         .await;
     assert_status(&answer, "action-successful", 200);
     assert_eq!(injected_since(&prefix, &before, "stalls").await, 1);
@@ -201,7 +211,7 @@ async fn a_stalled_counter_update_counts_once() {
     let app = stalling(&env, &prefix, "UpdateItem").await;
     let wrong = json!({"token": token, "email": employee.email, "password": "not-the-Password-1"});
     let answer = env
-        .call_encoded_on(&app, &env.functions.sessions_create, &wrong)
+        .call_encoded_on(&app, env.route(routes::SESSIONS_CREATE), &wrong)
         .await;
     assert_status(&answer, "invalid-param", 400);
     assert_eq!(injected_since(&prefix, &before, "stalls").await, 1);
@@ -232,7 +242,7 @@ async fn conflicts_are_retried_and_never_reach_the_log_as_crashes() {
     let answers = futures_util::future::join_all(
         attempts
             .iter()
-            .map(|p| env.call_encoded(&env.functions.photographers_create, p)),
+            .map(|p| env.call_encoded(env.route(routes::PHOTOGRAPHERS_CREATE), p)),
     )
     .await;
     assert_no_server_errors(&answers);

@@ -8,6 +8,7 @@
 use photographers_create::PhotographersCreate;
 use planoauth::domain::Application::PlanoAuth;
 use planoauth::mail::Mailer;
+use planoauth::routes;
 use planoauth::tokens;
 use planoauth_tests::{
     Answer, SIGN_IN_URL, TestEnv, assert_no_server_errors, assert_status, encoded, injected,
@@ -65,7 +66,7 @@ fn new_key() -> String {
 }
 
 async fn create(env: &TestEnv, params: &Value, key: &str) -> Answer {
-    env.call_encoded_with_key(&env.functions.photographers_create, params, key)
+    env.call_encoded_with_key(env.route(routes::PHOTOGRAPHERS_CREATE), params, key)
         .await
 }
 
@@ -89,7 +90,7 @@ async fn a_repeated_create_answers_the_first_answer_and_creates_nothing() {
     let again = env
         .call_with(
             &env.app,
-            &env.functions.photographers_create,
+            env.route(routes::PHOTOGRAPHERS_CREATE),
             &[
                 ("content-type", "application/json"),
                 ("idempotency-key", &key),
@@ -183,7 +184,7 @@ async fn a_malformed_key_is_refused_and_other_routes_ignore_the_header() {
         let shown = env
             .call_with(
                 &env.app,
-                &env.functions.sessions_show,
+                env.route(routes::SESSIONS_SHOW),
                 &[
                     ("content-type", "application/json"),
                     ("idempotency-key", "k1"),
@@ -266,7 +267,7 @@ async fn a_failed_welcome_email_is_answered_again_without_another_try() {
 }
 
 async fn sign_in(env: &TestEnv, params: &Value, key: &str) -> Answer {
-    env.call_encoded_with_key(&env.functions.sessions_create, params, key)
+    env.call_encoded_with_key(env.route(routes::SESSIONS_CREATE), params, key)
         .await
 }
 
@@ -290,7 +291,7 @@ async fn a_repeated_sign_in_answers_the_same_session_under_a_new_token() {
     );
     assert_ne!(old, new);
     let shown = |session: &str| json!({"token": session});
-    let show = &env.functions.sessions_show;
+    let show = env.route(routes::SESSIONS_SHOW);
     assert_status(&env.call(show, &shown(old)).await, "invalid-token", 401);
     assert_status(&env.call(show, &shown(new)).await, "action-successful", 200);
 
@@ -302,7 +303,7 @@ async fn a_repeated_sign_in_answers_the_same_session_under_a_new_token() {
     assert_status(&sign_in(&env, &wrong, &key).await, "invalid-param", 400);
 
     // Once signed out, the key's session is gone, and so is its answer.
-    env.call(&env.functions.sessions_delete, &json!({"token": new}))
+    env.call(env.route(routes::SESSIONS_DELETE), &json!({"token": new}))
         .await;
     let ended = sign_in(&env, &params, &key).await;
     assert_status(&ended, "invalid-param", 400);
@@ -333,7 +334,7 @@ async fn a_repeated_registration_answers_the_same_client() {
         let env = &env;
         let key = key.clone();
         async move {
-            env.call_encoded_with_key(&env.functions.users_client_register, &params, &key)
+            env.call_encoded_with_key(env.route(routes::USERS_CLIENT_REGISTER), &params, &key)
                 .await
         }
     };
@@ -348,9 +349,9 @@ async fn a_repeated_registration_answers_the_same_client() {
     let direct = client(&env, &token);
     let key = new_key();
     let answers = [
-        env.call_encoded_with_key(&env.functions.users_client_register, &direct, &key)
+        env.call_encoded_with_key(env.route(routes::USERS_CLIENT_REGISTER), &direct, &key)
             .await,
-        env.call_encoded_with_key(&env.functions.users_client_register, &direct, &key)
+        env.call_encoded_with_key(env.route(routes::USERS_CLIENT_REGISTER), &direct, &key)
             .await,
     ];
     assert_eq!(answers[0].data()["id"], answers[1].data()["id"]);
@@ -374,7 +375,7 @@ async fn a_key_record_holds_no_secret() {
     let session = signed_in.session()["token"].as_str().unwrap().to_owned();
     create(&env, &photographer(&env, &token), &new_key()).await;
     env.call_encoded_with_key(
-        &env.functions.users_client_register,
+        env.route(routes::USERS_CLIENT_REGISTER),
         &client(&env, &token),
         &new_key(),
     )

@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use photographers_create::PhotographersCreate;
 use planoauth::domain::Application::PlanoAuth;
 use planoauth::mail::Mailer;
+use planoauth::routes;
 use planoauth_tests::{
     Answer, SENDER, SIGN_IN_URL, TestEnv, assert_no_server_errors, assert_one_won_the_address,
     assert_status, assert_the_race_met_conflicts, capture_logs, injected, injected_since,
@@ -40,7 +41,7 @@ fn photographer(env: &TestEnv, token: &str) -> Value {
 }
 
 async fn create(env: &TestEnv, params: &Value) -> Answer {
-    env.call_encoded(&env.functions.photographers_create, params)
+    env.call_encoded(env.route(routes::PHOTOGRAPHERS_CREATE), params)
         .await
 }
 
@@ -256,7 +257,7 @@ async fn a_plain_json_body_is_invalid_encoded_params() {
     let answer = env
         .call_with(
             &env.app,
-            &env.functions.photographers_create,
+            env.route(routes::PHOTOGRAPHERS_CREATE),
             &[("content-type", "application/json")],
             body.as_bytes(),
         )
@@ -272,7 +273,7 @@ async fn an_empty_object_is_no_params_decoded() {
         let answer = env
             .call_with(
                 &env.app,
-                &env.functions.photographers_create,
+                env.route(routes::PHOTOGRAPHERS_CREATE),
                 &[("content-type", "application/json")],
                 body.as_bytes(),
             )

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 use planoauth::domain::Application::PlanoAuth;
+use planoauth::routes;
 use planoauth_admin::commands::{Environment, run};
 use planoauth_tests::{Answer, TestEnv};
 use serde_json::json;
@@ -38,7 +39,7 @@ async fn update(env: &TestEnv) -> Answer {
     let app = env.with_tables(env.app.db.tables.clone());
     env.call_with(
         &app,
-        &env.functions.employees_update,
+        env.route(routes::EMPLOYEES_UPDATE),
         &[("content-type", "application/json")],
         body.as_bytes(),
     )
@@ -69,7 +70,10 @@ async fn a_service_switched_off_is_service_not_found() {
     // Other services go on.
     let token = env.application_token(PlanoAuth, &["sessions.create"]).await;
     let guest = env
-        .call_encoded(&env.functions.sessions_create, &json!({ "token": token }))
+        .call_encoded(
+            env.route(routes::SESSIONS_CREATE),
+            &json!({ "token": token }),
+        )
         .await;
     assert_eq!(guest.status(), "action-successful");
 
@@ -87,7 +91,7 @@ async fn an_unreadable_registry_is_identify_request_error() {
     let answer = env
         .call_with(
             &app,
-            &env.functions.employees_update,
+            env.route(routes::EMPLOYEES_UPDATE),
             &[("content-type", "application/json")],
             body.as_bytes(),
         )
@@ -136,5 +140,71 @@ async fn switches_name_only_known_routes_and_services() {
     ] {
         let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
         assert!(run(&args, &environment).await.is_err(), "{line}");
+    }
+}
+
+/// Sends a request to every route through the local API's dispatch, each one that only
+/// the route's own function answers the way it does.
+#[tokio::test]
+async fn the_local_api_dispatches_every_route_to_its_function() {
+    let env = TestEnv::new().await;
+    let token = env
+        .application_token(
+            PlanoAuth,
+            &[
+                "employees.update",
+                "photographers.create",
+                "sessions.create",
+                "clients.register",
+            ],
+        )
+        .await;
+    let guest = env.guest_session().await;
+    let email = env.unique_email("routed");
+    let cases = [
+        (routes::EMPLOYEES_UPDATE, json!({ "token": token }), "`id`"),
+        (
+            routes::PHOTOGRAPHERS_CREATE,
+            json!({ "token": token, "email": email }),
+            "`first_name`",
+        ),
+        (
+            routes::USERS_CLIENT_REGISTER,
+            json!({ "token": token, "email": email }),
+            "`password`",
+        ),
+        (routes::SESSIONS_CREATE, json!({ "token": token }), "token"),
+        (routes::SESSIONS_SHOW, json!({ "token": guest }), "shown"),
+        (routes::SESSIONS_DELETE, json!({ "token": guest }), "ended"),
+    ];
+    for route in routes::ALL {
+        assert!(
+            cases.iter().any(|(case, _, _)| case == route),
+            "{} is not sent a request",
+            route.path
+        );
+        assert_eq!(env.functions.get(route).map(|f| f.route()), Some(*route));
+    }
+    for (route, params, mark) in cases {
+        let body = if route.sensitive_params {
+            planoauth_tests::encoded(&params)
+        } else {
+            params.to_string()
+        };
+        let event = local_api::http_api_event(
+            "POST",
+            route.path,
+            &[("content-type".into(), "application/json".into())],
+            body.as_bytes(),
+        );
+        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let answer = env.dispatch(request).await;
+        let reached = match mark {
+            "token" => answer.session()["token"].is_string(),
+            "shown" => answer.status() == "action-successful" && answer.data().is_null(),
+            "ended" => answer.data()["ended"] == 1,
+            param => answer.status() == "missing-param" && answer.message().contains(param),
+        };
+        assert!(reached, "{}: {}", route.path, answer.body);
     }
 }

@@ -7,6 +7,7 @@
 use planoauth::domain::Application::PlanoAuth;
 use planoauth::domain::Employee;
 use planoauth::domain::{ABSOLUTE_LIFETIME, IDLE_LIFETIME};
+use planoauth::routes;
 use planoauth_tests::{Answer, TestEnv, assert_status};
 use serde_json::{Value, json};
 
@@ -28,13 +29,13 @@ async fn sign_in(env: &TestEnv, token: &str, params: Value) -> Answer {
     if let (Some(body), Value::Object(params)) = (body.as_object_mut(), params) {
         body.extend(params);
     }
-    env.call_encoded(&env.functions.sessions_create, &body)
+    env.call_encoded(env.route(routes::SESSIONS_CREATE), &body)
         .await
 }
 
 async fn show(env: &TestEnv, session: &str) -> Answer {
     env.call(
-        &env.functions.sessions_show,
+        env.route(routes::SESSIONS_SHOW),
         &json!({ "token": session, "session_view": "internalapps_view" }),
     )
     .await
@@ -42,7 +43,7 @@ async fn show(env: &TestEnv, session: &str) -> Answer {
 
 async fn update_self(env: &TestEnv, session: &str, employee: &Employee) -> Answer {
     env.call(
-        &env.functions.employees_update,
+        env.route(routes::EMPLOYEES_UPDATE),
         &json!({ "token": session, "id": employee.id, "email": employee.email }),
     )
     .await
@@ -87,7 +88,10 @@ async fn sign_in_use_show_and_sign_out() {
     );
 
     let signed_out = env
-        .call(&env.functions.sessions_delete, &json!({ "token": session }))
+        .call(
+            env.route(routes::SESSIONS_DELETE),
+            &json!({ "token": session }),
+        )
         .await;
     assert_status(&signed_out, "action-successful", 200);
     assert_eq!(signed_out.data()["ended"], 1);
@@ -257,7 +261,7 @@ async fn a_deactivated_employee_cannot_sign_in() {
         .await;
     let deactivated = env
         .call(
-            &env.functions.employees_update,
+            env.route(routes::EMPLOYEES_UPDATE),
             &json!({ "token": admin_token, "id": manager.id, "email": manager.email, "active": false }),
         )
         .await;
@@ -294,10 +298,13 @@ async fn signing_in_needs_an_application_token_with_the_permission() {
 async fn show_and_delete_act_on_sessions_only() {
     let (env, token, _) = setup().await;
     for answer in [
-        env.call(&env.functions.sessions_show, &json!({ "token": token }))
+        env.call(env.route(routes::SESSIONS_SHOW), &json!({ "token": token }))
             .await,
-        env.call(&env.functions.sessions_delete, &json!({ "token": token }))
-            .await,
+        env.call(
+            env.route(routes::SESSIONS_DELETE),
+            &json!({ "token": token }),
+        )
+        .await,
     ] {
         assert_status(&answer, "permission-denied", 403);
     }
@@ -312,14 +319,17 @@ async fn signing_out_everywhere_ends_every_session_of_the_user() {
     let third = session_token(&sign_in(&env, &token, credentials).await);
 
     let one = env
-        .call(&env.functions.sessions_delete, &json!({ "token": first }))
+        .call(
+            env.route(routes::SESSIONS_DELETE),
+            &json!({ "token": first }),
+        )
         .await;
     assert_eq!(one.data()["ended"], 1);
     assert_status(&show(&env, &second).await, "action-successful", 200);
 
     let everywhere = env
         .call(
-            &env.functions.sessions_delete,
+            env.route(routes::SESSIONS_DELETE),
             &json!({ "token": second, "all": true }),
         )
         .await;

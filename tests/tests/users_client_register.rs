@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use planoauth::domain::Application::PlanoAuth;
+use planoauth::routes;
 use planoauth_tests::{
     Answer, TestEnv, assert_one_won_the_address, assert_status, assert_the_race_met_conflicts,
     injected, race_faults, set_faults, with,
@@ -34,14 +35,14 @@ fn client(env: &TestEnv, token: &str) -> Value {
 }
 
 async fn register(env: &TestEnv, params: &Value) -> Answer {
-    env.call_encoded(&env.functions.users_client_register, params)
+    env.call_encoded(env.route(routes::USERS_CLIENT_REGISTER), params)
         .await
 }
 
 async fn guest_session(env: &TestEnv, app_token: &str) -> String {
     let answer = env
         .call_encoded(
-            &env.functions.sessions_create,
+            env.route(routes::SESSIONS_CREATE),
             &json!({ "token": app_token }),
         )
         .await;
@@ -58,7 +59,7 @@ async fn a_guest_session_becomes_a_client_session() {
     let someone = env.employee(&[]).await;
     let update = json!({ "token": guest, "id": someone.id, "email": someone.email });
     assert_status(
-        &env.call(&env.functions.employees_update, &update).await,
+        &env.call(env.route(routes::EMPLOYEES_UPDATE), &update).await,
         "client-required",
         401,
     );
@@ -72,13 +73,13 @@ async fn a_guest_session_becomes_a_client_session() {
 
     // The same token now acts for a client: authenticated, with a client's permissions.
     assert_status(
-        &env.call(&env.functions.employees_update, &update).await,
+        &env.call(env.route(routes::EMPLOYEES_UPDATE), &update).await,
         "permission-denied",
         403,
     );
     let shown = env
         .call(
-            &env.functions.sessions_show,
+            env.route(routes::SESSIONS_SHOW),
             &json!({ "token": guest, "session_view": "internalapps_view" }),
         )
         .await;
@@ -90,7 +91,7 @@ async fn a_guest_session_becomes_a_client_session() {
     // And the new client can sign in.
     let signed_in = env
         .call_encoded(
-            &env.functions.sessions_create,
+            env.route(routes::SESSIONS_CREATE),
             &json!({ "token": app_token, "email": params["email"], "password": PASSWORD }),
         )
         .await;
@@ -156,7 +157,7 @@ async fn an_email_in_use_is_refused_and_nothing_is_written() {
     assert!(answer.message().contains("`email`"));
     // The guest session was not changed.
     let shown = env
-        .call(&env.functions.sessions_show, &json!({ "token": guest }))
+        .call(env.route(routes::SESSIONS_SHOW), &json!({ "token": guest }))
         .await;
     assert_eq!(shown.session()["user_id"], Value::Null);
 }
@@ -227,7 +228,7 @@ async fn parameters_are_checked() {
     let answer = env
         .call_with(
             &env.app,
-            &env.functions.users_client_register,
+            env.route(routes::USERS_CLIENT_REGISTER),
             &[("content-type", "application/json")],
             plain.as_bytes(),
         )

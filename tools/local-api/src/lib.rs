@@ -10,7 +10,7 @@ use photographers_create::PhotographersCreate;
 use planoauth::aws::SdkConfig;
 use planoauth::error::BoxError;
 use planoauth::mail::Mailer;
-use planoauth::pipeline::serve;
+use planoauth::pipeline::{Endpoint, serve};
 use planoauth::respond::envelope;
 use planoauth::routes::{self, Route};
 use planoauth::{App, Status};
@@ -18,6 +18,8 @@ use serde_json::{Value, json};
 use sessions_create::SessionsCreate;
 use sessions_delete::SessionsDelete;
 use sessions_show::SessionsShow;
+use std::future::Future;
+use std::pin::Pin;
 use users_client_register::UsersClientRegister;
 
 /// The HTTP API event for a request, as API Gateway builds it: headers lower-cased and
@@ -79,57 +81,71 @@ pub fn http_api_event(
     })
 }
 
-/// Every function, built once as its `main` builds it in Lambda.
-pub struct Functions {
-    pub employees_update: EmployeesUpdate,
-    pub photographers_create: PhotographersCreate,
-    pub sessions_create: SessionsCreate,
-    pub sessions_show: SessionsShow,
-    pub sessions_delete: SessionsDelete,
-    pub users_client_register: UsersClientRegister,
+/// A function's endpoint, whatever its type: what the local API dispatches a request to.
+pub trait Function: Send + Sync {
+    /// The route the endpoint serves.
+    fn route(&self) -> Route;
+
+    /// Answers a request, through the endpoint's `serve` entry as in Lambda.
+    fn serve<'a>(
+        &'a self,
+        app: &'a App,
+        request: Request,
+    ) -> Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>>;
 }
+
+impl<E: Endpoint> Function for E {
+    fn route(&self) -> Route {
+        E::ROUTE
+    }
+
+    fn serve<'a>(
+        &'a self,
+        app: &'a App,
+        request: Request,
+    ) -> Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>> {
+        Box::pin(serve(app, self, request))
+    }
+}
+
+/// Every function, built once as its `main` builds it in Lambda: the one list of them.
+pub struct Functions(Vec<Box<dyn Function>>);
 
 impl Functions {
     pub fn new(mailer: Mailer) -> Functions {
-        Functions {
-            employees_update: EmployeesUpdate,
-            photographers_create: PhotographersCreate { mailer },
-            sessions_create: SessionsCreate,
-            sessions_show: SessionsShow,
-            sessions_delete: SessionsDelete,
-            users_client_register: UsersClientRegister,
-        }
+        Functions(vec![
+            Box::new(EmployeesUpdate),
+            Box::new(PhotographersCreate { mailer }),
+            Box::new(SessionsCreate),
+            Box::new(SessionsShow),
+            Box::new(SessionsDelete),
+            Box::new(UsersClientRegister),
+        ])
     }
 
     pub fn from_env(config: &SdkConfig) -> Result<Functions, BoxError> {
         Ok(Functions::new(Mailer::from_env(config)?))
     }
-}
 
-/// The functions this server wires, by name.
-const WIRED: [&str; 6] = [
-    "employees-update",
-    "photographers-create",
-    "sessions-create",
-    "sessions-show",
-    "sessions-delete",
-    "users-client-register",
-];
+    /// The function that serves `route`, if this server has it.
+    pub fn get(&self, route: &Route) -> Option<&dyn Function> {
+        self.0
+            .iter()
+            .map(|function| function.as_ref())
+            .find(|function| function.route() == *route)
+    }
+}
 
 /// Answers a request decoded from an event, as the function owning its route would.
 pub async fn dispatch(app: &App, functions: &Functions, request: Request) -> Response<Body> {
     let route = routes::by_path(request.uri().path()).filter(|_| request.method() == "POST");
-    match route.map(|route| route.function) {
-        Some("employees-update") => serve(app, &functions.employees_update, request).await,
-        Some("photographers-create") => serve(app, &functions.photographers_create, request).await,
-        Some("sessions-create") => serve(app, &functions.sessions_create, request).await,
-        Some("sessions-show") => serve(app, &functions.sessions_show, request).await,
-        Some("sessions-delete") => serve(app, &functions.sessions_delete, request).await,
-        Some("users-client-register") => {
-            serve(app, &functions.users_client_register, request).await
-        }
-        Some(function) => {
-            tracing::error!(function, "route has no function wired into the local API");
+    match route.map(|route| (route, functions.get(route))) {
+        Some((_, Some(function))) => function.serve(app, request).await,
+        Some((route, None)) => {
+            tracing::error!(
+                function = route.function,
+                "route has no function wired into the local API"
+            );
             envelope(
                 Status::RouteNonExistent,
                 Status::RouteNonExistent.message(),
@@ -139,9 +155,4 @@ pub async fn dispatch(app: &App, functions: &Functions, request: Request) -> Res
         }
         None => route_fallback::answer(&request),
     }
-}
-
-/// Whether the local API wires every route of the registry to its function.
-pub fn wired(route: &Route) -> bool {
-    WIRED.contains(&route.function)
 }
