@@ -5,16 +5,13 @@
 #![allow(clippy::unwrap_used)]
 
 use employees_update::EmployeesUpdate;
-use planoauth::domain::Application::{self, PlanoAuth, PlanoOrder};
+use planoauth::domain::Application::{PlanoAuth, PlanoOrder};
 use planoauth::domain::Employee;
-use planoauth::domain::{ABSOLUTE_LIFETIME, IDLE_LIFETIME};
 use planoauth_tests::{
     Answer, TestEnv, assert_one_won_the_address, assert_status, assert_the_race_met_conflicts,
     injected, race_faults, set_faults,
 };
 use serde_json::{Value, json};
-
-const HOUR: i64 = 60 * 60;
 
 /// An environment with an admin application token and an employee to update.
 async fn setup() -> (TestEnv, String, Employee) {
@@ -533,219 +530,11 @@ async fn racing_updates_of_one_employee_both_apply() {
     );
 }
 
-#[tokio::test]
-async fn unknown_or_malformed_tokens_are_invalid() {
-    let (env, _, employee) = setup().await;
-    for token in [
-        "nonsense".to_owned(),
-        "pa_app_unknownunknownunknownunknownunknownunkn".to_owned(),
-        "pa_ses_unknownunknownunknownunknownunknownunkn".to_owned(),
-    ] {
-        let answer = update(&env, &token, &employee, json!({})).await;
-        assert_status(&answer, "invalid-token", 401);
-        assert!(answer.body.get("session").is_none());
-    }
-}
-
-#[tokio::test]
-async fn a_bearer_header_is_accepted() {
-    let (env, token, employee) = setup().await;
-    let body = json!({"id": employee.id, "email": employee.email}).to_string();
-    let bearer = format!("Bearer {token}");
-    let answer = env
-        .call_with(
-            &env.app,
-            &EmployeesUpdate,
-            &[
-                ("content-type", "application/json"),
-                ("authorization", &bearer),
-            ],
-            body.as_bytes(),
-        )
-        .await;
-    assert_status(&answer, "action-successful", 200);
-}
-
-#[tokio::test]
-async fn a_body_that_is_not_json_is_invalid_content_type() {
-    let (env, token, employee) = setup().await;
-    let form = format!("token={token}&id={}", employee.id);
-    for (content_type, body) in [
-        ("application/x-www-form-urlencoded", form.as_str()),
-        ("application/json", form.as_str()),
-        ("application/json", "[1, 2]"),
-        ("text/plain", "{}"),
-    ] {
-        let answer = env
-            .call_with(
-                &env.app,
-                &EmployeesUpdate,
-                &[("content-type", content_type)],
-                body.as_bytes(),
-            )
-            .await;
-        assert_status(&answer, "invalid-content-type", 400);
-    }
-}
-
-// --- sessions ---
-
 /// An employee whose role in planoauth may update employees, with a session.
 async fn manager_session(env: &TestEnv, remember_me: bool) -> (Employee, String) {
     let manager = env.employee(&[(PlanoAuth, "manager")]).await;
     let session = env.session(manager.id, PlanoAuth, remember_me).await;
     (manager, session)
-}
-
-#[tokio::test]
-async fn a_session_token_returns_the_session_in_session_view() {
-    let (env, _, employee) = setup().await;
-    let (manager, session) = manager_session(&env, false).await;
-    let answer = update(&env, &session, &employee, json!({})).await;
-    assert_status(&answer, "action-successful", 200);
-    assert_eq!(answer.session()["user_id"], manager.id);
-    assert_eq!(answer.session()["application"], "planoauth");
-    assert!(answer.session().get("permissions").is_none());
-    assert!(
-        !answer.body.to_string().contains(&session),
-        "the token is never echoed"
-    );
-
-    let internal = update(
-        &env,
-        &session,
-        &employee,
-        json!({"session_view": "internalapps_view"}),
-    )
-    .await;
-    assert!(internal.session()["permissions"]["planoauth"].is_array());
-    assert!(internal.session()["last_used_at"].is_string());
-}
-
-#[tokio::test]
-async fn session_lasts_until_seven_days_and_expires_after() {
-    let (env, _, employee) = setup().await;
-    let (_, session) = manager_session(&env, false).await;
-    // Used every 56 hours, so the idle window never closes first.
-    for _ in 0..3 {
-        env.advance(56 * HOUR);
-        assert_status(
-            &update(&env, &session, &employee, json!({})).await,
-            "action-successful",
-            200,
-        );
-    }
-    // Exactly seven days old: not older than seven days.
-    env.advance(ABSOLUTE_LIFETIME - 3 * 56 * HOUR);
-    assert_status(
-        &update(&env, &session, &employee, json!({})).await,
-        "action-successful",
-        200,
-    );
-    env.advance(1);
-    let expired = update(&env, &session, &employee, json!({})).await;
-    assert_status(&expired, "session-expired", 401);
-    assert!(
-        expired.session().is_object(),
-        "the expired session is returned"
-    );
-}
-
-#[tokio::test]
-async fn session_expires_after_72_hours_idle() {
-    let (env, _, employee) = setup().await;
-    let (_, live) = manager_session(&env, false).await;
-    let (_, idle) = manager_session(&env, false).await;
-    env.advance(IDLE_LIFETIME);
-    assert_status(
-        &update(&env, &live, &employee, json!({})).await,
-        "action-successful",
-        200,
-    );
-    env.advance(1);
-    assert_status(
-        &update(&env, &idle, &employee, json!({})).await,
-        "session-expired",
-        401,
-    );
-}
-
-#[tokio::test]
-async fn each_use_extends_the_idle_window() {
-    let (env, _, employee) = setup().await;
-    let (_, session) = manager_session(&env, false).await;
-    env.advance(IDLE_LIFETIME - HOUR);
-    assert_status(
-        &update(&env, &session, &employee, json!({})).await,
-        "action-successful",
-        200,
-    );
-    env.advance(IDLE_LIFETIME - HOUR);
-    assert_status(
-        &update(&env, &session, &employee, json!({})).await,
-        "action-successful",
-        200,
-    );
-    env.advance(IDLE_LIFETIME + 1);
-    assert_status(
-        &update(&env, &session, &employee, json!({})).await,
-        "session-expired",
-        401,
-    );
-}
-
-#[tokio::test]
-async fn an_expired_session_is_never_revived() {
-    let (env, _, employee) = setup().await;
-    let (_, session) = manager_session(&env, false).await;
-    env.advance(IDLE_LIFETIME + 1);
-    let first = update(
-        &env,
-        &session,
-        &employee,
-        json!({"session_view": "internalapps_view"}),
-    )
-    .await;
-    assert_status(&first, "session-expired", 401);
-    let last_used = first.session()["last_used_at"].clone();
-    let again = update(
-        &env,
-        &session,
-        &employee,
-        json!({"session_view": "internalapps_view"}),
-    )
-    .await;
-    assert_status(&again, "session-expired", 401);
-    assert_eq!(
-        again.session()["last_used_at"],
-        last_used,
-        "a refused use is not recorded"
-    );
-}
-
-#[tokio::test]
-async fn remember_me_sessions_do_not_expire() {
-    let (env, _, employee) = setup().await;
-    let (_, session) = manager_session(&env, true).await;
-    env.advance(30 * 24 * HOUR);
-    let answer = update(&env, &session, &employee, json!({})).await;
-    assert_status(&answer, "action-successful", 200);
-    assert_eq!(answer.session()["remember_me"], true);
-    assert_eq!(answer.session()["expires_at"], Value::Null);
-}
-
-#[tokio::test]
-async fn a_user_without_records_is_client_required_with_the_session() {
-    let (env, _, employee) = setup().await;
-    let user = env.user_without_records().await;
-    let with_user = env.session(user, PlanoAuth, false).await;
-    let guest = env.guest_session().await;
-    for (session, user_id) in [(with_user, json!(user)), (guest, Value::Null)] {
-        let answer = update(&env, &session, &employee, json!({})).await;
-        assert_status(&answer, "client-required", 401);
-        assert!(answer.message().contains("/api/v1/users/client_register"));
-        assert_eq!(answer.session()["user_id"], user_id);
-    }
 }
 
 #[tokio::test]
@@ -768,56 +557,6 @@ async fn a_role_without_the_permission_is_denied() {
             .as_deref(),
         Some("Ada")
     );
-}
-
-#[tokio::test]
-async fn permissions_are_checked_in_the_application_acted_in() {
-    let (env, _, employee) = setup().await;
-    let user = env
-        .employee(&[(PlanoAuth, "staff"), (PlanoOrder, "manager")])
-        .await;
-    let session = env.session(user.id, PlanoAuth, false).await;
-    assert_status(
-        &update(&env, &session, &employee, json!({})).await,
-        "permission-denied",
-        403,
-    );
-    let as_order = update(
-        &env,
-        &session,
-        &employee,
-        json!({"application": "planoorder"}),
-    )
-    .await;
-    assert_status(&as_order, "action-successful", 200);
-}
-
-#[tokio::test]
-async fn application_tokens_carry_their_own_permissions() {
-    let (env, _, employee) = setup().await;
-    let without = env.application_token(PlanoAuth, &[]).await;
-    assert_status(
-        &update(&env, &without, &employee, json!({})).await,
-        "permission-denied",
-        403,
-    );
-
-    let order_token = env
-        .application_token(PlanoOrder, &["employees.update"])
-        .await;
-    assert_status(
-        &update(&env, &order_token, &employee, json!({})).await,
-        "action-successful",
-        200,
-    );
-    let elsewhere = update(
-        &env,
-        &order_token,
-        &employee,
-        json!({"application": Application::PlanoX2.slug()}),
-    )
-    .await;
-    assert_status(&elsewhere, "permission-denied", 403);
 }
 
 #[tokio::test]

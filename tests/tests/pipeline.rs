@@ -1,15 +1,18 @@
 //! What every route shares: the route registry against `template.yaml` and the local
-//! API, and the pipeline's handling of a handler that panics.
+//! API, and the pipeline (decoding, the token, the session shown, authorisation, a
+//! handler that panics), through `employees/update`.
 
 // A panic is how a test reports a failure.
 #![allow(clippy::unwrap_used)]
 
-use planoauth::domain::Application::PlanoAuth;
+use employees_update::EmployeesUpdate;
+use planoauth::domain::Application::{PlanoAuth, PlanoOrder};
+use planoauth::domain::{Application, Employee};
 use planoauth::params::Params;
 use planoauth::routes::{self, Route};
 use planoauth::{ApiError, Ctx, Endpoint, Reply, Status};
-use planoauth_tests::{TestEnv, template};
-use serde_json::json;
+use planoauth_tests::{Answer, TestEnv, assert_status, template};
+use serde_json::{Value, json};
 
 #[test]
 fn the_template_declares_exactly_the_registered_routes() {
@@ -142,4 +145,167 @@ async fn a_function_configured_from_the_lambda_environment_reaches_the_stack() {
         )
         .await;
     assert_eq!(reply.status(), "action-successful", "{}", reply.body);
+}
+
+/// An environment with an admin application token and an employee to update.
+async fn setup() -> (TestEnv, String, Employee) {
+    let env = TestEnv::new().await;
+    let token = env
+        .application_token(PlanoAuth, &["employees.update"])
+        .await;
+    let employee = env.employee(&[(PlanoAuth, "staff")]).await;
+    (env, token, employee)
+}
+
+async fn update(env: &TestEnv, token: &str, employee: &Employee, extra: Value) -> Answer {
+    let mut body = json!({"token": token, "id": employee.id, "email": employee.email});
+    if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        body.extend(extra);
+    }
+    env.call(&EmployeesUpdate, &body).await
+}
+
+#[tokio::test]
+async fn unknown_or_malformed_tokens_are_invalid() {
+    let (env, _, employee) = setup().await;
+    for token in [
+        "nonsense".to_owned(),
+        "pa_app_unknownunknownunknownunknownunknownunkn".to_owned(),
+        "pa_ses_unknownunknownunknownunknownunknownunkn".to_owned(),
+    ] {
+        let answer = update(&env, &token, &employee, json!({})).await;
+        assert_status(&answer, "invalid-token", 401);
+        assert!(answer.body.get("session").is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_bearer_header_is_accepted() {
+    let (env, token, employee) = setup().await;
+    let body = json!({"id": employee.id, "email": employee.email}).to_string();
+    let bearer = format!("Bearer {token}");
+    let answer = env
+        .call_with(
+            &env.app,
+            &EmployeesUpdate,
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &bearer),
+            ],
+            body.as_bytes(),
+        )
+        .await;
+    assert_status(&answer, "action-successful", 200);
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_invalid_content_type() {
+    let (env, token, employee) = setup().await;
+    let form = format!("token={token}&id={}", employee.id);
+    for (content_type, body) in [
+        ("application/x-www-form-urlencoded", form.as_str()),
+        ("application/json", form.as_str()),
+        ("application/json", "[1, 2]"),
+        ("text/plain", "{}"),
+    ] {
+        let answer = env
+            .call_with(
+                &env.app,
+                &EmployeesUpdate,
+                &[("content-type", content_type)],
+                body.as_bytes(),
+            )
+            .await;
+        assert_status(&answer, "invalid-content-type", 400);
+    }
+}
+
+#[tokio::test]
+async fn a_session_token_returns_the_session_in_session_view() {
+    let (env, _, employee) = setup().await;
+    let manager = env.employee(&[(PlanoAuth, "manager")]).await;
+    let session = env.session(manager.id, PlanoAuth, false).await;
+    let answer = update(&env, &session, &employee, json!({})).await;
+    assert_status(&answer, "action-successful", 200);
+    assert_eq!(answer.session()["user_id"], manager.id);
+    assert_eq!(answer.session()["application"], "planoauth");
+    assert!(answer.session().get("permissions").is_none());
+    assert!(
+        !answer.body.to_string().contains(&session),
+        "the token is never echoed"
+    );
+
+    let internal = update(
+        &env,
+        &session,
+        &employee,
+        json!({"session_view": "internalapps_view"}),
+    )
+    .await;
+    assert!(internal.session()["permissions"]["planoauth"].is_array());
+    assert!(internal.session()["last_used_at"].is_string());
+}
+
+#[tokio::test]
+async fn a_user_without_records_is_client_required_with_the_session() {
+    let (env, _, employee) = setup().await;
+    let user = env.user_without_records().await;
+    let with_user = env.session(user, PlanoAuth, false).await;
+    let guest = env.guest_session().await;
+    for (session, user_id) in [(with_user, json!(user)), (guest, Value::Null)] {
+        let answer = update(&env, &session, &employee, json!({})).await;
+        assert_status(&answer, "client-required", 401);
+        assert!(answer.message().contains("/api/v1/users/client_register"));
+        assert_eq!(answer.session()["user_id"], user_id);
+    }
+}
+
+#[tokio::test]
+async fn permissions_are_checked_in_the_application_acted_in() {
+    let (env, _, employee) = setup().await;
+    let user = env
+        .employee(&[(PlanoAuth, "staff"), (PlanoOrder, "manager")])
+        .await;
+    let session = env.session(user.id, PlanoAuth, false).await;
+    assert_status(
+        &update(&env, &session, &employee, json!({})).await,
+        "permission-denied",
+        403,
+    );
+    let as_order = update(
+        &env,
+        &session,
+        &employee,
+        json!({"application": "planoorder"}),
+    )
+    .await;
+    assert_status(&as_order, "action-successful", 200);
+}
+
+#[tokio::test]
+async fn application_tokens_carry_their_own_permissions() {
+    let (env, _, employee) = setup().await;
+    let without = env.application_token(PlanoAuth, &[]).await;
+    assert_status(
+        &update(&env, &without, &employee, json!({})).await,
+        "permission-denied",
+        403,
+    );
+
+    let order_token = env
+        .application_token(PlanoOrder, &["employees.update"])
+        .await;
+    assert_status(
+        &update(&env, &order_token, &employee, json!({})).await,
+        "action-successful",
+        200,
+    );
+    let elsewhere = update(
+        &env,
+        &order_token,
+        &employee,
+        json!({"application": Application::PlanoX2.slug()}),
+    )
+    .await;
+    assert_status(&elsewhere, "permission-denied", 403);
 }

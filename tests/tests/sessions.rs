@@ -339,3 +339,50 @@ async fn signing_out_everywhere_ends_every_session_of_the_user() {
         assert_status(&show(&env, &session).await, "invalid-token", 401);
     }
 }
+
+#[tokio::test]
+async fn each_use_extends_the_idle_window() {
+    let (env, token, manager) = setup().await;
+    let session = session_token(
+        &sign_in(
+            &env,
+            &token,
+            json!({ "email": manager.email, "password": PASSWORD }),
+        )
+        .await,
+    );
+    env.advance(IDLE_LIFETIME - HOUR);
+    assert_status(&show(&env, &session).await, "action-successful", 200);
+    env.advance(IDLE_LIFETIME - HOUR);
+    assert_status(&show(&env, &session).await, "action-successful", 200);
+    env.advance(IDLE_LIFETIME + 1);
+    assert_status(&show(&env, &session).await, "session-expired", 401);
+}
+
+#[tokio::test]
+async fn an_expired_session_is_never_revived() {
+    let (env, token, manager) = setup().await;
+    let session = session_token(
+        &sign_in(
+            &env,
+            &token,
+            json!({ "email": manager.email, "password": PASSWORD }),
+        )
+        .await,
+    );
+    env.advance(IDLE_LIFETIME + 1);
+    let first = show(&env, &session).await;
+    assert_status(&first, "session-expired", 401);
+    assert!(
+        first.session().is_object(),
+        "the expired session is returned"
+    );
+    let last_used = first.session()["last_used_at"].clone();
+    let again = show(&env, &session).await;
+    assert_status(&again, "session-expired", 401);
+    assert_eq!(
+        again.session()["last_used_at"],
+        last_used,
+        "a refused use is not recorded"
+    );
+}
