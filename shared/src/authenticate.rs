@@ -76,3 +76,62 @@ pub async fn authenticate(
         None => Err(invalid()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::{Body, http};
+    use serde_json::{Value, json};
+
+    fn request(authorization: Option<&str>) -> Request {
+        let mut builder = http::Request::builder().method("POST").uri("/api/v1/x");
+        if let Some(value) = authorization {
+            builder = builder.header("authorization", value);
+        }
+        builder.body(Body::Empty).unwrap_or_default()
+    }
+
+    fn params(value: Value) -> Params {
+        match value {
+            Value::Object(map) => Params::new(map),
+            _ => Params::default(),
+        }
+    }
+
+    fn taken(body: Value, authorization: Option<&str>) -> Result<String, Status> {
+        take_token(&mut params(body), &request(authorization)).map_err(|e| e.status())
+    }
+
+    #[test]
+    fn the_token_comes_from_the_body_or_a_bearer_header() {
+        assert_eq!(taken(json!({"token": " pa_x "}), None), Ok("pa_x".into()));
+        assert_eq!(taken(json!({}), Some("Bearer pa_y")), Ok("pa_y".into()));
+        assert_eq!(taken(json!({}), Some("bearer   pa_y ")), Ok("pa_y".into()));
+        assert_eq!(
+            taken(json!({"token": "pa_x"}), Some("Bearer pa_y")),
+            Ok("pa_x".into()),
+            "the parameter first"
+        );
+    }
+
+    #[test]
+    fn a_missing_or_blank_token_is_missing_param() {
+        for (body, header) in [
+            (json!({}), None),
+            (json!({"token": "  "}), None),
+            (json!({"token": null}), None),
+            (json!({}), Some("Basic dXNlcjpwYXNz")),
+            (json!({}), Some("Bearer ")),
+        ] {
+            assert_eq!(taken(body, header), Err(Status::MissingParam));
+        }
+        assert_eq!(taken(json!({"token": 5}), None), Err(Status::InvalidParam));
+    }
+
+    #[test]
+    fn the_token_parameter_is_taken_out_of_the_parameters() {
+        let mut p = params(json!({"token": "pa_x", "id": 1}));
+        assert!(take_token(&mut p, &request(None)).is_ok());
+        assert!(!p.remaining().contains_key("token"));
+    }
+}

@@ -120,3 +120,142 @@ fn denied(needed: Permission, application: Application) -> ApiError {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ApplicationToken, Profile, Session};
+    use Application::{PlanoAuth, PlanoOrder, PlanoX2};
+    use std::collections::BTreeMap;
+
+    fn token(application: Application, permissions: &[Permission]) -> Caller {
+        Caller::Application(ApplicationToken {
+            id: "t".into(),
+            application,
+            name: "server".into(),
+            permissions: permissions.to_vec(),
+            created_at: 0,
+        })
+    }
+
+    fn session(user: Option<i64>, roles: &[(Application, Permission)]) -> Caller {
+        let mut permissions: BTreeMap<Application, Vec<Permission>> = BTreeMap::new();
+        for (application, permission) in roles {
+            permissions
+                .entry(*application)
+                .or_default()
+                .push(*permission);
+        }
+        Caller::Session(Session {
+            token_hash: "h".into(),
+            id: "s".into(),
+            user_id: user,
+            application: PlanoAuth,
+            remember_me: false,
+            created_at: 0,
+            last_used_at: 0,
+            profiles: if user.is_some() && !roles.is_empty() {
+                vec![Profile::Employee]
+            } else {
+                Vec::new()
+            },
+            permissions,
+        })
+    }
+
+    fn status(result: Result<Application, ApiError>) -> Result<Application, Status> {
+        result.map_err(|error| error.status())
+    }
+
+    const UPDATE: Permission = Permission::EmployeesUpdate;
+
+    #[test]
+    fn a_role_permission_is_checked_in_the_application_acted_in() {
+        let access = Access::Permission(UPDATE);
+        let manager = session(Some(1), &[(PlanoAuth, UPDATE)]);
+        assert_eq!(status(authorise(&manager, None, access)), Ok(PlanoAuth));
+        assert_eq!(
+            status(authorise(&manager, Some(PlanoOrder), access)),
+            Err(Status::PermissionDenied)
+        );
+        let guest = session(None, &[]);
+        assert_eq!(
+            status(authorise(&guest, None, access)),
+            Err(Status::ClientRequired)
+        );
+        let server = token(PlanoOrder, &[UPDATE]);
+        assert_eq!(status(authorise(&server, None, access)), Ok(PlanoOrder));
+        assert_eq!(
+            status(authorise(&server, Some(PlanoX2), access)),
+            Err(Status::PermissionDenied),
+            "a token acts for its own application only"
+        );
+        assert_eq!(
+            status(authorise(&token(PlanoAuth, &[]), None, access)),
+            Err(Status::PermissionDenied)
+        );
+    }
+
+    #[test]
+    fn own_session_routes_take_any_session_and_no_token() {
+        let guest = session(None, &[]);
+        assert_eq!(
+            status(authorise(&guest, Some(PlanoX2), Access::OwnSession)),
+            Ok(PlanoX2)
+        );
+        assert_eq!(
+            status(authorise(
+                &token(PlanoAuth, &[UPDATE]),
+                None,
+                Access::OwnSession
+            )),
+            Err(Status::PermissionDenied)
+        );
+    }
+
+    #[test]
+    fn server_routes_take_a_token_holding_the_permission() {
+        let access = Access::ApplicationToken(Permission::SessionsCreate);
+        let server = token(PlanoAuth, &[Permission::SessionsCreate]);
+        assert_eq!(status(authorise(&server, None, access)), Ok(PlanoAuth));
+        assert_eq!(
+            status(authorise(&token(PlanoAuth, &[UPDATE]), None, access)),
+            Err(Status::PermissionDenied)
+        );
+        let admin = session(Some(1), &[(PlanoAuth, Permission::SessionsCreate)]);
+        assert_eq!(
+            status(authorise(&admin, None, access)),
+            Err(Status::PermissionDenied),
+            "no session, whatever its role"
+        );
+    }
+
+    #[test]
+    fn registration_takes_a_session_without_a_record_or_a_token() {
+        let access = Access::Registration(Permission::ClientsRegister);
+        assert_eq!(
+            status(authorise(&session(None, &[]), None, access)),
+            Ok(PlanoAuth)
+        );
+        assert_eq!(
+            status(authorise(&session(Some(4), &[]), None, access)),
+            Ok(PlanoAuth),
+            "an account without records"
+        );
+        assert_eq!(
+            status(authorise(
+                &session(Some(4), &[(PlanoAuth, UPDATE)]),
+                None,
+                access
+            )),
+            Err(Status::PermissionDenied),
+            "a user with a record already"
+        );
+        let server = token(PlanoOrder, &[Permission::ClientsRegister]);
+        assert_eq!(status(authorise(&server, None, access)), Ok(PlanoOrder));
+        assert_eq!(
+            status(authorise(&token(PlanoOrder, &[]), None, access)),
+            Err(Status::PermissionDenied)
+        );
+    }
+}

@@ -127,3 +127,57 @@ pub const ALL: &[Route] = &[
 pub fn by_path(path: &str) -> Option<&'static Route> {
     ALL.iter().find(|route| route.path == path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_route_answers_what_its_access_and_encoding_allow() {
+        let update = EMPLOYEES_UPDATE.statuses();
+        assert!(update.contains(&Status::ClientRequired));
+        assert!(!update.contains(&Status::InvalidEncodedParams));
+        let sign_in = SESSIONS_CREATE.statuses();
+        assert!(sign_in.contains(&Status::InvalidEncodedParams));
+        assert!(sign_in.contains(&Status::NoParamsDecoded));
+        assert!(sign_in.contains(&Status::TooManyAttempts));
+        assert!(!sign_in.contains(&Status::ClientRequired));
+        assert!(
+            PHOTOGRAPHERS_CREATE
+                .statuses()
+                .contains(&Status::EmailSendFailed)
+        );
+        for route in ALL {
+            let statuses = route.statuses();
+            for common in [
+                Status::ActionSuccessful,
+                Status::RecordBusy,
+                Status::InvalidToken,
+            ] {
+                assert!(statuses.contains(&common), "{} {common:?}", route.path);
+            }
+            assert!(
+                !statuses.contains(&Status::RouteNonExistent),
+                "{}",
+                route.path
+            );
+            let unique: std::collections::HashSet<_> = statuses.iter().collect();
+            assert_eq!(
+                unique.len(),
+                statuses.len(),
+                "{} lists a status twice",
+                route.path
+            );
+        }
+    }
+
+    #[test]
+    fn services_and_keys_come_from_the_path() {
+        assert_eq!(USERS_CLIENT_REGISTER.service(), "users");
+        assert_eq!(SESSIONS_SHOW.key(), "POST /api/v1/sessions/show");
+        assert_eq!(by_path("/api/v1/sessions/show"), Some(&SESSIONS_SHOW));
+        assert_eq!(by_path("/api/v1/sessions/shows"), None);
+        let functions: std::collections::HashSet<_> = ALL.iter().map(|r| r.function).collect();
+        assert_eq!(functions.len(), ALL.len(), "one function per route");
+    }
+}

@@ -161,7 +161,11 @@ pub struct Longitude(pub String);
 
 fn degrees(value: Value, limit: f64) -> Result<String, Invalid> {
     let text = match &value {
-        Value::Number(number) => number.to_string(),
+        // JSON numbers print in exponent form when small (1e-7): kept as decimal text.
+        Value::Number(number) => number
+            .as_f64()
+            .map(|degrees| degrees.to_string())
+            .unwrap_or_default(),
         Value::String(text) => text.trim().to_owned(),
         other => {
             return Err(Invalid::new(format!(
@@ -170,6 +174,7 @@ fn degrees(value: Value, limit: f64) -> Result<String, Invalid> {
             )));
         }
     };
+    // Text must be plain decimal: no exponent, no infinity or NaN.
     let parsed: f64 = text
         .parse()
         .ok()
@@ -298,6 +303,16 @@ mod tests {
         assert!(Latitude::from_value(json!("north")).is_err());
         assert!(Latitude::from_value(json!("NaN")).is_err());
         assert!(Latitude::from_value(json!("1e1")).is_err());
+        assert_eq!(
+            Latitude::from_value(json!(0.0000001)).ok(),
+            Some(Latitude("0.0000001".into())),
+            "a small JSON number is a number, however it prints"
+        );
+        assert_eq!(
+            Longitude::from_value(json!(-1e-7)).ok(),
+            Some(Longitude("-0.0000001".into()))
+        );
+        assert!(Latitude::from_value(json!(1e3)).is_err());
         assert!(Latitude::from_value(json!(true)).is_err());
     }
 

@@ -473,3 +473,89 @@ fn apply(stored: &Item, email: &Email, edits: &[Edit], now: i64) -> Item {
     }
     item
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::AddressChanges;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn an_update_writes_what_it_sets_and_removes_what_it_clears() {
+        let changes = EmployeeChanges {
+            active: Some(false),
+            first_name: Patch::Set("Grace".into()),
+            phone: Patch::Clear,
+            service_area_id: Patch::Set(3),
+            skills: Patch::Set(vec!["drone".into()]),
+            address: AddressChanges {
+                city: Patch::Set("Austin".into()),
+                ..AddressChanges::clear_all()
+            },
+            ..EmployeeChanges::default()
+        };
+        let written: BTreeMap<&str, Option<AttributeValue>> = edits(&changes).into_iter().collect();
+        assert_eq!(written[attr::FIRST_NAME], Some(string("Grace")));
+        assert_eq!(written[attr::PHONE], None);
+        assert_eq!(written[attr::ACTIVE], Some(AttributeValue::Bool(false)));
+        assert_eq!(written[attr::SERVICE_AREA_ID], Some(number(3)));
+        assert_eq!(
+            written[attr::SKILLS],
+            Some(AttributeValue::L(vec![string("drone")]))
+        );
+        assert_eq!(written[attr::CITY], Some(string("Austin")));
+        assert_eq!(
+            written[attr::STREET],
+            None,
+            "the rest of the address is cleared"
+        );
+        assert!(
+            !written.contains_key(attr::LAST_NAME),
+            "what is left out stays"
+        );
+        assert!(!written.contains_key(attr::DATE_HIRED));
+        assert!(edits(&EmployeeChanges::default()).is_empty());
+    }
+
+    #[test]
+    fn setting_one_date_is_checked_against_the_other_stored_one() {
+        let email = Email::parse("a@b.co").unwrap_or_else(|_| unreachable!());
+        let hired_only = EmployeeChanges {
+            date_hired: Patch::Set("2024-01-01".into()),
+            ..EmployeeChanges::default()
+        };
+        let e = record_update(&email, &hired_only, &edits(&hired_only), 0);
+        let condition = e.condition_expression().unwrap_or_default();
+        assert!(condition.contains("#date_off_boarded >= "), "{condition}");
+        let both = EmployeeChanges {
+            date_off_boarded: Patch::Set("2024-02-01".into()),
+            ..hired_only
+        };
+        let e = record_update(&email, &both, &edits(&both), 0);
+        let condition = e.condition_expression().unwrap_or_default();
+        assert!(
+            !condition.contains("date"),
+            "both given: checked before any write"
+        );
+    }
+
+    #[test]
+    fn apply_shows_the_record_as_the_update_leaves_it() {
+        let email = Email::parse("New@B.co").unwrap_or_else(|_| unreachable!());
+        let stored = Item::from([
+            (attr::EMAIL.into(), string("old@b.co")),
+            (attr::LAST_NAME.into(), string("Hopper")),
+            (attr::PHONE.into(), string("+1 555 010 0000")),
+        ]);
+        let changes = EmployeeChanges {
+            phone: Patch::Clear,
+            ..EmployeeChanges::default()
+        };
+        let updated = apply(&stored, &email, &edits(&changes), 9);
+        let read = Reader(&updated);
+        assert_eq!(read.opt_str(attr::EMAIL), Some("New@B.co"));
+        assert_eq!(read.opt_str(attr::EMAIL_NORMALIZED), Some("new@b.co"));
+        assert_eq!(read.opt_str(attr::LAST_NAME), Some("Hopper"));
+        assert_eq!(read.opt_str(attr::PHONE), None);
+    }
+}

@@ -23,8 +23,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, Update,
+    AttributeValue, CancellationReason, KeysAndAttributes, Put, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use reference::KnownReferences;
 use std::collections::HashMap;
@@ -496,6 +496,7 @@ pub struct Steps {
 }
 
 /// What one TransactWriteItems call said.
+#[derive(Debug, PartialEq)]
 enum Sent {
     Done(Outcome),
     /// Cancelled for a conflict: nothing applied, so the same items may be sent again.
@@ -564,40 +565,42 @@ impl Steps {
             },
             other => return Err(other.into()),
         };
-        let reasons = cancelled.cancellation_reasons();
-        let refused = |step: Step| {
-            self.kinds.iter().zip(reasons).any(|(kind, reason)| {
-                *kind == step && reason.code() == Some("ConditionalCheckFailed")
-            })
-        };
-        if refused(Step::IdempotencyKey) {
-            return Ok(Sent::Done(Outcome::Refused(Step::IdempotencyKey)));
-        }
-        if refused(Step::Record) {
-            let current = self.kinds.iter().zip(reasons).find_map(|(kind, reason)| {
-                (*kind == Step::Record && reason.code() == Some("ConditionalCheckFailed"))
-                    .then(|| reason.item.clone())
-                    .flatten()
-            });
-            return Ok(Sent::Done(match current {
-                Some(item) => Outcome::RecordChanged(item),
-                None => Outcome::Refused(Step::Record),
-            }));
-        }
-        if let Some(step) = self.kinds.iter().copied().find(|step| refused(*step)) {
-            return Ok(Sent::Done(Outcome::Refused(step)));
-        }
-        if reasons
-            .iter()
-            .any(|reason| reason.code() == Some("TransactionConflict"))
-        {
-            return Ok(Sent::Conflict);
-        }
-        Err(StoreError::Malformed(format!(
-            "transaction cancelled for reasons {:?}",
-            reasons.iter().map(|r| r.code()).collect::<Vec<_>>()
-        )))
+        classify(&self.kinds, cancelled.cancellation_reasons())
     }
+}
+
+/// What a cancelled transaction's reasons, one per step, say happened. A failed condition
+/// is the answer (the idempotency key's first, then the record's, then the first other
+/// step's in order); a conflict with no failed condition means the transaction may be
+/// sent again.
+fn classify(kinds: &[Step], reasons: &[CancellationReason]) -> Result<Sent, StoreError> {
+    let failed = |step: Step| {
+        kinds.iter().zip(reasons).find(|(kind, reason)| {
+            **kind == step && reason.code() == Some("ConditionalCheckFailed")
+        })
+    };
+    if failed(Step::IdempotencyKey).is_some() {
+        return Ok(Sent::Done(Outcome::Refused(Step::IdempotencyKey)));
+    }
+    if let Some((_, reason)) = failed(Step::Record) {
+        return Ok(Sent::Done(match reason.item.clone() {
+            Some(item) => Outcome::RecordChanged(item),
+            None => Outcome::Refused(Step::Record),
+        }));
+    }
+    if let Some(step) = kinds.iter().copied().find(|step| failed(*step).is_some()) {
+        return Ok(Sent::Done(Outcome::Refused(step)));
+    }
+    if reasons
+        .iter()
+        .any(|reason| reason.code() == Some("TransactionConflict"))
+    {
+        return Ok(Sent::Conflict);
+    }
+    Err(StoreError::Malformed(format!(
+        "transaction cancelled for reasons {:?}",
+        reasons.iter().map(|r| r.code()).collect::<Vec<_>>()
+    )))
 }
 
 /// Reads typed attributes out of an item, naming the attribute when it is not there.
@@ -803,6 +806,66 @@ impl Expression {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn reason(code: &str) -> CancellationReason {
+        CancellationReason::builder().code(code).build()
+    }
+
+    #[test]
+    fn a_cancelled_transaction_is_read_in_order_of_priority() {
+        use Step::*;
+        let kinds = [Record, EmailClaim, Session, IdempotencyKey];
+        let answer = |codes: [&str; 4]| classify(&kinds, &codes.map(reason)).ok();
+        let done = |outcome| Some(Sent::Done(outcome));
+        assert_eq!(
+            answer([
+                "None",
+                "ConditionalCheckFailed",
+                "None",
+                "ConditionalCheckFailed"
+            ]),
+            done(Outcome::Refused(IdempotencyKey)),
+            "the key's first request did the work"
+        );
+        assert_eq!(
+            answer([
+                "ConditionalCheckFailed",
+                "ConditionalCheckFailed",
+                "None",
+                "None"
+            ]),
+            done(Outcome::Refused(Record)),
+            "the record first, as nothing else means anything until it is read again"
+        );
+        assert_eq!(
+            answer([
+                "None",
+                "TransactionConflict",
+                "ConditionalCheckFailed",
+                "None"
+            ]),
+            done(Outcome::Refused(Session)),
+            "a failed condition says more than a conflict"
+        );
+        assert_eq!(
+            answer(["None", "TransactionConflict", "None", "None"]),
+            Some(Sent::Conflict)
+        );
+        assert_eq!(answer(["None", "ValidationError", "None", "None"]), None);
+    }
+
+    #[test]
+    fn a_refused_record_comes_back_when_the_step_asked_for_it() {
+        let item = Item::from([("id".to_owned(), number(7))]);
+        let refused = CancellationReason::builder()
+            .code("ConditionalCheckFailed")
+            .set_item(Some(item.clone()))
+            .build();
+        assert_eq!(
+            classify(&[Step::Record], &[refused]).ok(),
+            Some(Sent::Done(Outcome::RecordChanged(item)))
+        );
+    }
 
     #[test]
     fn builds_update_and_condition_expressions() {
