@@ -11,7 +11,10 @@ scripts/stack.sh down
 trap 'scripts/stack.sh down' EXIT
 eval "$(scripts/stack.sh up)"
 
-functions=(employees-update photographers-create sessions-create users-client-register sessions-cleanup route-fallback)
+functions=()
+for main in functions/*/src/main.rs; do
+    functions+=("$(basename "$(dirname "$(dirname "$main")")")")
+done
 packages=(--package bench-hello --package planoauth-admin)
 for function in "${functions[@]}"; do packages+=(--package "$function"); done
 cargo build --release --locked "${packages[@]}"

@@ -7,11 +7,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 venv="$root/.venv-build"
 requirements="$root/scripts/requirements-build.txt"
-if ! { [ -x "$venv/bin/cargo-lambda" ] && cmp -s "$requirements" "$venv/.requirements"; }; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
-    cp "$requirements" "$venv/.requirements"
-fi
+source scripts/local.sh
+ensure_venv "$venv" "$requirements"
 # cargo-lambda finds Zig through the Python first on PATH.
 export PATH="$venv/bin:$PATH"
 rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true

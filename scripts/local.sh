@@ -1,4 +1,19 @@
-# What the local scripts share (run-local.sh, fuzz.sh, bench.sh, stack.sh): source it.
+# What the local scripts share (stack.sh, tools.sh, build.sh, run-local.sh, fuzz.sh,
+# bench.sh, load.sh): source it.
+
+# ensure_venv DIR REQUIREMENTS
+# A virtualenv at DIR holding exactly the pinned REQUIREMENTS: installed when missing and
+# again whenever the file changes, never otherwise.
+ensure_venv() {
+    local venv=$1 requirements=$2
+    if [ -x "$venv/bin/python" ] && cmp -s "$requirements" "$venv/.requirements"; then
+        return
+    fi
+    echo "installing $(basename "$requirements") into $(basename "$venv")" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$venv/.requirements"
+}
 
 # A free TCP port on the loopback interface.
 free_port() {

@@ -23,18 +23,6 @@ requirements="$root/scripts/requirements-stack.txt"
 mkdir -p "$state"
 source "$root/scripts/local.sh"
 
-install() {
-    local stamp="$venv/.requirements"
-    if [ -x "$venv/bin/python" ] && cmp -s "$requirements" "$stamp"; then
-        return
-    fi
-    echo "stack: installing moto into .venv (pinned in scripts/requirements-stack.txt)" >&2
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
-    cp "$requirements" "$stamp"
-}
-
-
 running() {
     [ -f "$state/moto.pid" ] && kill -0 "$(cat "$state/moto.pid")" 2>/dev/null
 }
@@ -52,7 +40,7 @@ EOF
 }
 
 up() {
-    install
+    ensure_venv "$venv" "$requirements"
     if running; then
         cat "$state/stack.env"
         return

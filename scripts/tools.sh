@@ -5,10 +5,6 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv="$root/.venv-tools"
 requirements="$root/scripts/requirements-tools.txt"
-if ! { [ -x "$venv/bin/cfn-lint" ] && cmp -s "$requirements" "$venv/.requirements"; }; then
-    echo "tools: installing cfn-lint, SAM CLI and schemathesis into .venv-tools" >&2
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
-    cp "$requirements" "$venv/.requirements"
-fi
+source "$root/scripts/local.sh"
+ensure_venv "$venv" "$requirements"
 echo "$venv/bin"
