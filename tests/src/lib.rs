@@ -572,6 +572,33 @@ pub fn assert_status(answer: &Answer, status: &str, http: u16) {
     );
 }
 
+/// An environment with an application token that may update employees, and an
+/// employee (a staff member in planoauth) to update.
+pub async fn employee_to_update() -> (TestEnv, String, Employee) {
+    let env = TestEnv::new().await;
+    let token = env
+        .application_token(Application::PlanoAuth, &["employees.update"])
+        .await;
+    let employee = env.employee(&[(Application::PlanoAuth, "staff")]).await;
+    (env, token, employee)
+}
+
+/// `employees/update` of `employee`, keeping its email address, with `extra` parameters.
+pub async fn update_employee(
+    env: &TestEnv,
+    token: &str,
+    employee: &Employee,
+    extra: Value,
+) -> Answer {
+    // `extra` may hold nulls: they are sent, to clear a field.
+    let mut body = serde_json::json!({"token": token, "id": employee.id, "email": employee.email});
+    if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        body.extend(extra);
+    }
+    env.call(env.route(planoauth::routes::EMPLOYEES_UPDATE), &body)
+        .await
+}
+
 /// A sensitive-params body: the parameters' JSON, base64-encoded.
 pub fn encoded(params: &Value) -> String {
     STANDARD.encode(params.to_string())

@@ -9,26 +9,16 @@ use planoauth::domain::Application::{PlanoAuth, PlanoOrder};
 use planoauth::domain::Employee;
 use planoauth_tests::{
     Answer, TestEnv, assert_one_won_the_address, assert_status, assert_the_race_met_conflicts,
-    injected, race_faults, set_faults,
+    employee_to_update, injected, race_faults, set_faults, update_employee,
 };
 use serde_json::{Value, json};
 
-/// An environment with an admin application token and an employee to update.
 async fn setup() -> (TestEnv, String, Employee) {
-    let env = TestEnv::new().await;
-    let token = env
-        .application_token(PlanoAuth, &["employees.update"])
-        .await;
-    let employee = env.employee(&[(PlanoAuth, "staff")]).await;
-    (env, token, employee)
+    employee_to_update().await
 }
 
 async fn update(env: &TestEnv, token: &str, employee: &Employee, extra: Value) -> Answer {
-    let mut body = json!({"token": token, "id": employee.id, "email": employee.email});
-    if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
-        body.extend(extra);
-    }
-    env.call(&EmployeesUpdate, &body).await
+    update_employee(env, token, employee, extra).await
 }
 
 #[tokio::test]

@@ -11,7 +11,9 @@ use planoauth::domain::{Application, Employee};
 use planoauth::params::Params;
 use planoauth::routes::{self, Route};
 use planoauth::{ApiError, Ctx, Endpoint, Reply, Status};
-use planoauth_tests::{Answer, TestEnv, assert_status, template};
+use planoauth_tests::{
+    Answer, TestEnv, assert_status, employee_to_update, template, update_employee,
+};
 use serde_json::{Value, json};
 
 #[test]
@@ -147,22 +149,12 @@ async fn a_function_configured_from_the_lambda_environment_reaches_the_stack() {
     assert_eq!(reply.status(), "action-successful", "{}", reply.body);
 }
 
-/// An environment with an admin application token and an employee to update.
 async fn setup() -> (TestEnv, String, Employee) {
-    let env = TestEnv::new().await;
-    let token = env
-        .application_token(PlanoAuth, &["employees.update"])
-        .await;
-    let employee = env.employee(&[(PlanoAuth, "staff")]).await;
-    (env, token, employee)
+    employee_to_update().await
 }
 
 async fn update(env: &TestEnv, token: &str, employee: &Employee, extra: Value) -> Answer {
-    let mut body = json!({"token": token, "id": employee.id, "email": employee.email});
-    if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
-        body.extend(extra);
-    }
-    env.call(&EmployeesUpdate, &body).await
+    update_employee(env, token, employee, extra).await
 }
 
 #[tokio::test]

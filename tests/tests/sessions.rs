@@ -49,6 +49,12 @@ async fn update_self(env: &TestEnv, session: &str, employee: &Employee) -> Answe
     .await
 }
 
+/// The token of a session `manager` opened by signing in.
+async fn signed_in(env: &TestEnv, token: &str, manager: &Employee) -> String {
+    let credentials = json!({ "email": manager.email, "password": PASSWORD });
+    session_token(&sign_in(env, token, credentials).await)
+}
+
 fn session_token(answer: &Answer) -> String {
     answer.session()["token"]
         .as_str()
@@ -143,14 +149,7 @@ async fn remember_me_sessions_have_no_expiry() {
 #[tokio::test]
 async fn a_signed_in_session_expires_after_72_hours_unused() {
     let (env, token, manager) = setup().await;
-    let session = session_token(
-        &sign_in(
-            &env,
-            &token,
-            json!({ "email": manager.email, "password": PASSWORD }),
-        )
-        .await,
-    );
+    let session = signed_in(&env, &token, &manager).await;
     env.advance(IDLE_LIFETIME);
     assert_status(&show(&env, &session).await, "action-successful", 200);
     env.advance(IDLE_LIFETIME + 1);
@@ -160,14 +159,7 @@ async fn a_signed_in_session_expires_after_72_hours_unused() {
 #[tokio::test]
 async fn a_signed_in_session_in_use_expires_after_seven_days() {
     let (env, token, manager) = setup().await;
-    let session = session_token(
-        &sign_in(
-            &env,
-            &token,
-            json!({ "email": manager.email, "password": PASSWORD }),
-        )
-        .await,
-    );
+    let session = signed_in(&env, &token, &manager).await;
     for _ in 0..3 {
         env.advance(50 * HOUR);
         assert_status(&show(&env, &session).await, "action-successful", 200);
@@ -343,14 +335,7 @@ async fn signing_out_everywhere_ends_every_session_of_the_user() {
 #[tokio::test]
 async fn each_use_extends_the_idle_window() {
     let (env, token, manager) = setup().await;
-    let session = session_token(
-        &sign_in(
-            &env,
-            &token,
-            json!({ "email": manager.email, "password": PASSWORD }),
-        )
-        .await,
-    );
+    let session = signed_in(&env, &token, &manager).await;
     env.advance(IDLE_LIFETIME - HOUR);
     assert_status(&show(&env, &session).await, "action-successful", 200);
     env.advance(IDLE_LIFETIME - HOUR);
@@ -362,14 +347,7 @@ async fn each_use_extends_the_idle_window() {
 #[tokio::test]
 async fn an_expired_session_is_never_revived() {
     let (env, token, manager) = setup().await;
-    let session = session_token(
-        &sign_in(
-            &env,
-            &token,
-            json!({ "email": manager.email, "password": PASSWORD }),
-        )
-        .await,
-    );
+    let session = signed_in(&env, &token, &manager).await;
     env.advance(IDLE_LIFETIME + 1);
     let first = show(&env, &session).await;
     assert_status(&first, "session-expired", 401);

@@ -391,7 +391,8 @@ impl Sessions<'_> {
                 .query()
                 .table_name(self.table)
                 .index_name(USER_INDEX)
-                .key_condition_expression("user_id = :user")
+                .key_condition_expression("#user = :user")
+                .expression_attribute_names("#user", attr::USER_ID)
                 .expression_attribute_values(":user", number(user_id))
                 .set_exclusive_start_key(start.take())
                 .send()
@@ -454,18 +455,30 @@ impl Sessions<'_> {
         token_hash: AttributeValue,
         now: i64,
     ) -> Result<bool, StoreError> {
+        let mut e = Expression::default();
+        let (hash, remember, created, used) = (
+            e.name(attr::TOKEN_HASH),
+            e.name(attr::REMEMBER_ME),
+            e.name(attr::CREATED_AT),
+            e.name(attr::LAST_USED_AT),
+        );
+        let (no, oldest_creation, oldest_use) = (
+            e.value(AttributeValue::Bool(false)),
+            e.value(number(now - ABSOLUTE_LIFETIME)),
+            e.value(number(now - IDLE_LIFETIME)),
+        );
+        e.condition(format!(
+            "attribute_exists({hash}) AND (attribute_not_exists({remember}) OR {remember} = {no}) \
+             AND ({created} < {oldest_creation} OR {used} < {oldest_use})"
+        ));
         let result = send_through_conflicts("deleting an expired session", || {
             self.client
                 .delete_item()
                 .table_name(self.table)
                 .key(attr::TOKEN_HASH, token_hash.clone())
-                .condition_expression(
-                    "attribute_exists(token_hash) AND (attribute_not_exists(remember_me) OR remember_me = :no) \
-                     AND (created_at < :oldest_creation OR last_used_at < :oldest_use)",
-                )
-                .expression_attribute_values(":no", AttributeValue::Bool(false))
-                .expression_attribute_values(":oldest_creation", number(now - ABSOLUTE_LIFETIME))
-                .expression_attribute_values(":oldest_use", number(now - IDLE_LIFETIME))
+                .set_condition_expression(e.condition_expression())
+                .set_expression_attribute_names(e.names())
+                .set_expression_attribute_values(e.values())
                 .send()
         })
         .await?;
