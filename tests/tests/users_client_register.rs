@@ -122,12 +122,13 @@ async fn an_application_registers_a_client_directly() {
 async fn a_user_without_records_gets_a_client_record_on_their_account() {
     let (env, _) = setup().await;
     let user = env.user_without_records().await;
-    let granted = env
-        .app
-        .db
-        .users()
-        .grant(user, Application::PlanoOrder, "manager");
-    assert!(granted.await.unwrap());
+    let users = env.app.db.users();
+    assert!(
+        users
+            .grant(user, Application::PlanoOrder, "manager")
+            .await
+            .unwrap()
+    );
     let session = env.session(user, PlanoAuth, false).await;
     let answer = register(&env, &client(&env, &session)).await;
     assert_status(&answer, "action-successful", 200);
@@ -135,7 +136,7 @@ async fn a_user_without_records_gets_a_client_record_on_their_account() {
     assert_eq!(answer.session()["user_id"], user);
     // Registering makes the account a client's in every application, whatever role it
     // held, and the session acts with exactly that from then on.
-    let account = env.app.db.users().account(user).await.unwrap().unwrap();
+    let account = users.account(user).await.unwrap().unwrap();
     assert_eq!(account.roles.len(), Application::ALL.len());
     assert!(account.roles.values().all(|role| role == "client"));
     assert_eq!(account.profiles, [Profile::Client]);
