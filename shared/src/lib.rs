@@ -1,10 +1,12 @@
 //! PlanoAuth's shared library: what every endpoint of the API shares.
 //!
-//! A request's journey, in the order the modules run it: [`identify`] → [`decode`] →
-//! [`authenticate`] → [`authorise`] → the endpoint's handler → [`respond`],
-//! strung together by [`pipeline`] and started by [`runtime`]. Statuses come from
-//! [`status`], parameters are read with [`params`] and [`values`], records live in
-//! [`store`].
+//! Its layers, from the bottom: [`domain`] (the records and the rules that need no I/O),
+//! [`store`] (the DynamoDB adapters, on one handle), then [`use_cases`] (what each route
+//! does) beside the request pipeline. A request's journey, in the order the modules run
+//! it: [`identify`] → [`decode`] → [`authenticate`] → [`idempotency`] → [`authorise`] →
+//! the endpoint's handler → [`respond`], strung together by [`pipeline`] and started by
+//! [`runtime`]. Statuses come from [`status`], parameters are read with [`params`] and
+//! [`values`], records are shown by [`view`].
 
 pub mod app;
 pub mod authenticate;

@@ -1,6 +1,7 @@
-//! The DynamoDB adapters. Each module owns one table's items; this module holds what they
-//! share: the error types, how a write copes with what DynamoDB can answer (conflicts,
-//! lost answers), item readers and an expression builder.
+//! The DynamoDB adapters. Each module owns one table's items, and every store borrows the
+//! one handle, [`Db`]; this module holds what they share: the error types, how a write
+//! copes with what DynamoDB can answer (conflicts, lost answers), item readers and an
+//! expression builder. The stores import the domain and nothing above it.
 
 pub mod application_tokens;
 pub mod clients;
