@@ -40,6 +40,8 @@ pub struct Ctx<'a> {
     pub session_view: View,
     /// The request's idempotency key, on a route that takes one.
     pub idempotency: Option<&'a IdempotencyKey>,
+    /// The address the request came from, as API Gateway saw it (empty if unknown).
+    pub source_ip: &'a str,
 }
 
 impl Ctx<'_> {
@@ -234,6 +236,7 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
                 error
             })?;
         session = caller.session().cloned();
+        let source_ip = source_ip(request);
         let ctx = |application| Ctx {
             app,
             caller: &caller,
@@ -241,6 +244,7 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
             now,
             session_view,
             idempotency: key.as_ref(),
+            source_ip: &source_ip,
         };
         if let Some(key) = &key {
             if let Some(recorded) = app.db.idempotency().find(&key.key_hash, now).await? {
@@ -295,6 +299,15 @@ async fn repeat<E: Endpoint>(
 /// with a failure after it, as an email that was not sent).
 fn answered_again(answer: &Result<Reply, ApiError>) -> bool {
     matches!(answer, Ok(_) | Err(ApiError::Partial { .. }))
+}
+
+fn source_ip(request: &Request) -> String {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => {
+            context.http.source_ip.clone().unwrap_or_default()
+        }
+        _ => String::new(),
+    }
 }
 
 fn request_id(request: &Request) -> String {

@@ -22,7 +22,8 @@ pub enum Status {
     ServiceNotFound,
     /// Added by PlanoAuth: the caller is authenticated but its role lacks the permission.
     PermissionDenied,
-    /// Added by PlanoAuth: too many failed sign-ins on one account within the hour.
+    /// Added by PlanoAuth: too many failed attempts (per address or per source) within a
+    /// window.
     TooManyAttempts,
     /// Added by PlanoAuth: other requests kept the same records busy for the whole retry
     /// budget, and nothing was changed.
@@ -152,7 +153,7 @@ impl Status {
             Status::TooManyAttempts => (
                 "too-many-attempts",
                 429,
-                "Too many failed sign-ins on this account: try again within the hour.",
+                "Too many failed attempts: try again later.",
             ),
             Status::RecordBusy => (
                 "record-busy",

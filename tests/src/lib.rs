@@ -108,6 +108,9 @@ impl Answer {
 pub struct TestEnv {
     /// The prefix of this environment's table names.
     pub prefix: String,
+    /// The address this environment's requests come from (its own, so that what is
+    /// counted per source does not add up across tests).
+    pub source_ip: String,
     pub config: planoauth::aws::SdkConfig,
     pub app: App,
     pub functions: local_api::Functions,
@@ -180,8 +183,10 @@ impl TestEnv {
             .await
             .expect("sender is verified");
         let functions = local_api::Functions::new(Mailer::new(ses.clone(), SENDER, SIGN_IN_URL));
+        let [a, b, c] = rand::random::<[u8; 3]>();
         TestEnv {
             prefix: prefix.to_owned(),
+            source_ip: format!("10.{a}.{b}.{c}"),
             config,
             app,
             functions,
@@ -555,7 +560,8 @@ impl TestEnv {
             .iter()
             .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
             .collect();
-        let event = local_api::http_api_event("POST", endpoint.route().path, &headers, body);
+        let mut event = local_api::http_api_event("POST", endpoint.route().path, &headers, body);
+        event["requestContext"]["http"]["sourceIp"] = Value::from(self.source_ip.as_str());
         let request = lambda_http::request::from_str(&event.to_string())
             .expect("the event decodes as Lambda decodes it");
         answer(endpoint.serve(app, request).await)

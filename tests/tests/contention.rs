@@ -8,8 +8,10 @@
 
 use futures_util::StreamExt;
 use planoauth::domain::Application::PlanoAuth;
+use planoauth::domain::Email;
 use planoauth::routes;
 use planoauth::tokens;
+use planoauth::use_cases::{SignInLimits, sign_in_throttles};
 use planoauth_tests::{
     Answer, TestEnv, assert_no_server_errors, assert_status, injected, injected_since, set_faults,
     tally, with,
@@ -215,19 +217,10 @@ async fn a_stalled_counter_update_counts_once() {
         .await;
     assert_status(&answer, "invalid-param", 400);
     assert_eq!(injected_since(&prefix, &before, "stalls").await, 1);
-    let account = env
-        .app
-        .db
-        .users()
-        .account(employee.id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        account.failures_this_hour(env.now()),
-        1,
-        "one failure, counted once"
-    );
+    let email = Email::parse(&employee.email).unwrap();
+    let throttles = sign_in_throttles(&email, &env.source_ip, &SignInLimits::default());
+    let counts = env.app.db.throttles().counts(&throttles, env.now()).await;
+    assert_eq!(counts.unwrap(), [1, 1], "one failure, counted once");
 }
 
 #[tokio::test]

@@ -8,8 +8,10 @@ use planoauth::domain::Application::PlanoAuth;
 use planoauth::domain::Employee;
 use planoauth::domain::{ABSOLUTE_LIFETIME, IDLE_LIFETIME};
 use planoauth::routes;
+use planoauth::use_cases::SignInLimits;
 use planoauth_tests::{Answer, TestEnv, assert_status};
 use serde_json::{Value, json};
+use sessions_create::SessionsCreate;
 
 const PASSWORD: &str = "quiet-Lantern-58-meadow";
 const HOUR: i64 = 60 * 60;
@@ -199,26 +201,43 @@ async fn email_and_password_come_together() {
 #[tokio::test]
 async fn repeated_failures_are_throttled_for_the_rest_of_the_hour() {
     let (env, token, manager) = setup().await;
+    let unknown = env.unique_email("nobody");
     // Start at the top of an hour so the window does not roll over mid-test.
     env.clock.set((env.now() / HOUR + 1) * HOUR);
-    for attempt in 0..100 {
-        let answer = sign_in(
-            &env,
-            &token,
-            json!({ "email": manager.email, "password": format!("wrong-Guess-{attempt}") }),
-        )
-        .await;
-        assert_status(&answer, "invalid-param", 400);
+    for attempt in 0..105 {
+        for email in [&manager.email, &unknown] {
+            let guess = json!({ "email": email, "password": format!("wrong-Guess-{attempt}") });
+            let answer = sign_in(&env, &token, guess).await;
+            let expected = if attempt < 100 {
+                "invalid-param"
+            } else {
+                "too-many-attempts"
+            };
+            assert_eq!(
+                answer.status(),
+                expected,
+                "attempt {attempt}: {}",
+                answer.body
+            );
+        }
     }
-    let throttled = sign_in(
+    // An address with an account and one without answer alike, the right password too.
+    let known = sign_in(
         &env,
         &token,
         json!({ "email": manager.email, "password": PASSWORD }),
     )
     .await;
-    assert_status(&throttled, "too-many-attempts", 429);
+    let stranger = sign_in(
+        &env,
+        &token,
+        json!({ "email": unknown, "password": PASSWORD }),
+    )
+    .await;
+    assert_status(&known, "too-many-attempts", 429);
+    assert_eq!((known.http, &known.body), (stranger.http, &stranger.body));
 
-    // Other accounts are not affected, and the lock ends with the hour.
+    // Other addresses are not affected, and the lock ends with the hour.
     let other = env
         .employee_with_password(&[(PlanoAuth, "staff")], Some(PASSWORD))
         .await;
@@ -240,6 +259,37 @@ async fn repeated_failures_are_throttled_for_the_rest_of_the_hour() {
             json!({ "email": manager.email, "password": PASSWORD }),
         )
         .await,
+        "action-successful",
+        200,
+    );
+}
+
+#[tokio::test]
+async fn failures_from_one_source_are_throttled_across_addresses() {
+    let (env, token, manager) = setup().await;
+    env.clock.set((env.now() / HOUR + 1) * HOUR);
+    let limits = SignInLimits {
+        per_source: 3,
+        ..SignInLimits::default()
+    };
+    let endpoint = SessionsCreate { limits };
+    for _ in 0..3 {
+        let guess = json!({ "token": token, "email": env.unique_email("sprayed"), "password": "wrong-Guess-1" });
+        assert_status(
+            &env.call_encoded(&endpoint, &guess).await,
+            "invalid-param",
+            400,
+        );
+    }
+    let right = json!({ "token": token, "email": manager.email, "password": PASSWORD });
+    assert_status(
+        &env.call_encoded(&endpoint, &right).await,
+        "too-many-attempts",
+        429,
+    );
+    env.advance(limits.source_window);
+    assert_status(
+        &env.call_encoded(&endpoint, &right).await,
         "action-successful",
         200,
     );

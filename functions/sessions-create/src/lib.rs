@@ -6,10 +6,13 @@ use planoauth::domain::Email;
 use planoauth::params::Params;
 use planoauth::routes::{self, Route};
 use planoauth::store::idempotency::{Answer, IdempotencyKey};
-use planoauth::use_cases::{open_session, repeat_opened_session};
+use planoauth::use_cases::{SignInLimits, open_session, repeat_opened_session};
 use planoauth::{ApiError, Ctx, Endpoint, Reply};
 
-pub struct SessionsCreate;
+#[derive(Default)]
+pub struct SessionsCreate {
+    pub limits: SignInLimits,
+}
 
 impl Endpoint for SessionsCreate {
     const ROUTE: Route = routes::SESSIONS_CREATE;
@@ -25,7 +28,7 @@ impl Endpoint for SessionsCreate {
             (None, Some(_)) => return Err(ApiError::missing("email")),
             (Some(email), Some(password)) => Some((email, password)),
         };
-        open_session(ctx, credentials, remember_me).await
+        open_session(ctx, credentials, remember_me, &self.limits).await
     }
 
     async fn replay(

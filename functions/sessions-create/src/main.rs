@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    planoauth::runtime::run(|_| Ok(sessions_create::SessionsCreate)).await
+    planoauth::runtime::run(|_| Ok(sessions_create::SessionsCreate::default())).await
 }

@@ -180,20 +180,6 @@ pub struct Account {
     /// The user's role in each application.
     pub roles: BTreeMap<Application, String>,
     pub profiles: Vec<Profile>,
-    /// Failed sign-ins in the hour `failed_sign_ins_hour` (Unix hours).
-    pub failed_sign_ins: i64,
-    pub failed_sign_ins_hour: i64,
-}
-
-impl Account {
-    /// Failed sign-ins counted against the hour that contains `now`.
-    pub fn failures_this_hour(&self, now: i64) -> i64 {
-        if self.failed_sign_ins_hour == now.div_euclid(3600) {
-            self.failed_sign_ins
-        } else {
-            0
-        }
-    }
 }
 
 /// A new user account, written with the record that gives the user a place.
@@ -249,21 +235,6 @@ impl ReferenceKind {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn failures_count_in_their_hour_only() {
-        let account = Account {
-            id: 1,
-            password_hash: None,
-            roles: BTreeMap::new(),
-            profiles: Vec::new(),
-            failed_sign_ins: 4,
-            failed_sign_ins_hour: 10,
-        };
-        assert_eq!(account.failures_this_hour(10 * 3600), 4);
-        assert_eq!(account.failures_this_hour(11 * 3600 - 1), 4);
-        assert_eq!(account.failures_this_hour(11 * 3600), 0);
-    }
 
     #[test]
     fn off_boarding_before_hiring_is_seen_in_the_changes_alone() {

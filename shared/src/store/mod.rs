@@ -15,6 +15,7 @@ pub mod registry;
 pub mod roles;
 pub mod sessions;
 pub mod tables;
+pub mod throttles;
 pub mod users;
 
 use crate::domain::{Profile, ReferenceKind};
@@ -171,6 +172,13 @@ impl Db {
         counters::Counters {
             client: &self.client,
             table: &self.tables.counters,
+        }
+    }
+
+    pub fn throttles(&self) -> throttles::Throttles<'_> {
+        throttles::Throttles {
+            client: &self.client,
+            table: &self.tables.throttles,
         }
     }
 

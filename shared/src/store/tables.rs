@@ -16,11 +16,12 @@ pub struct Tables {
     pub clients: String,
     pub route_registry: String,
     pub idempotency: String,
+    pub throttles: String,
 }
 
 impl Tables {
     /// Every table resource of `template.yaml`, with the field it fills.
-    pub const RESOURCES: [&'static str; 12] = [
+    pub const RESOURCES: [&'static str; 13] = [
         "SessionsTable",
         "ApplicationTokensTable",
         "RolesTable",
@@ -33,6 +34,7 @@ impl Tables {
         "ClientsTable",
         "RouteRegistryTable",
         "IdempotencyTable",
+        "ThrottlesTable",
     ];
 
     /// Names the tables by a rule, e.g. a prefix and the resource name.
@@ -50,6 +52,7 @@ impl Tables {
             clients,
             route_registry,
             idempotency,
+            throttles,
         ] = Tables::RESOURCES.map(name);
         Tables {
             sessions,
@@ -64,6 +67,7 @@ impl Tables {
             clients,
             route_registry,
             idempotency,
+            throttles,
         }
     }
 

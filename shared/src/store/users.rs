@@ -15,8 +15,6 @@ mod attr {
     pub const ROLES: &str = "roles";
     pub const PROFILES: &str = "profiles";
     pub const PASSWORD_HASH: &str = "password_hash";
-    pub const FAILED_SIGN_INS: &str = "failed_sign_ins";
-    pub const FAILED_SIGN_INS_HOUR: &str = "failed_sign_ins_hour";
 }
 
 fn account_from(item: &Item) -> Result<Account, StoreError> {
@@ -37,8 +35,6 @@ fn account_from(item: &Item) -> Result<Account, StoreError> {
         password_hash: read.opt_str(attr::PASSWORD_HASH).map(str::to_owned),
         roles,
         profiles: read.profiles(attr::PROFILES),
-        failed_sign_ins: read.opt_num(attr::FAILED_SIGN_INS)?.unwrap_or(0),
-        failed_sign_ins_hour: read.opt_num(attr::FAILED_SIGN_INS_HOUR)?.unwrap_or(0),
     })
 }
 
@@ -106,46 +102,6 @@ impl Users<'_> {
             profiles: account.profiles.clone(),
             permissions: self.db.roles().permissions(&account.roles).await?,
         })
-    }
-
-    /// Counts a failed sign-in in the current hour's window: the window restarts each
-    /// hour, so a stranger's failures lock an account out until the hour ends at most.
-    pub async fn record_failed_sign_in(&self, user_id: i64, now: i64) -> Result<(), StoreError> {
-        let hour = now.div_euclid(3600);
-        for _ in 0..3 {
-            let mut same_hour = Expression::default();
-            same_hour.add(attr::FAILED_SIGN_INS, number(1));
-            let (window, current) = (
-                same_hour.name(attr::FAILED_SIGN_INS_HOUR),
-                same_hour.value(number(hour)),
-            );
-            same_hour.condition(format!("{window} = {current}"));
-            let key = Users::key(user_id);
-            if let Conditional::Updated(_) =
-                update_if(&self.db.client, self.table(), key, &same_hour).await?
-            {
-                return Ok(());
-            }
-            let mut new_hour = Expression::default();
-            new_hour
-                .set(attr::FAILED_SIGN_INS, number(1))
-                .set(attr::FAILED_SIGN_INS_HOUR, number(hour));
-            let (id, window, current) = (
-                new_hour.name(attr::ID),
-                new_hour.name(attr::FAILED_SIGN_INS_HOUR),
-                new_hour.value(number(hour)),
-            );
-            new_hour.condition(format!(
-                "attribute_exists({id}) AND (attribute_not_exists({window}) OR {window} < {current})"
-            ));
-            let key = Users::key(user_id);
-            match update_if(&self.db.client, self.table(), key, &new_hour).await? {
-                Conditional::Updated(_) | Conditional::Refused(None) => return Ok(()),
-                // Another request opened this hour's window first: count in it.
-                Conditional::Refused(Some(_)) => {}
-            }
-        }
-        Ok(())
     }
 
     /// Gives a user `role` in `application`. Returns false if there is no such user.

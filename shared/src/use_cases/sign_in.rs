@@ -1,10 +1,12 @@
 //! Opening sessions: signing a user in, or a guest session (what a registration page
 //! holds before `users/client_register`).
 //!
-//! An unknown email and a wrong password get the same answer after the same work (one
-//! account read and one argon2id verification), so the answer does not tell which
-//! addresses have accounts. More than [`MAX_FAILED_SIGN_INS_PER_HOUR`] failures on one
-//! account within an hour refuse further attempts until the hour ends.
+//! An unknown email and a wrong password get the same answer after the same work (a read
+//! of the throttles, the address, an account, one argon2id verification and the count of
+//! the failure), so neither the answer nor its time tells which addresses have accounts.
+//! Failures are counted per address, whether or not it has an account, and per source
+//! IP, each in fixed windows ([`SignInLimits`]); past a limit, every attempt is refused
+//! until the window ends, the right password too.
 
 use crate::domain::{Account, Email, Profile, Session};
 use crate::error::ApiError;
@@ -15,13 +17,35 @@ use crate::status::Status;
 use crate::store::WriteError;
 use crate::store::idempotency::{Answer, IdempotencyKey};
 use crate::store::sessions;
+use crate::store::throttles::Throttle;
 use crate::tokens;
 use crate::view::Show;
 use std::sync::OnceLock;
 
-/// Failed sign-ins one account may have within an hour (a fixed window, so a stranger
-/// can lock an account out for the rest of the hour at most).
-pub const MAX_FAILED_SIGN_INS_PER_HOUR: i64 = 100;
+/// How many failed sign-ins a window allows. The windows are fixed, so a stranger can
+/// lock an address out for the rest of a window at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInLimits {
+    /// Failures per email address (with an account or not) in `address_window` seconds.
+    pub per_address: i64,
+    pub address_window: i64,
+    /// Failures per source IP in `source_window` seconds. An application's server signs
+    /// its users in from its own address, so this is a brake on one server's traffic as
+    /// a whole: generous, and a window of minutes.
+    pub per_source: i64,
+    pub source_window: i64,
+}
+
+impl Default for SignInLimits {
+    fn default() -> Self {
+        SignInLimits {
+            per_address: 100,
+            address_window: 60 * 60,
+            per_source: 1_000,
+            source_window: 10 * 60,
+        }
+    }
+}
 
 /// Opens a session: for the user whose `(email, password)` these are, or a guest's
 /// without them. The answer holds the session with its token: the only answer that
@@ -30,11 +54,12 @@ pub async fn open_session(
     ctx: &Ctx<'_>,
     credentials: Option<(Email, String)>,
     remember_me: bool,
+    limits: &SignInLimits,
 ) -> Result<Reply, ApiError> {
     let grants = match credentials {
         None => None,
         Some((email, password)) => {
-            let account = sign_in(ctx, &email, password).await?;
+            let account = sign_in(ctx, &email, password, limits).await?;
             Some(ctx.app.db.users().grants_of(&account).await?)
         }
     };
@@ -95,20 +120,41 @@ fn shown_with_token(ctx: &Ctx<'_>, session: &Session, token: String) -> Reply {
     Reply::session(shown)
 }
 
+/// What a sign-in's failures are counted against: the address (by its hash: the
+/// throttles hold no address), and the source.
+pub fn sign_in_throttles(email: &Email, source_ip: &str, limits: &SignInLimits) -> [Throttle; 2] {
+    [
+        Throttle {
+            key: format!("sign-in:address:{}", tokens::hash(&email.normalized())),
+            window_seconds: limits.address_window,
+        },
+        Throttle {
+            key: format!("sign-in:source:{source_ip}"),
+            window_seconds: limits.source_window,
+        },
+    ]
+}
+
 /// The account whose password this is, or the one refusal every failure shares.
-async fn sign_in(ctx: &Ctx<'_>, email: &Email, password: String) -> Result<Account, ApiError> {
-    let users = ctx.app.db.users();
-    let owner = ctx.app.db.emails().owner(&email.normalized()).await?;
+async fn sign_in(
+    ctx: &Ctx<'_>,
+    email: &Email,
+    password: String,
+    limits: &SignInLimits,
+) -> Result<Account, ApiError> {
+    let db = &ctx.app.db;
+    let throttles = sign_in_throttles(email, ctx.source_ip, limits);
+    let failures = db.throttles().counts(&throttles, ctx.now).await?;
+    if failures[0] >= limits.per_address || failures[1] >= limits.per_source {
+        return Err(ApiError::reject(Status::TooManyAttempts));
+    }
+    let owner = db.emails().owner(&email.normalized()).await?;
     // Read an account even when the address has none, so both cost the same.
-    let account = users
+    let account = db
+        .users()
         .account(owner.unwrap_or(0))
         .await?
         .filter(|_| owner.is_some());
-    if let Some(account) = &account {
-        if account.failures_this_hour(ctx.now) >= MAX_FAILED_SIGN_INS_PER_HOUR {
-            return Err(ApiError::reject(Status::TooManyAttempts));
-        }
-    }
     let stored = account.as_ref().and_then(|a| a.password_hash.clone());
     let matches = tokio::task::spawn_blocking(move || {
         passwords::verify(
@@ -120,16 +166,20 @@ async fn sign_in(ctx: &Ctx<'_>, email: &Email, password: String) -> Result<Accou
     .map_err(ApiError::crash)?;
 
     let Some(account) = account.filter(|_| matches) else {
-        if let Some(owner) = owner {
-            users.record_failed_sign_in(owner, ctx.now).await?;
-        }
+        let counter = db.throttles();
+        let (by_address, by_source) = tokio::join!(
+            counter.count_failure(&throttles[0], ctx.now),
+            counter.count_failure(&throttles[1], ctx.now),
+        );
+        by_address?;
+        by_source?;
         return Err(ApiError::invalid(
             "password",
             "the email address and password do not match",
         ));
     };
     if account.profiles.contains(&Profile::Employee) {
-        let employee = ctx.app.db.employees().find(account.id).await?;
+        let employee = db.employees().find(account.id).await?;
         if employee.is_some_and(|employee| !employee.active) {
             return Err(ApiError::reject_because(
                 Status::PermissionDenied,

@@ -116,7 +116,7 @@ impl Functions {
         Functions(vec![
             Box::new(EmployeesUpdate),
             Box::new(PhotographersCreate { mailer }),
-            Box::new(SessionsCreate),
+            Box::new(SessionsCreate::default()),
             Box::new(SessionsShow),
             Box::new(SessionsDelete),
             Box::new(UsersClientRegister),
