@@ -7,10 +7,10 @@
 //! request is recognised by a hash of its parameters, bar the token and the password;
 //! the password is proved by checking it against the account the first request used.
 //! Only requests that did their work are remembered: one that was refused changed
-//! nothing, and its key can be used again.
+//! nothing, and its key can be used again. A repeat is answered before authorisation (it
+//! only repeats what this caller was told), and before authentication's verdict on a
+//! session token, which the first request may have ended.
 
-use crate::authenticate::Caller;
-use crate::domain::Application;
 use crate::error::ApiError;
 use crate::params::Params;
 use crate::passwords;
@@ -94,15 +94,6 @@ pub async fn repeats(
         .await
         .map_err(ApiError::crash)?;
     if same { Ok(()) } else { Err(mismatch()) }
-}
-
-/// The application a replayed request acts in: a replay is answered before authorisation,
-/// as the key's first request already passed it, for this same caller.
-pub fn acting_application(caller: &Caller, requested: Option<Application>) -> Application {
-    requested.unwrap_or(match caller {
-        Caller::Application(token) => token.application,
-        Caller::Session(session) => session.application,
-    })
 }
 
 /// JSON with every object's keys in order, so that a request's hash does not depend on

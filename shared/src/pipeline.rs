@@ -15,6 +15,7 @@ use crate::routes::Route;
 use crate::status::Status;
 use crate::store::StoreError;
 use crate::store::idempotency::{self as keys, IdempotencyKey};
+use crate::tokens::TokenKind;
 use crate::view::Show;
 use crate::view::View;
 use aws_sdk_dynamodb::types::TransactWriteItem;
@@ -71,6 +72,14 @@ impl Ctx<'_> {
     }
 }
 
+/// What answering a repeated request takes: not the caller, as the first request may have
+/// ended the token it came with (a registration replaces its session).
+pub struct Repeat<'a> {
+    pub app: &'a App,
+    pub now: i64,
+    pub session_view: View,
+}
+
 /// What a successful request returns.
 #[derive(Debug, Default)]
 pub struct Reply {
@@ -111,7 +120,7 @@ pub trait Endpoint: Send + Sync {
     /// default, with what the first request answered.
     fn replay(
         &self,
-        _ctx: &Ctx<'_>,
+        _repeat: &Repeat<'_>,
         _key: &IdempotencyKey,
         answer: &keys::Answer,
     ) -> impl Future<Output = Result<Reply, ApiError>> + Send {
@@ -229,15 +238,34 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
         let requested = params.optional::<Application>("application")?;
         session_view = params.optional::<View>("session_view")?.unwrap_or_default();
         let now = app.clock.now();
-        let caller = authenticate(&app.db, &token, now)
-            .await
-            .map_err(|(error, expired)| {
-                session = expired;
-                error
-            })?;
+        let authenticated = authenticate(&app.db, &token, now).await;
+        // A key's record belongs to the token that made its first request, so a repeat is
+        // answered even when that request ended the session token it came with (as a
+        // registration does). An application token must still be good.
+        let may_repeat = authenticated.is_ok() || TokenKind::of(&token) == Some(TokenKind::Session);
+        if let (Some(key), true) = (&key, may_repeat) {
+            if let Some(recorded) = app.db.idempotency().find(&key.key_hash, now).await? {
+                session = authenticated
+                    .ok()
+                    .and_then(|caller| caller.session().cloned());
+                let repeat = Repeat {
+                    app,
+                    now,
+                    session_view,
+                };
+                let again = answer_again(endpoint, &repeat, key, recorded, password).await;
+                replayed = answered_again(&again);
+                return again;
+            }
+        }
+        let caller = authenticated.map_err(|(error, expired)| {
+            session = expired;
+            error
+        })?;
         session = caller.session().cloned();
+        let application = authorise(&caller, requested, E::ROUTE.access)?;
         let source_ip = source_ip(request);
-        let ctx = |application| Ctx {
+        let ctx = Ctx {
             app,
             caller: &caller,
             application,
@@ -246,16 +274,6 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
             idempotency: key.as_ref(),
             source_ip: &source_ip,
         };
-        if let Some(key) = &key {
-            if let Some(recorded) = app.db.idempotency().find(&key.key_hash, now).await? {
-                let ctx = ctx(idempotency::acting_application(&caller, requested));
-                let again = repeat(app, endpoint, &ctx, key, recorded, password).await;
-                replayed = answered_again(&again);
-                return again;
-            }
-        }
-        let application = authorise(&caller, requested, E::ROUTE.access)?;
-        let ctx = ctx(application);
         match (endpoint.handle(&ctx, params).await, &key) {
             // A request with the same key did the work first: answer as it did.
             (Err(ApiError::KeyClaimed), Some(key)) => {
@@ -265,7 +283,12 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
                     .find(&key.key_hash, now)
                     .await?
                     .ok_or_else(|| ApiError::crash("a claimed idempotency key has no record"))?;
-                let again = repeat(app, endpoint, &ctx, key, recorded, password).await;
+                let repeat = Repeat {
+                    app,
+                    now,
+                    session_view,
+                };
+                let again = answer_again(endpoint, &repeat, key, recorded, password).await;
                 replayed = answered_again(&again);
                 again
             }
@@ -283,16 +306,15 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
 
 /// The answer to a request whose idempotency key has a record: the first request's
 /// answer, if this one repeats it.
-async fn repeat<E: Endpoint>(
-    app: &App,
+async fn answer_again<E: Endpoint>(
     endpoint: &E,
-    ctx: &Ctx<'_>,
+    repeat: &Repeat<'_>,
     key: &IdempotencyKey,
     recorded: keys::Recorded,
     password: Option<String>,
 ) -> Result<Reply, ApiError> {
-    idempotency::repeats(app, key, &recorded, password).await?;
-    endpoint.replay(ctx, key, &recorded.answer).await
+    idempotency::repeats(repeat.app, key, &recorded, password).await?;
+    endpoint.replay(repeat, key, &recorded.answer).await
 }
 
 /// Whether a repeat answered with the first request's answer (a success, or a success

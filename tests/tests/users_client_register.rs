@@ -54,7 +54,7 @@ async fn guest_session(env: &TestEnv, app_token: &str) -> String {
 }
 
 #[tokio::test]
-async fn a_guest_session_becomes_a_client_session() {
+async fn a_guest_session_is_replaced_by_a_client_session_with_a_new_token() {
     let (env, app_token) = setup().await;
     let guest = guest_session(&env, &app_token).await;
     let someone = env.employee(&[]).await;
@@ -72,19 +72,32 @@ async fn a_guest_session_becomes_a_client_session() {
     assert_eq!(registered.data()["company"], "Half Dome Realty");
     assert_eq!(registered.session()["user_id"], id);
 
-    // The same token now acts for a client: authenticated, with a client's permissions.
+    // The registration replaced the guest's session: whoever held the guest's token
+    // does not hold the client's account.
+    let client_token = registered.session()["token"].as_str().unwrap().to_owned();
+    assert_ne!(client_token, guest);
     assert_status(
-        &env.call(env.route(routes::EMPLOYEES_UPDATE), &update).await,
+        &env.call(env.route(routes::SESSIONS_SHOW), &json!({ "token": guest }))
+            .await,
+        "invalid-token",
+        401,
+    );
+    // The new token acts for a client: authenticated, with a client's permissions.
+    let as_client = json!({ "token": client_token, "id": someone.id, "email": someone.email });
+    assert_status(
+        &env.call(env.route(routes::EMPLOYEES_UPDATE), &as_client)
+            .await,
         "permission-denied",
         403,
     );
     let shown = env
         .call(
             env.route(routes::SESSIONS_SHOW),
-            &json!({ "token": guest, "session_view": "internalapps_view" }),
+            &json!({ "token": client_token, "session_view": "internalapps_view" }),
         )
         .await;
     assert_eq!(shown.session()["profiles"], json!(["client"]));
+    assert_eq!(shown.session()["user_id"], id);
 
     let stored = env.app.db.clients().find(id).await.unwrap().unwrap();
     assert_eq!(stored.email, params["email"].as_str().unwrap());
@@ -134,6 +147,13 @@ async fn a_user_without_records_gets_a_client_record_on_their_account() {
     assert_status(&answer, "action-successful", 200);
     assert_eq!(answer.data()["id"], user);
     assert_eq!(answer.session()["user_id"], user);
+    assert!(answer.session()["token"].is_string(), "a new token");
+    let old = json!({ "token": session });
+    assert_status(
+        &env.call(env.route(routes::SESSIONS_SHOW), &old).await,
+        "invalid-token",
+        401,
+    );
     // Registering makes the account a client's in every application, whatever role it
     // held, and the session acts with exactly that from then on.
     let account = users.account(user).await.unwrap().unwrap();

@@ -4,6 +4,7 @@
 
 use planoauth::domain::Email;
 use planoauth::params::Params;
+use planoauth::pipeline::Repeat;
 use planoauth::routes::{self, Route};
 use planoauth::store::idempotency::{Answer, IdempotencyKey};
 use planoauth::use_cases::{SignInLimits, open_session, repeat_opened_session};
@@ -33,10 +34,10 @@ impl Endpoint for SessionsCreate {
 
     async fn replay(
         &self,
-        ctx: &Ctx<'_>,
+        repeat: &Repeat<'_>,
         key: &IdempotencyKey,
         answer: &Answer,
     ) -> Result<Reply, ApiError> {
-        repeat_opened_session(ctx, key, answer).await
+        repeat_opened_session(repeat, key, answer).await
     }
 }

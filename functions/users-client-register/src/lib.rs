@@ -1,10 +1,13 @@
 //! `POST /api/v1/users/client_register` (sensitive params): registers a client (see
-//! [`planoauth::use_cases::register_client`]) and returns the client's record in `data`.
+//! [`planoauth::use_cases::register_client`]) and returns the client's record in `data`,
+//! and, when a session registered, the new session that replaces it, with its token.
 
 use planoauth::domain::{DEFAULT_LANGUAGE, Email};
 use planoauth::params::Params;
+use planoauth::pipeline::Repeat;
 use planoauth::routes::{self, Route};
-use planoauth::use_cases::{NewClient, register_client};
+use planoauth::store::idempotency::{Answer, IdempotencyKey};
+use planoauth::use_cases::{NewClient, register_client, repeat_registration};
 use planoauth::values::{Language, Phone, Text};
 use planoauth::view::View;
 use planoauth::{ApiError, Ctx, Endpoint, Reply};
@@ -29,5 +32,14 @@ impl Endpoint for UsersClientRegister {
         let view = params.optional::<View>("view")?.unwrap_or_default();
         params.finish()?;
         register_client(ctx, new, view).await
+    }
+
+    async fn replay(
+        &self,
+        repeat: &Repeat<'_>,
+        key: &IdempotencyKey,
+        answer: &Answer,
+    ) -> Result<Reply, ApiError> {
+        repeat_registration(repeat, key, answer).await
     }
 }

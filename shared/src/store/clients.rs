@@ -1,7 +1,7 @@
 //! Client records: the people PlanoAuth's applications serve, keyed by their user's id.
 
 use super::{Db, Item, Outcome, Reader, Step, Steps, StoreError, WriteError, number, string};
-use crate::domain::{Application, Client, Email, Grants, NewUser, Profile, Session};
+use crate::domain::{Application, Client, Email, NewUser, Profile, Session};
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
 mod attr {
@@ -61,8 +61,9 @@ pub struct Registration<'a> {
     /// Whether the account exists already (a user without records, signed in): the
     /// record, the role and the password are added to it.
     pub existing_account: bool,
-    /// The session registering, and what it may do once the user is a client.
-    pub session: Option<(&'a Session, &'a Grants)>,
+    /// The session registering, and the one that replaces it (a new token) once the
+    /// user is a client.
+    pub session: Option<(&'a Session, &'a Session)>,
 }
 
 pub struct Clients<'a> {
@@ -114,8 +115,10 @@ impl Clients<'_> {
             steps.push(Step::Record, users.put(&account, record.created_at)?);
             steps.push(Step::EmailClaim, emails.claim(&normalized, record.id)?);
         }
-        if let Some((session, grants)) = registration.session {
-            steps.push(Step::Session, self.db.sessions().adopt(session, grants)?);
+        if let Some((session, new)) = registration.session {
+            for step in self.db.sessions().rotate(session, new)? {
+                steps.push(Step::Session, step);
+            }
         }
         steps.push_claim(claim);
         match steps.run(&self.db.client).await? {

@@ -343,17 +343,17 @@ impl Sessions<'_> {
         Ok(output.attributes().is_some())
     }
 
-    /// The write that makes a guest session (or one of a user without records) act for
-    /// `grants`: for the transaction that registers the user.
-    pub fn adopt(
+    /// The writes that replace `session` with `new` (a new token for the same caller,
+    /// once it acts for someone else): the old one ends, on condition that it is still
+    /// live and still the same caller's, and the new one is written. For the transaction
+    /// that changes what the caller is.
+    pub fn rotate(
         &self,
         session: &Session,
-        grants: &Grants,
-    ) -> Result<TransactWriteItem, StoreError> {
+        new: &Session,
+    ) -> Result<[TransactWriteItem; 2], StoreError> {
         let mut e = Expression::default();
-        e.set(attr::USER_ID, number(grants.user_id));
-        set_grants(&mut e, grants);
-        let (hash, user) = (e.name(attr::TOKEN_HASH), e.name(attr::USER_ID));
+        let user = e.name(attr::USER_ID);
         let owner = match session.user_id {
             Some(user_id) => {
                 let user_id = e.value(number(user_id));
@@ -361,8 +361,19 @@ impl Sessions<'_> {
             }
             None => format!("attribute_not_exists({user})"),
         };
-        e.condition(format!("attribute_exists({hash}) AND {owner}"));
-        e.update_step(self.table, (attr::TOKEN_HASH, string(&session.token_hash)))
+        let live = live_condition(&mut e, new.created_at);
+        e.condition(format!("{live} AND {owner}"));
+        let end = Delete::builder()
+            .table_name(self.table)
+            .key(attr::TOKEN_HASH, string(&session.token_hash))
+            .set_condition_expression(e.condition_expression())
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .build()?;
+        Ok([
+            TransactWriteItem::builder().delete(end).build(),
+            put_new_step(self.table, item_of(new), attr::TOKEN_HASH)?,
+        ])
     }
 
     /// Gives every open session of a user their current grants, so that a change of

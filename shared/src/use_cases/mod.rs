@@ -12,7 +12,7 @@ mod update_employee;
 
 pub use clean_sessions::{Report, clean_expired_sessions};
 pub use create_photographer::{NewPhotographer, PHOTOGRAPHER_ROLE, create_photographer};
-pub use register_client::{CLIENT_ROLE, NewClient, register_client};
+pub use register_client::{CLIENT_ROLE, NewClient, register_client, repeat_registration};
 pub use sign_in::{SignInLimits, open_session, repeat_opened_session, sign_in_throttles};
 pub use sign_out::sign_out;
 pub use update_employee::update_employee;

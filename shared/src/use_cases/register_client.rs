@@ -1,10 +1,11 @@
 //! Registering a client.
 //!
-//! - With a guest session, it creates the user and the client record, and the same
-//!   session acts for the new client from then on (it is returned in `session`).
+//! - With a guest session, it creates the user and the client record; the guest's
+//!   session ends and a new one, with a new token, acts for the client from then on (it
+//!   is returned in `session`, with its token).
 //! - With the session of a user who has an account but no record (told
 //!   `client-required`), it adds the client record to that account, whose password
-//!   becomes the one given.
+//!   becomes the one given; that session too is replaced by a new one.
 //! - With an application token holding `clients.register`, it registers the client
 //!   directly.
 //!
@@ -14,8 +15,11 @@
 use crate::domain::{Application, Client, Email, Grants, Profile, Session};
 use crate::error::ApiError;
 use crate::passwords;
-use crate::pipeline::{Ctx, Reply};
+use crate::pipeline::{Ctx, Repeat, Reply};
 use crate::store::clients::Registration;
+use crate::store::idempotency::{Answer, IdempotencyKey};
+use crate::store::sessions;
+use crate::use_cases::sign_in::{reopen, shown_with_token};
 use crate::view::{Show, View};
 use std::collections::BTreeMap;
 
@@ -57,8 +61,19 @@ pub async fn register_client(ctx: &Ctx<'_>, new: NewClient, view: View) -> Resul
         created_at: ctx.now,
         updated_at: ctx.now,
     };
-    let grants = match session {
-        Some(session) => Some(grants_after_registering(ctx, session, id).await?),
+    // A session that registers is replaced by a new one, with a new token, in the same
+    // transaction: whoever planted or saw the guest's token does not hold the client's
+    // account.
+    let rotated = match session {
+        Some(session) => {
+            let grants = grants_after_registering(ctx, session, id).await?;
+            Some(sessions::open(
+                Some(&grants),
+                session.application,
+                session.remember_me,
+                ctx.now,
+            ))
+        }
         None => None,
     };
     let registration = Registration {
@@ -67,15 +82,16 @@ pub async fn register_client(ctx: &Ctx<'_>, new: NewClient, view: View) -> Resul
         password_hash: &password_hash,
         roles: &roles,
         existing_account: existing_user.is_some(),
-        session: session.zip(grants.as_ref()),
+        session: session.zip(rotated.as_ref().map(|(_, new)| new)),
     };
     let data = record.show(view);
-    let claim = ctx.claim(Some(&data), Some(id), None)?;
+    let new_hash = rotated.as_ref().map(|(_, new)| new.token_hash.as_str());
+    let claim = ctx.claim(Some(&data), Some(id), new_hash)?;
     ctx.app.db.clients().register(&registration, claim).await?;
-    Ok(match session.zip(grants.as_ref()) {
-        Some((session, grants)) => Reply {
+    Ok(match rotated {
+        Some((token, new)) => Reply {
             data: Some(data),
-            session: Some(session.adopted_by(grants).show(ctx.session_view)),
+            session: Some(shown_with_token(&new, token, ctx.session_view)),
         },
         None => Reply::data(data),
     })
@@ -100,5 +116,22 @@ async fn grants_after_registering(
         user_id,
         profiles,
         permissions: ctx.app.db.roles().permissions(&roles).await?,
+    })
+}
+
+/// A repeated registration answers with the client's record as it was first shown and,
+/// when a session registered, the session it opened, under a new token.
+pub async fn repeat_registration(
+    repeat: &Repeat<'_>,
+    key: &IdempotencyKey,
+    answer: &Answer,
+) -> Result<Reply, ApiError> {
+    let session = match answer.session_hash {
+        Some(_) => Some(reopen(repeat, key, answer).await?),
+        None => None,
+    };
+    Ok(Reply {
+        data: answer.data.clone(),
+        session,
     })
 }

@@ -12,14 +12,15 @@ use crate::domain::{Account, Email, Profile, Session};
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::passwords;
-use crate::pipeline::{Ctx, Reply};
+use crate::pipeline::{Ctx, Repeat, Reply};
 use crate::status::Status;
 use crate::store::WriteError;
 use crate::store::idempotency::{Answer, IdempotencyKey};
 use crate::store::sessions;
 use crate::store::throttles::Throttle;
 use crate::tokens;
-use crate::view::Show;
+use crate::view::{Show, View};
+use serde_json::Value;
 use std::sync::OnceLock;
 
 /// How many failed sign-ins a window allows. The windows are fixed, so a stranger can
@@ -70,30 +71,45 @@ pub async fn open_session(
         Some(&session.token_hash),
     )?;
     ctx.app.db.sessions().put(&session, claim).await?;
-    Ok(shown_with_token(ctx, &session, token))
+    Ok(Reply::session(shown_with_token(
+        &session,
+        token,
+        ctx.session_view,
+    )))
 }
 
-/// A repeated sign-in answers with the session the first one opened, under a new token:
-/// the first answer's token is not kept anywhere, and stops working now.
+/// A repeated sign-in answers with the session the first one opened, under a new token.
 pub async fn repeat_opened_session(
-    ctx: &Ctx<'_>,
+    repeat: &Repeat<'_>,
     key: &IdempotencyKey,
     answer: &Answer,
 ) -> Result<Reply, ApiError> {
-    let idempotency = ctx.app.db.idempotency();
+    Ok(Reply::session(reopen(repeat, key, answer).await?))
+}
+
+/// The session a key's first request opened, under a new token: the first answer's token
+/// is not kept anywhere, and stops working now. Shown as the repeat asks.
+pub(super) async fn reopen(
+    repeat: &Repeat<'_>,
+    key: &IdempotencyKey,
+    answer: &Answer,
+) -> Result<Value, ApiError> {
+    let idempotency = repeat.app.db.idempotency();
     let mut opened = answer.session_hash.clone();
     let mut attempts = 0..3;
     while let (Some(hash), Some(_)) = (opened.take(), attempts.next()) {
-        let reissued = ctx
+        let reissued = repeat
             .app
             .db
             .sessions()
-            .reissue(&hash, ctx.now, |new_hash| {
+            .reissue(&hash, repeat.now, |new_hash| {
                 idempotency.move_session(&key.key_hash, &hash, new_hash)
             })
             .await;
         match reissued {
-            Ok(Some((token, session))) => return Ok(shown_with_token(ctx, &session, token)),
+            Ok(Some((token, session))) => {
+                return Ok(shown_with_token(&session, token, repeat.session_view));
+            }
             Ok(None) => {
                 return Err(ApiError::invalid(
                     idempotency::HEADER,
@@ -103,7 +119,7 @@ pub async fn repeat_opened_session(
             // A concurrent repeat moved the session first: follow it.
             Err(WriteError::KeyClaimed) => {
                 opened = idempotency
-                    .find(&key.key_hash, ctx.now)
+                    .find(&key.key_hash, repeat.now)
                     .await?
                     .and_then(|recorded| recorded.answer.session_hash);
             }
@@ -113,11 +129,12 @@ pub async fn repeat_opened_session(
     Err(ApiError::reject(Status::RecordBusy))
 }
 
-/// The session as the caller asked to see it, with its token.
-fn shown_with_token(ctx: &Ctx<'_>, session: &Session, token: String) -> Reply {
-    let mut shown = session.show(ctx.session_view);
-    shown["token"] = serde_json::Value::from(token);
-    Reply::session(shown)
+/// A session as the caller asked to see it, with its token: for the answers that open
+/// one, the only ones that ever hold a token.
+pub(super) fn shown_with_token(session: &Session, token: String, view: View) -> Value {
+    let mut shown = session.show(view);
+    shown["token"] = Value::from(token);
+    shown
 }
 
 /// What a sign-in's failures are counted against: the address (by its hash: the
