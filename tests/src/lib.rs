@@ -416,6 +416,7 @@ impl TestEnv {
                     password_hash: None,
                 },
                 self.now(),
+                None,
             )
             .expect("request builds");
         self.app

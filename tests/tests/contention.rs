@@ -248,3 +248,67 @@ async fn conflicts_are_retried_and_never_reach_the_log_as_crashes() {
     assert!(!written.contains(PASSWORD) && !written.contains(&token));
     assert!(!written.contains(&tokens::hash(&token)));
 }
+
+/// Sign-ins racing the deactivation of their employee, staggered so that some verify the
+/// password before it lands and write their session after: whatever the order, none of
+/// the sessions they open may work once both are done.
+#[tokio::test]
+async fn no_session_survives_a_deactivation_that_races_sign_ins() {
+    let (env, prefix, token) = setup("deactivation-race").await;
+    set_faults(&prefix, json!({ "transaction_ms": 20 })).await;
+    let mut tallies = std::collections::BTreeMap::<String, usize>::new();
+    for _round in 0..3 {
+        let employee = env
+            .employee_with_password(&[(PlanoAuth, "manager")], Some(PASSWORD))
+            .await;
+        let credentials = json!({ "token": token, "email": employee.email, "password": PASSWORD });
+        // The deactivation starts once the first sign-in has answered, while the others
+        // are at every stage of theirs.
+        let first_answered = tokio::sync::Notify::new();
+        let sign_ins = (0..24).map(|i| {
+            let (env, credentials, first_answered) = (&env, &credentials, &first_answered);
+            async move {
+                tokio::time::sleep(Duration::from_millis(8 * i)).await;
+                let answer = env
+                    .call_encoded(env.route(routes::SESSIONS_CREATE), credentials)
+                    .await;
+                first_answered.notify_one();
+                answer
+            }
+        });
+        let deactivation = async {
+            first_answered.notified().await;
+            let params = json!({
+                "token": token, "id": employee.id, "email": employee.email, "active": false
+            });
+            env.call(env.route(routes::EMPLOYEES_UPDATE), &params).await
+        };
+        let (answers, deactivated) =
+            tokio::join!(futures_util::future::join_all(sign_ins), deactivation);
+        assert_status(&deactivated, "action-successful", 200);
+        assert_no_server_errors(&answers);
+        for answer in &answers {
+            *tallies.entry(answer.status().to_owned()).or_default() += 1;
+            if answer.status() != "action-successful" {
+                assert_status(answer, "permission-denied", 403);
+                continue;
+            }
+            let session = answer.session()["token"].as_str().unwrap();
+            let show = json!({ "token": session, "session_view": "internalapps_view" });
+            let shown = env.call(env.route(routes::SESSIONS_SHOW), &show).await;
+            assert_status(&shown, "invalid-token", 401);
+        }
+        let sessions = env.scan(&env.app.db.tables.sessions).await;
+        let left = sessions
+            .iter()
+            .filter(|item| item.get("user_id") == Some(&planoauth::store::number(employee.id)))
+            .count();
+        assert_eq!(left, 0, "sessions of the deactivated employee are stored");
+    }
+    // Both sides of the race happened: some sign-ins finished first, some after.
+    eprintln!("sign-ins racing deactivations: {tallies:?}");
+    assert!(
+        tallies.contains_key("permission-denied") && tallies.contains_key("action-successful"),
+        "{tallies:?}"
+    );
+}

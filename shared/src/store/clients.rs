@@ -82,6 +82,9 @@ impl Clients<'_> {
         let (users, emails) = (self.db.users(), self.db.emails());
         let record = registration.record;
         let normalized = registration.email.normalized();
+        // The new session is listed on the account by the write that creates or extends
+        // it: a transaction writes an item once.
+        let new_session = registration.session.map(|(_, new)| new.token_hash.as_str());
         let mut steps = Steps::default();
         steps.push(
             Step::Record,
@@ -99,6 +102,7 @@ impl Clients<'_> {
                     Profile::Client,
                     registration.roles,
                     registration.password_hash,
+                    new_session,
                 )?,
             );
             steps.push(
@@ -112,12 +116,15 @@ impl Clients<'_> {
                 profiles: &[Profile::Client],
                 password_hash: Some(registration.password_hash),
             };
-            steps.push(Step::Record, users.put(&account, record.created_at)?);
+            steps.push(
+                Step::Record,
+                users.put(&account, record.created_at, new_session)?,
+            );
             steps.push(Step::EmailClaim, emails.claim(&normalized, record.id)?);
         }
         if let Some((session, new)) = registration.session {
-            for step in self.db.sessions().rotate(session, new)? {
-                steps.push(Step::Session, step);
+            for (kind, step) in self.db.sessions().rotate(session, new)? {
+                steps.push(kind, step);
             }
         }
         steps.push_claim(claim);
@@ -127,6 +134,7 @@ impl Clients<'_> {
             Outcome::Refused(Step::EmailClaim) => Err(WriteError::EmailTaken),
             // The session was registered or ended by another request meanwhile.
             Outcome::Refused(Step::Session) => Err(WriteError::SessionChanged),
+            Outcome::Refused(Step::EmployeeActive) => Err(WriteError::Deactivated),
             Outcome::Refused(Step::Record) if registration.existing_account => {
                 Err(WriteError::AlreadyRegistered)
             }

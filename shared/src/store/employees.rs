@@ -16,7 +16,7 @@ use super::{
 use crate::domain::{
     Address, Email, Employee, EmployeeChanges, NewEmployee, NewUser, Patch, Profile, ReferenceKind,
 };
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem};
 
 mod attr {
     pub const ID: &str = "id";
@@ -209,7 +209,7 @@ impl Employees<'_> {
         let mut steps = Steps::default();
         steps.push(
             Step::Record,
-            self.db.users().put(&account, employee.created_at)?,
+            self.db.users().put(&account, employee.created_at, None)?,
         );
         steps.push(
             Step::Record,
@@ -410,6 +410,19 @@ impl Employees<'_> {
             steps.push(Step::EmailClaim, self.db.emails().claim(&new_email, id)?);
         }
         Ok(steps)
+    }
+
+    /// The transaction step that holds only while the employee is active: with a new
+    /// session, so that none opens after a deactivation.
+    pub fn must_be_active(&self, id: i64) -> Result<TransactWriteItem, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(self.table())
+            .key(attr::ID, number(id))
+            .condition_expression("#active = :yes")
+            .expression_attribute_names("#active", attr::ACTIVE)
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .build()?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
     pub async fn get(&self, id: i64) -> Result<Option<Item>, StoreError> {

@@ -82,6 +82,8 @@ pub enum WriteError {
     AlreadyRegistered,
     #[error("the session was ended or changed by another request")]
     SessionChanged,
+    #[error("the employee is deactivated")]
+    Deactivated,
     /// Another request holding the same idempotency key did the work first.
     #[error("the idempotency key was claimed by another request")]
     KeyClaimed,
@@ -110,6 +112,7 @@ impl Db {
         sessions::Sessions {
             client: &self.client,
             table: &self.tables.sessions,
+            db: self,
         }
     }
 
@@ -476,8 +479,10 @@ pub enum Step {
     /// A write to the record itself (or its own email claim being released).
     Record,
     EmailClaim,
-    /// The session a registration makes act for the new user.
+    /// The session a registration replaces.
     Session,
+    /// The condition that the employee a session opens for is active.
+    EmployeeActive,
     /// The claim of an idempotency key, written with the work it stands for.
     IdempotencyKey,
 }
@@ -691,6 +696,7 @@ pub struct Expression {
     sets: Vec<String>,
     removes: Vec<String>,
     adds: Vec<String>,
+    deletes: Vec<String>,
     conditions: Vec<String>,
 }
 
@@ -737,6 +743,13 @@ impl Expression {
         self
     }
 
+    /// Takes elements out of a set attribute.
+    pub fn delete(&mut self, attribute: &str, value: AttributeValue) -> &mut Self {
+        let (name, value) = (self.name(attribute), self.value(value));
+        self.deletes.push(format!("{name} {value}"));
+        self
+    }
+
     /// Adds a condition, written with placeholders from [`Expression::name`] and
     /// [`Expression::value`]. Conditions are ANDed.
     pub fn condition(&mut self, condition: impl Into<String>) -> &mut Self {
@@ -754,6 +767,9 @@ impl Expression {
         }
         if !self.adds.is_empty() {
             clauses.push(format!("ADD {}", self.adds.join(", ")));
+        }
+        if !self.deletes.is_empty() {
+            clauses.push(format!("DELETE {}", self.deletes.join(", ")));
         }
         (!clauses.is_empty()).then(|| clauses.join(" "))
     }

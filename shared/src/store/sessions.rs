@@ -5,23 +5,22 @@
 //! DynamoDB call: a conditional UpdateItem that checks expiry and records the use.
 
 use super::{
-    Conditional, Expression, Item, Outcome, Reader, Step, Steps, StoreError, WriteError, number,
-    put_new, put_new_step, send_through_conflicts, string, update_if,
+    Conditional, Db, Expression, Item, Outcome, Reader, Step, Steps, StoreError, WriteError,
+    number, put_new, put_new_step, send_through_conflicts, string, update_if,
 };
 use crate::domain::{
     ABSOLUTE_LIFETIME, Application, Grants, IDLE_LIFETIME, Permission, Profile, Session,
 };
 use crate::tokens::{self, TokenKind};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, DeleteRequest, TransactWriteItem, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
+use futures_util::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 
 /// DynamoDB's TTL deletes an item up to days after its time; it is only a backstop.
 const TTL_GRACE: i64 = 24 * 60 * 60;
-/// The index of a user's sessions, to end them all at once.
-pub const USER_INDEX: &str = "by-user";
+/// Deletes in flight at once when a user's sessions all end.
+const CONCURRENT_DELETES: usize = 16;
 /// Sessions that can expire (not `remember_me`), by last use and by creation, for the
 /// cleanup to find expired ones without a Scan. Spread over shards so that no index
 /// partition takes every session's writes.
@@ -200,6 +199,7 @@ pub enum Check {
 pub struct Sessions<'a> {
     pub(super) client: &'a Client,
     pub(super) table: &'a str,
+    pub(super) db: &'a Db,
 }
 
 impl Sessions<'_> {
@@ -233,34 +233,56 @@ impl Sessions<'_> {
         Ok((token, session))
     }
 
-    /// Writes a new session; with `claim` (an idempotency key's), in one transaction with
-    /// it, and [`WriteError::KeyClaimed`] if another request claimed the key first.
+    /// Writes a new session, listed on its user's account in the same transaction, and
+    /// for an employee on condition that they are active, so that no session opens after
+    /// a deactivation; with `claim` (an idempotency key's), in the same transaction too,
+    /// and [`WriteError::KeyClaimed`] if another request claimed the key first.
     pub async fn put(
         &self,
         session: &Session,
         claim: Option<TransactWriteItem>,
     ) -> Result<(), WriteError> {
         let item = item_of(session);
-        let Some(claim) = claim else {
+        if session.user_id.is_none() && claim.is_none() {
+            // A guest's session is one item: one conditional put.
             return match put_new(self.client, self.table, attr::TOKEN_HASH, item).await? {
                 true => Ok(()),
                 false => {
                     Err(StoreError::Malformed("a session with this token exists".into()).into())
                 }
             };
-        };
-        let put = put_new_step(self.table, item, attr::TOKEN_HASH)?;
+        }
         let mut steps = Steps::default();
-        steps.push(Step::Record, put);
-        steps.push(Step::IdempotencyKey, claim);
+        steps.push(
+            Step::Record,
+            put_new_step(self.table, item, attr::TOKEN_HASH)?,
+        );
+        self.push_listing(&mut steps, session)?;
+        steps.push_claim(claim);
         match steps.run(self.client).await? {
             Outcome::Written => Ok(()),
             Outcome::Refused(Step::IdempotencyKey) => Err(WriteError::KeyClaimed),
+            Outcome::Refused(Step::EmployeeActive) => Err(WriteError::Deactivated),
             Outcome::Conflict => Err(StoreError::Busy("opening a session").into()),
-            Outcome::Refused(_) | Outcome::RecordChanged(_) => {
-                Err(StoreError::Malformed("a session with this token exists".into()).into())
+            refused => Err(StoreError::Malformed(format!(
+                "opening a session was refused ({refused:?})"
+            ))
+            .into()),
+        }
+    }
+
+    /// The steps that go with a new session of a user: listing it on the account and, for
+    /// an employee, the condition that they are active.
+    fn push_listing(&self, steps: &mut Steps, session: &Session) -> Result<(), StoreError> {
+        if let Some(user_id) = session.user_id {
+            let listing = self.db.users().list_session(user_id, &session.token_hash)?;
+            steps.push(Step::Session, listing);
+            if session.profiles.contains(&Profile::Employee) {
+                let active = self.db.employees().must_be_active(user_id)?;
+                steps.push(Step::EmployeeActive, active);
             }
         }
+        Ok(())
     }
 
     /// Gives a live session a new token: the session stays what it is (its id, user,
@@ -311,6 +333,13 @@ impl Sessions<'_> {
             TransactWriteItem::builder().delete(delete).build(),
         );
         steps.push(Step::Record, put);
+        self.push_listing(
+            &mut steps,
+            &Session {
+                token_hash: new_hash.clone(),
+                ..session.clone()
+            },
+        )?;
         steps.push(Step::IdempotencyKey, also(&new_hash)?);
         match steps.run(self.client).await? {
             Outcome::Written => Ok(Some((
@@ -322,6 +351,7 @@ impl Sessions<'_> {
             ))),
             Outcome::Refused(Step::Session) => Ok(None),
             Outcome::Refused(Step::IdempotencyKey) => Err(WriteError::KeyClaimed),
+            Outcome::Refused(Step::EmployeeActive) => Ok(None),
             Outcome::Conflict => Err(StoreError::Busy("reissuing a session").into()),
             Outcome::Refused(_) | Outcome::RecordChanged(_) => {
                 Err(StoreError::Malformed("a session with this token exists".into()).into())
@@ -329,7 +359,8 @@ impl Sessions<'_> {
         }
     }
 
-    /// Ends one session (signing out). Returns whether it existed.
+    /// Ends one session (signing out), and takes it off its user's list. Returns whether
+    /// it existed.
     pub async fn end(&self, token_hash: &str) -> Result<bool, StoreError> {
         let output = send_through_conflicts("ending a session", || {
             self.client
@@ -340,18 +371,26 @@ impl Sessions<'_> {
                 .send()
         })
         .await??;
-        Ok(output.attributes().is_some())
+        let Some(old) = output.attributes() else {
+            return Ok(false);
+        };
+        if let Some(user_id) = Reader(old).opt_num(attr::USER_ID)? {
+            let ended = [token_hash.to_owned()];
+            self.db.users().forget_sessions(user_id, &ended).await?;
+        }
+        Ok(true)
     }
 
     /// The writes that replace `session` with `new` (a new token for the same caller,
     /// once it acts for someone else): the old one ends, on condition that it is still
-    /// live and still the same caller's, and the new one is written. For the transaction
-    /// that changes what the caller is.
+    /// live and still the same caller's, and the new one is written (for an employee, on
+    /// condition that they are still active). For the transaction that changes what the
+    /// caller is, which also lists the new session on the account.
     pub fn rotate(
         &self,
         session: &Session,
         new: &Session,
-    ) -> Result<[TransactWriteItem; 2], StoreError> {
+    ) -> Result<Vec<(Step, TransactWriteItem)>, StoreError> {
         let mut e = Expression::default();
         let user = e.name(attr::USER_ID);
         let owner = match session.user_id {
@@ -370,54 +409,48 @@ impl Sessions<'_> {
             .set_expression_attribute_names(e.names())
             .set_expression_attribute_values(e.values())
             .build()?;
-        Ok([
-            TransactWriteItem::builder().delete(end).build(),
-            put_new_step(self.table, item_of(new), attr::TOKEN_HASH)?,
-        ])
+        let mut steps = vec![
+            (
+                Step::Session,
+                TransactWriteItem::builder().delete(end).build(),
+            ),
+            (
+                Step::Session,
+                put_new_step(self.table, item_of(new), attr::TOKEN_HASH)?,
+            ),
+        ];
+        if let Some(user_id) = new
+            .user_id
+            .filter(|_| new.profiles.contains(&Profile::Employee))
+        {
+            let active = self.db.employees().must_be_active(user_id)?;
+            steps.push((Step::EmployeeActive, active));
+        }
+        Ok(steps)
     }
 
     /// Gives every open session of a user their current grants, so that a change of
     /// role takes effect at once. Returns how many sessions were updated.
     pub async fn refresh_grants(&self, grants: &Grants) -> Result<usize, StoreError> {
         let mut refreshed = 0;
-        for hash in self.hashes_of_user(grants.user_id).await? {
+        for hash in self.db.users().session_hashes(grants.user_id).await? {
             let mut e = Expression::default();
             set_grants(&mut e, grants);
             let name = e.name(attr::TOKEN_HASH);
             e.condition(format!("attribute_exists({name})"));
-            match update_if(self.client, self.table, (attr::TOKEN_HASH, hash), &e).await? {
+            match update_if(
+                self.client,
+                self.table,
+                (attr::TOKEN_HASH, string(hash)),
+                &e,
+            )
+            .await?
+            {
                 Conditional::Updated(_) => refreshed += 1,
                 Conditional::Refused(_) => {} // ended meanwhile
             }
         }
         Ok(refreshed)
-    }
-
-    async fn hashes_of_user(&self, user_id: i64) -> Result<Vec<AttributeValue>, StoreError> {
-        let mut hashes = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(self.table)
-                .index_name(USER_INDEX)
-                .key_condition_expression("#user = :user")
-                .expression_attribute_names("#user", attr::USER_ID)
-                .expression_attribute_values(":user", number(user_id))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await?;
-            hashes.extend(
-                page.items()
-                    .iter()
-                    .filter_map(|item| item.get(attr::TOKEN_HASH).cloned()),
-            );
-            match page.last_evaluated_key() {
-                Some(key) => start = Some(key.clone()),
-                None => return Ok(hashes),
-            }
-        }
     }
 
     /// One page of sessions that an expiry index says are past `cutoff` (last use or
@@ -490,11 +523,28 @@ impl Sessions<'_> {
                 .set_condition_expression(e.condition_expression())
                 .set_expression_attribute_names(e.names())
                 .set_expression_attribute_values(e.values())
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
                 .send()
         })
         .await?;
         match result {
-            Ok(_) => Ok(true),
+            Ok(output) => {
+                let old = output.attributes().map(Reader);
+                if let (Some(old), Some(AttributeValue::S(hash))) = (
+                    old,
+                    output
+                        .attributes()
+                        .and_then(|item| item.get(attr::TOKEN_HASH)),
+                ) {
+                    if let Some(user_id) = old.opt_num(attr::USER_ID)? {
+                        self.db
+                            .users()
+                            .forget_sessions(user_id, std::slice::from_ref(hash))
+                            .await?;
+                    }
+                }
+                Ok(true)
+            }
             Err(error)
                 if error
                     .as_service_error()
@@ -506,46 +556,32 @@ impl Sessions<'_> {
         }
     }
 
-    /// Ends every session of a user (on deactivation or sign-out everywhere). Returns how
-    /// many were ended.
+    /// Ends every session of a user (on deactivation or sign-out everywhere), as the
+    /// account lists them (a consistent read: every session opened before it is there),
+    /// and takes them off the list. Returns how many there were.
     pub async fn end_all_for_user(&self, user_id: i64) -> Result<usize, StoreError> {
-        let hashes = self.hashes_of_user(user_id).await?;
-        for chunk in hashes.chunks(25) {
-            self.delete_batch(chunk).await?;
-        }
-        Ok(hashes.len())
-    }
-
-    async fn delete_batch(&self, hashes: &[AttributeValue]) -> Result<(), StoreError> {
-        let mut requests = hashes
-            .iter()
-            .map(|hash| {
-                DeleteRequest::builder()
-                    .key(attr::TOKEN_HASH, hash.clone())
-                    .build()
-                    .map(|delete| WriteRequest::builder().delete_request(delete).build())
+        let hashes = self.db.users().session_hashes(user_id).await?;
+        let mut ended = 0;
+        let (client, table) = (self.client, self.table);
+        let mut deletes = futures_util::stream::iter(hashes.iter().cloned())
+            .map(|hash| async move {
+                send_through_conflicts("ending a user's sessions", || {
+                    client
+                        .delete_item()
+                        .table_name(table)
+                        .key(attr::TOKEN_HASH, string(&hash))
+                        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+                        .send()
+                })
+                .await
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        // BatchWriteItem may leave some requests unprocessed under throttling: retry them.
-        for attempt in 0..5 {
-            let output = self
-                .client
-                .batch_write_item()
-                .request_items(self.table, requests)
-                .send()
-                .await?;
-            requests = output
-                .unprocessed_items()
-                .and_then(|by_table| by_table.get(self.table))
-                .cloned()
-                .unwrap_or_default();
-            if requests.is_empty() {
-                return Ok(());
+            .buffer_unordered(CONCURRENT_DELETES);
+        while let Some(deleted) = deletes.next().await {
+            if deleted??.attributes().is_some() {
+                ended += 1;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
         }
-        Err(StoreError::Malformed(
-            "sessions left undeleted after retries".into(),
-        ))
+        self.db.users().forget_sessions(user_id, &hashes).await?;
+        Ok(ended)
     }
 }

@@ -15,6 +15,9 @@ mod attr {
     pub const ROLES: &str = "roles";
     pub const PROFILES: &str = "profiles";
     pub const PASSWORD_HASH: &str = "password_hash";
+    /// The hashes of the account's sessions' tokens: read consistently, unlike an index,
+    /// so that ending them all finds every one.
+    pub const SESSIONS: &str = "sessions";
 }
 
 fn account_from(item: &Item) -> Result<Account, StoreError> {
@@ -51,8 +54,14 @@ impl Users<'_> {
         (attr::ID, number(user_id))
     }
 
-    /// The write that creates a user, for a transaction that also creates their record.
-    pub fn put(&self, user: &NewUser<'_>, now: i64) -> Result<TransactWriteItem, StoreError> {
+    /// The write that creates a user, for a transaction that also creates their record
+    /// (and, with `session`, their first session).
+    pub fn put(
+        &self,
+        user: &NewUser<'_>,
+        now: i64,
+        session: Option<&str>,
+    ) -> Result<TransactWriteItem, StoreError> {
         let roles = user
             .roles
             .iter()
@@ -68,6 +77,12 @@ impl Users<'_> {
         }
         if let Some(hash) = user.password_hash {
             item.insert(attr::PASSWORD_HASH.into(), string(hash));
+        }
+        if let Some(session) = session {
+            item.insert(
+                attr::SESSIONS.into(),
+                AttributeValue::Ss(vec![session.to_owned()]),
+            );
         }
         put_new_step(self.table(), item, attr::ID)
     }
@@ -124,6 +139,49 @@ impl Users<'_> {
         ))
     }
 
+    /// The transaction step that lists a new session on its user's account, on condition
+    /// that the account exists.
+    pub fn list_session(&self, user_id: i64, hash: &str) -> Result<TransactWriteItem, StoreError> {
+        let mut e = Expression::default();
+        e.add(attr::SESSIONS, AttributeValue::Ss(vec![hash.to_owned()]));
+        let id = e.name(attr::ID);
+        e.condition(format!("attribute_exists({id})"));
+        e.update_step(self.table(), Users::key(user_id))
+    }
+
+    /// The hashes of the sessions an account lists, read consistently: every session
+    /// written before the read is there.
+    pub async fn session_hashes(&self, user_id: i64) -> Result<Vec<String>, StoreError> {
+        let output = self
+            .db
+            .client
+            .get_item()
+            .table_name(self.table())
+            .key(attr::ID, number(user_id))
+            .projection_expression("#sessions")
+            .expression_attribute_names("#sessions", attr::SESSIONS)
+            .consistent_read(true)
+            .send()
+            .await?;
+        Ok(output
+            .item()
+            .map(|item| Reader(item).strings(attr::SESSIONS))
+            .unwrap_or_default())
+    }
+
+    /// Takes ended sessions off an account's list.
+    pub async fn forget_sessions(&self, user_id: i64, hashes: &[String]) -> Result<(), StoreError> {
+        if hashes.is_empty() {
+            return Ok(());
+        }
+        let mut e = Expression::default();
+        e.delete(attr::SESSIONS, AttributeValue::Ss(hashes.to_vec()));
+        let id = e.name(attr::ID);
+        e.condition(format!("attribute_exists({id})"));
+        update_if(&self.db.client, self.table(), Users::key(user_id), &e).await?;
+        Ok(())
+    }
+
     /// The users who hold `role` in `application`. This reads the whole table, so it is
     /// for the operator tool only, never a request path.
     pub async fn holders_of(
@@ -158,15 +216,20 @@ impl Users<'_> {
     }
 
     /// The write that adds a record's profile, its roles and a new password hash to an
-    /// existing account, for the transaction that creates the record.
+    /// existing account (and, with `session`, lists a new session), for the transaction
+    /// that creates the record.
     pub fn add_profile(
         &self,
         user_id: i64,
         profile: Profile,
         roles: &[(Application, &str)],
         password_hash: &str,
+        session: Option<&str>,
     ) -> Result<TransactWriteItem, StoreError> {
         let mut e = Expression::default();
+        if let Some(session) = session {
+            e.add(attr::SESSIONS, AttributeValue::Ss(vec![session.to_owned()]));
+        }
         e.add(
             attr::PROFILES,
             AttributeValue::Ss(vec![profile.name().to_owned()]),
