@@ -73,7 +73,8 @@ pub async fn authenticate(
             Ok(Check::Unknown) => Err(invalid()),
             Err(error) => Err((error.into(), None)),
         },
-        None => Err(invalid()),
+        // A reset token is a parameter of `users/password_reset`, never a caller.
+        Some(TokenKind::PasswordReset) | None => Err(invalid()),
     }
 }
 

@@ -46,6 +46,14 @@ pub fn authorise(
     requested: Option<Application>,
     access: Access,
 ) -> Result<Application, ApiError> {
+    if let Caller::Session(session) = caller {
+        // A password someone else set is replaced before the session does anything but
+        // act on itself (show itself, end, change the password).
+        let acts_for_user = matches!(access, Access::Permission(_) | Access::Registration(_));
+        if session.password_change_required && acts_for_user {
+            return Err(ApiError::reject(Status::PasswordChangeRequired));
+        }
+    }
     match (access, caller) {
         (Access::Permission(needed), _) => authorise_permission(caller, requested, needed),
         (Access::OwnSession, Caller::Session(session)) => {
@@ -160,6 +168,7 @@ mod tests {
                 Vec::new()
             },
             permissions,
+            password_change_required: false,
         })
     }
 
@@ -210,6 +219,35 @@ mod tests {
                 Access::OwnSession
             )),
             Err(Status::PermissionDenied)
+        );
+    }
+
+    #[test]
+    fn a_session_that_must_change_its_password_acts_only_on_itself() {
+        let Caller::Session(mut forced) = session(Some(1), &[(PlanoAuth, UPDATE)]) else {
+            unreachable!("a session caller");
+        };
+        forced.password_change_required = true;
+        let forced = Caller::Session(forced);
+        assert_eq!(
+            status(authorise(&forced, None, Access::OwnSession)),
+            Ok(PlanoAuth)
+        );
+        for access in [
+            Access::Permission(UPDATE),
+            Access::Registration(Permission::ClientsRegister),
+        ] {
+            assert_eq!(
+                status(authorise(&forced, None, access)),
+                Err(Status::PasswordChangeRequired),
+                "{access:?}"
+            );
+        }
+        let server_route = Access::ApplicationToken(Permission::SessionsCreate);
+        assert_eq!(
+            status(authorise(&forced, None, server_route)),
+            Err(Status::PermissionDenied),
+            "no session calls a server's route"
         );
     }
 

@@ -142,6 +142,10 @@ impl From<WriteError> for ApiError {
             WriteError::Deactivated => {
                 ApiError::reject_because(Status::PermissionDenied, "This account is deactivated.")
             }
+            // Trying again checks the password given against the new one.
+            WriteError::PasswordChanged => {
+                StoreError::Busy("the account's password changed meanwhile").into()
+            }
             WriteError::KeyClaimed => ApiError::KeyClaimed,
             WriteError::Store(error) => error.into(),
         }

@@ -1,16 +1,26 @@
 //! Email through Amazon SES (the old system used Mandrill). The onboarding message greets
 //! the new employee by name and tells them where to sign in; it never holds a password.
+//! The password reset message holds the link with a reset token.
 
 use crate::error::BoxError;
 use aws_sdk_ses::error::DisplayErrorContext;
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
 
 /// Who sends PlanoAuth's email, and where its links point.
+#[derive(Clone)]
 pub struct Mailer {
     client: aws_sdk_ses::Client,
     /// A verified SES identity, e.g. `PlanoAuth <no-reply@planoauth.example>`.
     sender: String,
-    sign_in_url: String,
+    links: Links,
+}
+
+/// The pages of the applications that PlanoAuth's email links to.
+#[derive(Debug, Clone)]
+pub struct Links {
+    pub sign_in: String,
+    /// Where a user chooses a new password; the email adds `?reset_token=...`.
+    pub password_reset: String,
 }
 
 /// What a new employee's welcome says.
@@ -25,26 +35,25 @@ pub struct Onboarding<'a> {
 pub struct MailError(String);
 
 impl Mailer {
-    pub fn new(
-        client: aws_sdk_ses::Client,
-        sender: impl Into<String>,
-        sign_in_url: impl Into<String>,
-    ) -> Self {
+    pub fn new(client: aws_sdk_ses::Client, sender: impl Into<String>, links: Links) -> Self {
         Mailer {
             client,
             sender: sender.into(),
-            sign_in_url: sign_in_url.into(),
+            links,
         }
     }
 
-    /// The production wiring: `ONBOARDING_SENDER` and `SIGN_IN_URL` from the environment
-    /// (template parameters in `template.yaml`).
+    /// The production wiring: `ONBOARDING_SENDER`, `SIGN_IN_URL` and `PASSWORD_RESET_URL`
+    /// from the environment (template parameters in `template.yaml`).
     pub fn from_env(config: &crate::aws::SdkConfig) -> Result<Mailer, BoxError> {
         let variable = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
         Ok(Mailer::new(
             aws_sdk_ses::Client::new(config),
             variable("ONBOARDING_SENDER")?,
-            variable("SIGN_IN_URL")?,
+            Links {
+                sign_in: variable("SIGN_IN_URL")?,
+                password_reset: variable("PASSWORD_RESET_URL")?,
+            },
         ))
     }
 
@@ -53,7 +62,27 @@ impl Mailer {
     }
 
     pub async fn send_onboarding(&self, onboarding: &Onboarding<'_>) -> Result<(), MailError> {
-        let (subject, text, html) = onboarding_message(onboarding, &self.sign_in_url);
+        let message = onboarding_message(onboarding, &self.links.sign_in);
+        self.send(onboarding.to, message).await
+    }
+
+    /// The email that lets the owner of `to` choose a new password: a link to the
+    /// application's reset page with `reset_token`, which works for `minutes`.
+    pub async fn send_password_reset(
+        &self,
+        to: &str,
+        reset_token: &str,
+        minutes: i64,
+    ) -> Result<(), MailError> {
+        let link = reset_link(&self.links.password_reset, reset_token);
+        self.send(to, password_reset_message(&link, minutes)).await
+    }
+
+    async fn send(
+        &self,
+        to: &str,
+        (subject, text, html): (String, String, String),
+    ) -> Result<(), MailError> {
         let content = |data: String| {
             Content::builder()
                 .data(data)
@@ -73,7 +102,7 @@ impl Mailer {
         self.client
             .send_email()
             .source(&self.sender)
-            .destination(Destination::builder().to_addresses(onboarding.to).build())
+            .destination(Destination::builder().to_addresses(to).build())
             .message(message)
             .send()
             .await
@@ -89,7 +118,8 @@ fn onboarding_message(onboarding: &Onboarding<'_>, sign_in_url: &str) -> (String
     let text = format!(
         "Hello {name},\n\n\
          Your PlanoAuth account is ready. Sign in at {sign_in_url} with your email address \
-         ({email}) and the initial password you were given, then choose a password of your own.\n\n\
+         ({email}) and the initial password you were given. Before anything else, you will be \
+         asked to replace it with a password of your own.\n\n\
          If you were not expecting this email, please let us know by replying to it.\n",
         email = onboarding.to,
     );
@@ -97,12 +127,43 @@ fn onboarding_message(onboarding: &Onboarding<'_>, sign_in_url: &str) -> (String
         "<!DOCTYPE html><html><body>\
          <p>Hello {name},</p>\
          <p>Your PlanoAuth account is ready. <a href=\"{url}\">Sign in</a> with your email address \
-         (<strong>{email}</strong>) and the initial password you were given, then choose a password of your own.</p>\
+         (<strong>{email}</strong>) and the initial password you were given. Before anything else, \
+         you will be asked to replace it with a password of your own.</p>\
          <p>If you were not expecting this email, please let us know by replying to it.</p>\
          </body></html>",
         name = escape(&name),
         url = escape(sign_in_url),
         email = escape(onboarding.to),
+    );
+    (subject, text, html)
+}
+
+/// The reset page's address with the token added to its query.
+fn reset_link(page: &str, reset_token: &str) -> String {
+    let separator = if page.contains('?') { '&' } else { '?' };
+    format!("{page}{separator}reset_token={reset_token}")
+}
+
+/// Subject, plain text and HTML of the password reset email. It names no account
+/// detail: whoever receives it owns the address.
+fn password_reset_message(link: &str, minutes: i64) -> (String, String, String) {
+    let subject = "Choose a new PlanoAuth password".to_owned();
+    let text = format!(
+        "Hello,\n\n\
+         Someone asked to reset the password of the PlanoAuth account of this address. To \
+         choose a new password, open this link within {minutes} minutes:\n\n{link}\n\n\
+         The link works once. If you did not ask for it, ignore this email: your password \
+         stays as it is.\n"
+    );
+    let html = format!(
+        "<!DOCTYPE html><html><body>\
+         <p>Hello,</p>\
+         <p>Someone asked to reset the password of the PlanoAuth account of this address. \
+         <a href=\"{url}\">Choose a new password</a> within {minutes} minutes.</p>\
+         <p>The link works once. If you did not ask for it, ignore this email: your password \
+         stays as it is.</p>\
+         </body></html>",
+        url = escape(link),
     );
     (subject, text, html)
 }
@@ -142,5 +203,22 @@ mod tests {
         assert!(text.contains("https://app.planoauth.example/sign-in"));
         assert!(html.contains("Hello Ada &lt;b&gt;Lovelace&lt;/b&gt;,"));
         assert!(html.contains("href=\"https://app.planoauth.example/sign-in\""));
+        assert!(text.contains("replace it with a password of your own"));
+    }
+
+    #[test]
+    fn the_reset_email_links_to_the_reset_page_with_the_token() {
+        let link = reset_link("https://app.planoauth.example/reset", "prt_abc");
+        assert_eq!(
+            link,
+            "https://app.planoauth.example/reset?reset_token=prt_abc"
+        );
+        assert_eq!(
+            reset_link("https://app.planoauth.example/reset?lang=en", "prt_abc"),
+            "https://app.planoauth.example/reset?lang=en&reset_token=prt_abc"
+        );
+        let (_, text, html) = password_reset_message(&link, 30);
+        assert!(text.contains(&link) && text.contains("30 minutes"));
+        assert!(html.contains("href=\"https://app.planoauth.example/reset?reset_token=prt_abc\""));
     }
 }

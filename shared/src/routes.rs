@@ -51,6 +51,10 @@ impl Route {
         if matches!(self.access, Access::Permission(_)) {
             statuses.push(Status::ClientRequired);
         }
+        if matches!(self.access, Access::Permission(_) | Access::Registration(_)) {
+            // A session that must change its password may act on itself only.
+            statuses.push(Status::PasswordChangeRequired);
+        }
         statuses.extend(self.own_statuses);
         statuses
     }
@@ -112,6 +116,33 @@ pub const USERS_CLIENT_REGISTER: Route = Route {
     access: Access::Registration(Permission::ClientsRegister),
     sensitive_params: true,
     idempotent: true,
+    own_statuses: &[Status::TooManyAttempts],
+};
+
+pub const USERS_PASSWORD_UPDATE: Route = Route {
+    path: "/api/v1/users/password_update",
+    function: "users-password-update",
+    access: Access::OwnSession,
+    sensitive_params: true,
+    idempotent: false,
+    own_statuses: &[Status::TooManyAttempts],
+};
+
+pub const USERS_PASSWORD_FORGOT: Route = Route {
+    path: "/api/v1/users/password_forgot",
+    function: "users-password-forgot",
+    access: Access::ApplicationToken(Permission::PasswordsReset),
+    sensitive_params: false,
+    idempotent: false,
+    own_statuses: &[Status::TooManyAttempts],
+};
+
+pub const USERS_PASSWORD_RESET: Route = Route {
+    path: "/api/v1/users/password_reset",
+    function: "users-password-reset",
+    access: Access::ApplicationToken(Permission::PasswordsReset),
+    sensitive_params: true,
+    idempotent: false,
     own_statuses: &[],
 };
 
@@ -122,6 +153,9 @@ pub const ALL: &[Route] = &[
     SESSIONS_SHOW,
     SESSIONS_DELETE,
     USERS_CLIENT_REGISTER,
+    USERS_PASSWORD_UPDATE,
+    USERS_PASSWORD_FORGOT,
+    USERS_PASSWORD_RESET,
 ];
 
 pub fn by_path(path: &str) -> Option<&'static Route> {

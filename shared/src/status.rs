@@ -28,11 +28,14 @@ pub enum Status {
     /// Added by PlanoAuth: other requests kept the same records busy for the whole retry
     /// budget, and nothing was changed.
     RecordBusy,
+    /// Added by PlanoAuth: the session's user must replace a password someone else set
+    /// (`users/password_update`) before anything but showing or ending the session.
+    PasswordChangeRequired,
 }
 
 impl Status {
     /// Every status, in the order the documentation lists them.
-    pub const ALL: [Status; 18] = [
+    pub const ALL: [Status; 19] = [
         Status::ActionSuccessful,
         Status::InvalidToken,
         Status::SessionExpired,
@@ -51,6 +54,7 @@ impl Status {
         Status::PermissionDenied,
         Status::TooManyAttempts,
         Status::RecordBusy,
+        Status::PasswordChangeRequired,
     ];
 
     pub const fn slug(self) -> &'static str {
@@ -159,6 +163,11 @@ impl Status {
                 "record-busy",
                 409,
                 "Other requests were changing the same records at the same moment, and nothing was changed. Please try again.",
+            ),
+            Status::PasswordChangeRequired => (
+                "password-change-required",
+                403,
+                "This account's password was set for its user: choose a new one with users/password_update first.",
             ),
         }
     }

@@ -11,6 +11,8 @@ use sha2::{Digest, Sha256};
 pub enum TokenKind {
     Application,
     Session,
+    /// Sent by email to reset a password; never a bearer token.
+    PasswordReset,
 }
 
 impl TokenKind {
@@ -18,14 +20,19 @@ impl TokenKind {
         match self {
             TokenKind::Application => "pa_app_",
             TokenKind::Session => "pa_ses_",
+            TokenKind::PasswordReset => "pa_rst_",
         }
     }
 
     /// The kind a presented token claims to be, from its prefix.
     pub fn of(token: &str) -> Option<TokenKind> {
-        [TokenKind::Application, TokenKind::Session]
-            .into_iter()
-            .find(|kind| token.starts_with(kind.prefix()))
+        [
+            TokenKind::Application,
+            TokenKind::Session,
+            TokenKind::PasswordReset,
+        ]
+        .into_iter()
+        .find(|kind| token.starts_with(kind.prefix()))
     }
 }
 

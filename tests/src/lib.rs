@@ -19,7 +19,7 @@ use planoauth::domain::NewUser;
 use planoauth::domain::{Application, Permission};
 use planoauth::domain::{Employee, NewEmployee};
 use planoauth::identify::SwitchCache;
-use planoauth::mail::Mailer;
+use planoauth::mail::{Links, Mailer};
 use planoauth::routes::Route;
 use planoauth::store::tables::Tables;
 use planoauth_admin::template::Template;
@@ -36,6 +36,16 @@ pub const TABLE_PREFIX: &str = "planoauth-test-";
 pub const SENDER: &str = "no-reply@planoauth.test";
 /// The sign-in page the welcome email links to.
 pub const SIGN_IN_URL: &str = "https://app.planoauth.test/sign-in";
+/// The page the password reset emails link to.
+pub const PASSWORD_RESET_URL: &str = "https://app.planoauth.test/reset-password";
+
+/// Where the tests' emails link to.
+pub fn links() -> Links {
+    Links {
+        sign_in: SIGN_IN_URL.to_owned(),
+        password_reset: PASSWORD_RESET_URL.to_owned(),
+    }
+}
 
 /// Counts every DynamoDB request sent (each retry attempt included).
 #[derive(Debug, Default)]
@@ -182,7 +192,7 @@ impl TestEnv {
             .send()
             .await
             .expect("sender is verified");
-        let functions = local_api::Functions::new(Mailer::new(ses.clone(), SENDER, SIGN_IN_URL));
+        let functions = local_api::Functions::new(Mailer::new(ses.clone(), SENDER, links()));
         let [a, b, c] = rand::random::<[u8; 3]>();
         TestEnv {
             prefix: prefix.to_owned(),
@@ -384,6 +394,7 @@ impl TestEnv {
             photographer: true,
             roles,
             password_hash: password_hash.as_deref(),
+            password_change_required: false,
         };
         let employee = Employee::new(id, &new, self.now());
         self.app
@@ -414,6 +425,7 @@ impl TestEnv {
                     roles: &[],
                     profiles: &[],
                     password_hash: None,
+                    password_change_required: false,
                 },
                 self.now(),
                 None,

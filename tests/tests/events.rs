@@ -13,8 +13,10 @@ use std::collections::BTreeMap;
 
 /// The text the sample events carry where the bootstrap's planoauth token goes...
 const TOKEN_PLACEHOLDER: &str = "PLANOAUTH_APPLICATION_TOKEN";
-/// ...and where a session of the admin goes (a fresh one for each event).
+/// ...where a session of the admin goes (a fresh one for each event)...
 const SESSION_PLACEHOLDER: &str = "PLANOAUTH_SESSION_TOKEN";
+/// ...and where the admin's password goes, in a base64-encoded body.
+const PASSWORD_PLACEHOLDER: &str = "PLANOAUTH_ADMIN_PASSWORD";
 
 #[tokio::test]
 async fn every_sample_event_produces_its_expected_status() {
@@ -60,6 +62,7 @@ async fn every_sample_event_produces_its_expected_status() {
         let text = text
             .replace(TOKEN_PLACEHOLDER, token)
             .replace(SESSION_PLACEHOLDER, &session);
+        let text = with_encoded_password(&text, &install.admin.password);
         let request = lambda_http::request::from_str(&text).unwrap();
         let reply = env.dispatch(request).await;
         assert_eq!(reply.status(), status, "{name}: {}", reply.body);
@@ -70,6 +73,27 @@ async fn every_sample_event_produces_its_expected_status() {
         expected.len(),
         "every expectation names an event that exists"
     );
+}
+
+/// The event with the admin's password in place of its placeholder, where a sensitive
+/// route's base64-encoded body holds one.
+fn with_encoded_password(text: &str, password: &str) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    let mut event: Value = serde_json::from_str(text).unwrap();
+    let decoded = event["body"]
+        .as_str()
+        .and_then(|body| STANDARD.decode(body).ok())
+        .and_then(|bytes| String::from_utf8(bytes).ok());
+    match decoded {
+        Some(body) if body.contains(PASSWORD_PLACEHOLDER) => {
+            let body = STANDARD.encode(body.replace(PASSWORD_PLACEHOLDER, password));
+            event["headers"]["content-length"] = Value::from(body.len().to_string());
+            event["body"] = Value::from(body);
+            event.to_string()
+        }
+        _ => text.to_owned(),
+    }
 }
 
 #[test]
@@ -90,6 +114,7 @@ fn env_json_points_every_function_at_the_local_stack() {
         "AWS_REGION",
         "ONBOARDING_SENDER",
         "SIGN_IN_URL",
+        "PASSWORD_RESET_URL",
     ] {
         assert!(parameters[variable].is_string(), "{variable}");
     }

@@ -11,8 +11,8 @@ use planoauth::mail::Mailer;
 use planoauth::routes;
 use planoauth::tokens;
 use planoauth_tests::{
-    Answer, SIGN_IN_URL, TestEnv, assert_no_server_errors, assert_status, encoded, injected,
-    injected_since, set_faults, with,
+    Answer, TestEnv, assert_no_server_errors, assert_status, encoded, injected, injected_since,
+    links, set_faults, with,
 };
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -254,7 +254,7 @@ async fn a_create_whose_answer_was_lost_is_answered_when_repeated() {
 async fn a_failed_welcome_email_is_answered_again_without_another_try() {
     let (env, token) = setup().await;
     let unverified = PhotographersCreate {
-        mailer: Mailer::new(env.ses.clone(), "unverified@planoauth.test", SIGN_IN_URL),
+        mailer: Mailer::new(env.ses.clone(), "unverified@planoauth.test", links()),
     };
     let params = photographer(&env, &token);
     let key = new_key();

@@ -12,7 +12,7 @@ use planoauth::mail::Mailer;
 use planoauth::routes;
 use planoauth_tests::{
     Answer, SENDER, SIGN_IN_URL, TestEnv, assert_no_server_errors, assert_one_won_the_address,
-    assert_status, assert_the_race_met_conflicts, capture_logs, injected, injected_since,
+    assert_status, assert_the_race_met_conflicts, capture_logs, injected, injected_since, links,
     race_faults, set_faults, with,
 };
 use serde_json::{Value, json};
@@ -287,7 +287,7 @@ async fn a_failed_send_keeps_the_photographer_and_notifies_the_team() {
     let (env, token) = setup().await;
     // SES refuses to send from an identity that was never verified.
     let unverified = PhotographersCreate {
-        mailer: Mailer::new(env.ses.clone(), "unverified@planoauth.test", SIGN_IN_URL),
+        mailer: Mailer::new(env.ses.clone(), "unverified@planoauth.test", links()),
     };
     let params = photographer(&env, &token);
     let answer = env.call_encoded(&unverified, &params).await;
@@ -448,7 +448,7 @@ async fn the_password_never_reaches_a_log_line() {
     let logs = capture_logs();
     let (env, token) = setup().await;
     let unverified = PhotographersCreate {
-        mailer: Mailer::new(env.ses.clone(), "unverified@planoauth.test", SIGN_IN_URL),
+        mailer: Mailer::new(env.ses.clone(), "unverified@planoauth.test", links()),
     };
     let weak = "Password1234";
     create(&env, &photographer(&env, &token)).await;

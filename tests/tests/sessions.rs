@@ -8,7 +8,8 @@ use planoauth::domain::Application::PlanoAuth;
 use planoauth::domain::Employee;
 use planoauth::domain::{ABSOLUTE_LIFETIME, IDLE_LIFETIME};
 use planoauth::routes;
-use planoauth::use_cases::SignInLimits;
+use planoauth::store::throttles::Limit;
+use planoauth::use_cases::Limits;
 use planoauth_tests::{Answer, TestEnv, assert_status};
 use serde_json::{Value, json};
 use sessions_create::SessionsCreate;
@@ -268,9 +269,12 @@ async fn repeated_failures_are_throttled_for_the_rest_of_the_hour() {
 async fn failures_from_one_source_are_throttled_across_addresses() {
     let (env, token, manager) = setup().await;
     env.clock.set((env.now() / HOUR + 1) * HOUR);
-    let limits = SignInLimits {
-        per_source: 3,
-        ..SignInLimits::default()
+    let limits = Limits {
+        per_source: Limit {
+            attempts: 3,
+            window_seconds: 10 * 60,
+        },
+        ..Limits::PASSWORDS
     };
     let endpoint = SessionsCreate { limits };
     for _ in 0..3 {
@@ -287,7 +291,7 @@ async fn failures_from_one_source_are_throttled_across_addresses() {
         "too-many-attempts",
         429,
     );
-    env.advance(limits.source_window);
+    env.advance(limits.per_source.window_seconds);
     assert_status(
         &env.call_encoded(&endpoint, &right).await,
         "action-successful",

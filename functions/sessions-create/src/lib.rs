@@ -7,12 +7,12 @@ use planoauth::params::Params;
 use planoauth::pipeline::Repeat;
 use planoauth::routes::{self, Route};
 use planoauth::store::idempotency::{Answer, IdempotencyKey};
-use planoauth::use_cases::{SignInLimits, open_session, repeat_opened_session};
+use planoauth::use_cases::{Limits, open_session, repeat_opened_session};
 use planoauth::{ApiError, Ctx, Endpoint, Reply};
 
 #[derive(Default)]
 pub struct SessionsCreate {
-    pub limits: SignInLimits,
+    pub limits: Limits,
 }
 
 impl Endpoint for SessionsCreate {

@@ -21,6 +21,7 @@ impl Endpoint for UsersClientRegister {
         let new = NewClient {
             email: params.required::<Email>("email")?,
             password: params.required::<String>("password")?,
+            current_password: params.optional::<String>("current_password")?,
             first_name: params.required::<Text>("first_name")?.0,
             last_name: params.required::<Text>("last_name")?.0,
             phone: params.required::<Phone>("phone")?.0,

@@ -38,14 +38,18 @@ pub enum Permission {
     SessionsCreate,
     /// Registering clients directly, without a session.
     ClientsRegister,
+    /// Sending password reset emails and resetting passwords with their tokens: for the
+    /// applications' servers.
+    PasswordsReset,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 4] = [
+    pub const ALL: [Permission; 5] = [
         Permission::EmployeesUpdate,
         Permission::PhotographersCreate,
         Permission::SessionsCreate,
         Permission::ClientsRegister,
+        Permission::PasswordsReset,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -54,6 +58,7 @@ impl Permission {
             Permission::PhotographersCreate => "photographers.create",
             Permission::SessionsCreate => "sessions.create",
             Permission::ClientsRegister => "clients.register",
+            Permission::PasswordsReset => "passwords.reset",
         }
     }
 

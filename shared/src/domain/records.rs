@@ -58,6 +58,9 @@ pub struct NewEmployee<'a> {
     pub roles: &'a [(Application, &'a str)],
     /// An argon2id PHC string; never the password.
     pub password_hash: Option<&'a str>,
+    /// Whether someone other than the employee chose that password, which they must then
+    /// replace before doing anything else.
+    pub password_change_required: bool,
 }
 
 impl Employee {
@@ -180,6 +183,9 @@ pub struct Account {
     /// The user's role in each application.
     pub roles: BTreeMap<Application, String>,
     pub profiles: Vec<Profile>,
+    /// Whether the password was set by someone else (an admin creating a photographer):
+    /// the user's sessions may do nothing but change it.
+    pub password_change_required: bool,
 }
 
 /// A new user account, written with the record that gives the user a place.
@@ -189,6 +195,8 @@ pub struct NewUser<'a> {
     pub profiles: &'a [Profile],
     /// An argon2id PHC string; never the password.
     pub password_hash: Option<&'a str>,
+    /// Whether someone else chose that password (see [`Account`]).
+    pub password_change_required: bool,
 }
 
 /// How a trusted server calls as one of the applications; the token itself is never

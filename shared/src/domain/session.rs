@@ -16,6 +16,8 @@ pub struct Grants {
     pub profiles: Vec<Profile>,
     /// Per application, the permissions of the user's role there.
     pub permissions: BTreeMap<Application, Vec<Permission>>,
+    /// Whether the user must replace a password someone else set before anything else.
+    pub password_change_required: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +34,9 @@ pub struct Session {
     pub last_used_at: i64,
     pub profiles: Vec<Profile>,
     pub permissions: BTreeMap<Application, Vec<Permission>>,
+    /// Whether the user must change their password before the session may do anything
+    /// but that, show itself or end (see [`Grants`]).
+    pub password_change_required: bool,
 }
 
 impl Session {
@@ -56,16 +61,6 @@ impl Session {
             .get(&application)
             .is_some_and(|held| held.contains(&permission))
     }
-
-    /// The session acting for `grants` from now on (a guest's, once they register).
-    pub fn adopted_by(&self, grants: &Grants) -> Session {
-        Session {
-            user_id: Some(grants.user_id),
-            profiles: grants.profiles.clone(),
-            permissions: grants.permissions.clone(),
-            ..self.clone()
-        }
-    }
 }
 
 #[cfg(test)]
@@ -88,6 +83,7 @@ mod tests {
                 Application::PlanoAuth,
                 vec![Permission::EmployeesUpdate],
             )]),
+            password_change_required: false,
         }
     }
 
@@ -122,20 +118,13 @@ mod tests {
     }
 
     #[test]
-    fn a_guest_has_no_record_until_adopted() {
+    fn a_guest_has_no_record() {
         let guest = Session {
             user_id: None,
             profiles: Vec::new(),
             ..session(false, 0, 0)
         };
         assert!(!guest.has_record());
-        let grants = Grants {
-            user_id: 7,
-            profiles: vec![Profile::Client],
-            permissions: BTreeMap::new(),
-        };
-        let adopted = guest.adopted_by(&grants);
-        assert!(adopted.has_record());
-        assert_eq!((adopted.user_id, adopted.id.as_str()), (Some(7), "s"));
+        assert!(session(false, 0, 0).has_record());
     }
 }

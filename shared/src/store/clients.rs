@@ -61,6 +61,10 @@ pub struct Registration<'a> {
     /// Whether the account exists already (a user without records, signed in): the
     /// record, the role and the password are added to it.
     pub existing_account: bool,
+    /// For an existing account, the password hash it had when the caller proved they
+    /// know the password (`None`: it had none). The registration holds only while the
+    /// account's password is still that one.
+    pub proven_password: Option<&'a str>,
     /// The session registering, and the one that replaces it (a new token) once the
     /// user is a client.
     pub session: Option<(&'a Session, &'a Session)>,
@@ -96,12 +100,12 @@ impl Clients<'_> {
         );
         if registration.existing_account {
             steps.push(
-                Step::Record,
+                Step::Account,
                 users.add_profile(
                     record.id,
                     Profile::Client,
                     registration.roles,
-                    registration.password_hash,
+                    (registration.proven_password, registration.password_hash),
                     new_session,
                 )?,
             );
@@ -115,6 +119,7 @@ impl Clients<'_> {
                 roles: registration.roles,
                 profiles: &[Profile::Client],
                 password_hash: Some(registration.password_hash),
+                password_change_required: false,
             };
             steps.push(
                 Step::Record,
@@ -135,6 +140,7 @@ impl Clients<'_> {
             // The session was registered or ended by another request meanwhile.
             Outcome::Refused(Step::Session) => Err(WriteError::SessionChanged),
             Outcome::Refused(Step::EmployeeActive) => Err(WriteError::Deactivated),
+            Outcome::Refused(Step::Account) => Err(WriteError::PasswordChanged),
             Outcome::Refused(Step::Record) if registration.existing_account => {
                 Err(WriteError::AlreadyRegistered)
             }

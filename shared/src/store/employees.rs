@@ -205,6 +205,7 @@ impl Employees<'_> {
             roles: new.roles,
             profiles: &[Profile::Employee],
             password_hash: new.password_hash,
+            password_change_required: new.password_change_required,
         };
         let mut steps = Steps::default();
         steps.push(

@@ -10,6 +10,7 @@ pub mod emails;
 pub mod employees;
 pub mod idempotency;
 pub mod notifications;
+pub mod password_resets;
 pub mod reference;
 pub mod registry;
 pub mod roles;
@@ -84,6 +85,9 @@ pub enum WriteError {
     SessionChanged,
     #[error("the employee is deactivated")]
     Deactivated,
+    /// The account's password is no longer the one the request checked.
+    #[error("the password was changed meanwhile")]
+    PasswordChanged,
     /// Another request holding the same idempotency key did the work first.
     #[error("the idempotency key was claimed by another request")]
     KeyClaimed,
@@ -183,6 +187,10 @@ impl Db {
             client: &self.client,
             table: &self.tables.throttles,
         }
+    }
+
+    pub fn password_resets(&self) -> password_resets::PasswordResets<'_> {
+        password_resets::PasswordResets { db: self }
     }
 
     pub fn idempotency(&self) -> idempotency::Idempotency<'_> {
@@ -481,6 +489,9 @@ pub enum Step {
     EmailClaim,
     /// The session a registration replaces.
     Session,
+    /// A write to the user's account that holds while it is as it was read (its password,
+    /// its existence).
+    Account,
     /// The condition that the employee a session opens for is active.
     EmployeeActive,
     /// The claim of an idempotency key, written with the work it stands for.

@@ -40,6 +40,8 @@ mod attr {
     pub const PERMISSIONS: &str = "permissions";
     pub const EXPIRES: &str = "expires";
     pub const EXPIRY_SHARD: &str = "expiry_shard";
+    /// Present (true) only while the user must change a password someone else set.
+    pub const PASSWORD_CHANGE_REQUIRED: &str = "password_change_required";
 }
 
 /// A new session for a user (with their grants) or a guest, and its token: the only time
@@ -61,8 +63,22 @@ pub fn open(
         last_used_at: now,
         profiles: grants.map(|g| g.profiles.clone()).unwrap_or_default(),
         permissions: grants.map(|g| g.permissions.clone()).unwrap_or_default(),
+        password_change_required: grants.is_some_and(|g| g.password_change_required),
     };
     (token, session)
+}
+
+/// The same session under a new token (its id, user, grants and creation kept), for the
+/// caller once its old token has to stop working: its password changed.
+pub fn successor(session: &Session, now: i64) -> (String, Session) {
+    let token = tokens::generate(TokenKind::Session);
+    let successor = Session {
+        token_hash: tokens::hash(&token),
+        last_used_at: now,
+        password_change_required: false,
+        ..session.clone()
+    };
+    (token, successor)
 }
 
 /// The session as it is stored: with the TTL backstop and, unless it is `remember_me`,
@@ -95,6 +111,12 @@ fn item_of(session: &Session) -> Item {
     }
     if let Some(permissions) = permissions_value(&session.permissions) {
         item.insert(attr::PERMISSIONS.into(), permissions);
+    }
+    if session.password_change_required {
+        item.insert(
+            attr::PASSWORD_CHANGE_REQUIRED.into(),
+            AttributeValue::Bool(true),
+        );
     }
     item
 }
@@ -131,6 +153,7 @@ fn session_from(item: &Item) -> Result<Session, StoreError> {
         last_used_at: read.num(attr::LAST_USED_AT)?,
         profiles: read.profiles(attr::PROFILES),
         permissions,
+        password_change_required: read.bool(attr::PASSWORD_CHANGE_REQUIRED),
     })
 }
 
@@ -184,6 +207,11 @@ fn set_grants(e: &mut Expression, grants: &Grants) {
         Some(permissions) => e.set(attr::PERMISSIONS, permissions),
         None => e.remove(attr::PERMISSIONS),
     };
+    if grants.password_change_required {
+        e.set(attr::PASSWORD_CHANGE_REQUIRED, AttributeValue::Bool(true));
+    } else {
+        e.remove(attr::PASSWORD_CHANGE_REQUIRED);
+    }
 }
 
 /// What checking a session token found.
@@ -229,17 +257,21 @@ impl Sessions<'_> {
         now: i64,
     ) -> Result<(String, Session), WriteError> {
         let (token, session) = open(grants, application, remember_me, now);
-        self.put(&session, None).await?;
+        self.put(&session, None, None).await?;
         Ok((token, session))
     }
 
     /// Writes a new session, listed on its user's account in the same transaction, and
     /// for an employee on condition that they are active, so that no session opens after
-    /// a deactivation; with `claim` (an idempotency key's), in the same transaction too,
-    /// and [`WriteError::KeyClaimed`] if another request claimed the key first.
+    /// a deactivation. With `proof` (the password hash a sign-in verified), on condition
+    /// that the account's password is still that one ([`WriteError::PasswordChanged`]),
+    /// so that none opens with a password changed meanwhile. With `claim` (an idempotency
+    /// key's), in the same transaction too, and [`WriteError::KeyClaimed`] if another
+    /// request claimed the key first.
     pub async fn put(
         &self,
         session: &Session,
+        proof: Option<&str>,
         claim: Option<TransactWriteItem>,
     ) -> Result<(), WriteError> {
         let item = item_of(session);
@@ -257,12 +289,13 @@ impl Sessions<'_> {
             Step::Record,
             put_new_step(self.table, item, attr::TOKEN_HASH)?,
         );
-        self.push_listing(&mut steps, session)?;
+        self.push_listing(&mut steps, session, proof)?;
         steps.push_claim(claim);
         match steps.run(self.client).await? {
             Outcome::Written => Ok(()),
             Outcome::Refused(Step::IdempotencyKey) => Err(WriteError::KeyClaimed),
             Outcome::Refused(Step::EmployeeActive) => Err(WriteError::Deactivated),
+            Outcome::Refused(Step::Account) => Err(WriteError::PasswordChanged),
             Outcome::Conflict => Err(StoreError::Busy("opening a session").into()),
             refused => Err(StoreError::Malformed(format!(
                 "opening a session was refused ({refused:?})"
@@ -271,12 +304,21 @@ impl Sessions<'_> {
         }
     }
 
-    /// The steps that go with a new session of a user: listing it on the account and, for
-    /// an employee, the condition that they are active.
-    fn push_listing(&self, steps: &mut Steps, session: &Session) -> Result<(), StoreError> {
+    /// The steps that go with a new session of a user: listing it on the account (while
+    /// its password is `proof`, if given) and, for an employee, the condition that they
+    /// are active.
+    fn push_listing(
+        &self,
+        steps: &mut Steps,
+        session: &Session,
+        proof: Option<&str>,
+    ) -> Result<(), StoreError> {
         if let Some(user_id) = session.user_id {
-            let listing = self.db.users().list_session(user_id, &session.token_hash)?;
-            steps.push(Step::Session, listing);
+            let listing = self
+                .db
+                .users()
+                .list_session(user_id, &session.token_hash, proof)?;
+            steps.push(Step::Account, listing);
             if session.profiles.contains(&Profile::Employee) {
                 let active = self.db.employees().must_be_active(user_id)?;
                 steps.push(Step::EmployeeActive, active);
@@ -339,6 +381,7 @@ impl Sessions<'_> {
                 token_hash: new_hash.clone(),
                 ..session.clone()
             },
+            None,
         )?;
         steps.push(Step::IdempotencyKey, also(&new_hash)?);
         match steps.run(self.client).await? {
@@ -351,7 +394,8 @@ impl Sessions<'_> {
             ))),
             Outcome::Refused(Step::Session) => Ok(None),
             Outcome::Refused(Step::IdempotencyKey) => Err(WriteError::KeyClaimed),
-            Outcome::Refused(Step::EmployeeActive) => Ok(None),
+            // The employee was deactivated or the account removed: the session is over.
+            Outcome::Refused(Step::EmployeeActive | Step::Account) => Ok(None),
             Outcome::Conflict => Err(StoreError::Busy("reissuing a session").into()),
             Outcome::Refused(_) | Outcome::RecordChanged(_) => {
                 Err(StoreError::Malformed("a session with this token exists".into()).into())
@@ -400,7 +444,8 @@ impl Sessions<'_> {
             }
             None => format!("attribute_not_exists({user})"),
         };
-        let live = live_condition(&mut e, new.created_at);
+        // The new session is last used now.
+        let live = live_condition(&mut e, new.last_used_at);
         e.condition(format!("{live} AND {owner}"));
         let end = Delete::builder()
             .table_name(self.table)
@@ -560,7 +605,17 @@ impl Sessions<'_> {
     /// account lists them (a consistent read: every session opened before it is there),
     /// and takes them off the list. Returns how many there were.
     pub async fn end_all_for_user(&self, user_id: i64) -> Result<usize, StoreError> {
-        let hashes = self.db.users().session_hashes(user_id).await?;
+        self.end_all_for_user_but(user_id, None).await
+    }
+
+    /// [`Sessions::end_all_for_user`] but for the session `kept` (the caller's).
+    pub async fn end_all_for_user_but(
+        &self,
+        user_id: i64,
+        kept: Option<&str>,
+    ) -> Result<usize, StoreError> {
+        let mut hashes = self.db.users().session_hashes(user_id).await?;
+        hashes.retain(|hash| Some(hash.as_str()) != kept);
         let mut ended = 0;
         let (client, table) = (self.client, self.table);
         let mut deletes = futures_util::stream::iter(hashes.iter().cloned())

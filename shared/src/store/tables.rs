@@ -17,11 +17,12 @@ pub struct Tables {
     pub route_registry: String,
     pub idempotency: String,
     pub throttles: String,
+    pub password_resets: String,
 }
 
 impl Tables {
     /// Every table resource of `template.yaml`, with the field it fills.
-    pub const RESOURCES: [&'static str; 13] = [
+    pub const RESOURCES: [&'static str; 14] = [
         "SessionsTable",
         "ApplicationTokensTable",
         "RolesTable",
@@ -35,6 +36,7 @@ impl Tables {
         "RouteRegistryTable",
         "IdempotencyTable",
         "ThrottlesTable",
+        "PasswordResetsTable",
     ];
 
     /// Names the tables by a rule, e.g. a prefix and the resource name.
@@ -53,6 +55,7 @@ impl Tables {
             route_registry,
             idempotency,
             throttles,
+            password_resets,
         ] = Tables::RESOURCES.map(name);
         Tables {
             sessions,
@@ -68,6 +71,7 @@ impl Tables {
             route_registry,
             idempotency,
             throttles,
+            password_resets,
         }
     }
 

@@ -1,7 +1,7 @@
-//! Throttles: counts of failures per key (an email address's hash, a source IP) in fixed
-//! windows. A key's item holds the window it counts in and the count; a failure in a later
-//! window starts the count again, so a stranger can lock a key out for the rest of a
-//! window at most.
+//! Throttles: counts of attempts per key (failed sign-ins per email address's hash or
+//! source IP, password reset requests, ...) in fixed windows. A key's item holds the
+//! window it counts in and the count; an attempt in a later window starts the count
+//! again, so a stranger can lock a key out for the rest of a window at most.
 
 use super::{
     Conditional, Expression, Item, Reader, StoreError, batch_get, number, string, update_if,
@@ -16,17 +16,24 @@ mod attr {
     pub const EXPIRES: &str = "expires";
 }
 
-/// A key and the window (in seconds) it counts in.
+/// How many attempts a window of `window_seconds` allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub attempts: i64,
+    pub window_seconds: i64,
+}
+
+/// A key and its limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Throttle {
     pub key: String,
-    pub window_seconds: i64,
+    pub limit: Limit,
 }
 
 impl Throttle {
     /// The window that contains `now`, as its index since the epoch.
     fn window(&self, now: i64) -> i64 {
-        now.div_euclid(self.window_seconds)
+        now.div_euclid(self.limit.window_seconds)
     }
 }
 
@@ -59,8 +66,23 @@ impl Throttles<'_> {
             .collect())
     }
 
-    /// Counts a failure in the throttle's current window.
-    pub async fn count_failure(&self, throttle: &Throttle, now: i64) -> Result<(), StoreError> {
+    /// Whether any of the throttles has reached its limit in its current window.
+    pub async fn any_reached(&self, throttles: &[Throttle], now: i64) -> Result<bool, StoreError> {
+        let counts = self.counts(throttles, now).await?;
+        Ok(throttles
+            .iter()
+            .zip(counts)
+            .any(|(throttle, count)| count >= throttle.limit.attempts))
+    }
+
+    /// Counts an attempt in every throttle's current window, concurrently.
+    pub async fn count_all(&self, throttles: &[Throttle], now: i64) -> Result<(), StoreError> {
+        futures_util::future::try_join_all(throttles.iter().map(|t| self.count(t, now))).await?;
+        Ok(())
+    }
+
+    /// Counts an attempt in the throttle's current window.
+    pub async fn count(&self, throttle: &Throttle, now: i64) -> Result<(), StoreError> {
         let window = throttle.window(now);
         let key = (attr::KEY, string(&throttle.key));
         for _ in 0..3 {
@@ -83,7 +105,7 @@ impl Throttles<'_> {
                 // Kept a window past its end for the TTL to remove; reads check the window.
                 .set(
                     attr::EXPIRES,
-                    number((window + 2) * throttle.window_seconds),
+                    number((window + 2) * throttle.limit.window_seconds),
                 );
             let (name, current) = (
                 new_window.name(attr::WINDOW),

@@ -4,9 +4,10 @@
 
 use super::sessions::profiles_value;
 use super::{
-    Conditional, Db, Expression, Item, Reader, StoreError, number, put_new_step, string, update_if,
+    Conditional, Db, Expression, Item, Outcome, Reader, Step, Steps, StoreError, WriteError,
+    number, put_new_step, string, update_if,
 };
-use crate::domain::{Account, Application, Grants, NewUser, Profile};
+use crate::domain::{Account, Application, Grants, NewUser, Profile, Session};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
 mod attr {
@@ -18,6 +19,19 @@ mod attr {
     /// The hashes of the account's sessions' tokens: read consistently, unlike an index,
     /// so that ending them all finds every one.
     pub const SESSIONS: &str = "sessions";
+    /// Present (true) only while the password someone else set awaits its replacement.
+    pub const PASSWORD_CHANGE_REQUIRED: &str = "password_change_required";
+    /// The hash of the newest password reset token: an older one no longer resets.
+    pub const RESET_TOKEN_HASH: &str = "reset_token_hash";
+}
+
+/// What entitles a request to set an account's password.
+#[derive(Debug, Clone, Copy)]
+pub enum PasswordProof<'a> {
+    /// The caller proved they know the password the account had: this hash.
+    Current(&'a str),
+    /// The caller holds the account's newest reset token: the hash of it.
+    ResetToken(&'a str),
 }
 
 fn account_from(item: &Item) -> Result<Account, StoreError> {
@@ -38,6 +52,7 @@ fn account_from(item: &Item) -> Result<Account, StoreError> {
         password_hash: read.opt_str(attr::PASSWORD_HASH).map(str::to_owned),
         roles,
         profiles: read.profiles(attr::PROFILES),
+        password_change_required: read.bool(attr::PASSWORD_CHANGE_REQUIRED),
     })
 }
 
@@ -78,6 +93,12 @@ impl Users<'_> {
         if let Some(hash) = user.password_hash {
             item.insert(attr::PASSWORD_HASH.into(), string(hash));
         }
+        if user.password_change_required {
+            item.insert(
+                attr::PASSWORD_CHANGE_REQUIRED.into(),
+                AttributeValue::Bool(true),
+            );
+        }
         if let Some(session) = session {
             item.insert(
                 attr::SESSIONS.into(),
@@ -116,6 +137,7 @@ impl Users<'_> {
             user_id: account.id,
             profiles: account.profiles.clone(),
             permissions: self.db.roles().permissions(&account.roles).await?,
+            password_change_required: account.password_change_required,
         })
     }
 
@@ -140,12 +162,21 @@ impl Users<'_> {
     }
 
     /// The transaction step that lists a new session on its user's account, on condition
-    /// that the account exists.
-    pub fn list_session(&self, user_id: i64, hash: &str) -> Result<TransactWriteItem, StoreError> {
+    /// that the account exists and, with `password_hash`, that its password is that one.
+    pub fn list_session(
+        &self,
+        user_id: i64,
+        hash: &str,
+        password_hash: Option<&str>,
+    ) -> Result<TransactWriteItem, StoreError> {
         let mut e = Expression::default();
         e.add(attr::SESSIONS, AttributeValue::Ss(vec![hash.to_owned()]));
         let id = e.name(attr::ID);
         e.condition(format!("attribute_exists({id})"));
+        if let Some(password_hash) = password_hash {
+            let (name, value) = (e.name(attr::PASSWORD_HASH), e.value(string(password_hash)));
+            e.condition(format!("{name} = {value}"));
+        }
         e.update_step(self.table(), Users::key(user_id))
     }
 
@@ -167,6 +198,76 @@ impl Users<'_> {
             .item()
             .map(|item| Reader(item).strings(attr::SESSIONS))
             .unwrap_or_default())
+    }
+
+    /// The transaction step that sets a new password on an account, on condition that the
+    /// proof still holds (its password, or its newest reset token, unchanged): it clears
+    /// a required change and any reset token, and lists `session` (the caller's new one).
+    pub fn set_password(
+        &self,
+        user_id: i64,
+        proof: PasswordProof<'_>,
+        new_hash: &str,
+        session: Option<&str>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut e = Expression::default();
+        e.set(attr::PASSWORD_HASH, string(new_hash))
+            .remove(attr::PASSWORD_CHANGE_REQUIRED)
+            .remove(attr::RESET_TOKEN_HASH);
+        if let Some(session) = session {
+            e.add(attr::SESSIONS, AttributeValue::Ss(vec![session.to_owned()]));
+        }
+        let (attribute, expected) = match proof {
+            PasswordProof::Current(hash) => (attr::PASSWORD_HASH, hash),
+            PasswordProof::ResetToken(hash) => (attr::RESET_TOKEN_HASH, hash),
+        };
+        let (name, value) = (e.name(attribute), e.value(string(expected)));
+        e.condition(format!("{name} = {value}"));
+        e.update_step(self.table(), Users::key(user_id))
+    }
+
+    /// Sets a signed-in user's new password, in one transaction with the move of their
+    /// `session` to its `successor` (a new token): on condition that the password is
+    /// still the `proven` one, that the session is still live and, for an employee, that
+    /// they are active.
+    pub async fn change_password(
+        &self,
+        session: &Session,
+        successor: &Session,
+        proven: &str,
+        new_hash: &str,
+    ) -> Result<(), WriteError> {
+        let user_id = successor
+            .user_id
+            .ok_or_else(|| StoreError::Malformed("a guest has no password".into()))?;
+        let mut steps = Steps::default();
+        let proof = PasswordProof::Current(proven);
+        let change = self.set_password(user_id, proof, new_hash, Some(&successor.token_hash))?;
+        steps.push(Step::Account, change);
+        for (kind, step) in self.db.sessions().rotate(session, successor)? {
+            steps.push(kind, step);
+        }
+        match steps.run(&self.db.client).await? {
+            Outcome::Written => Ok(()),
+            Outcome::Refused(Step::Account) => Err(WriteError::PasswordChanged),
+            Outcome::Refused(Step::EmployeeActive) => Err(WriteError::Deactivated),
+            Outcome::Refused(_) | Outcome::RecordChanged(_) => Err(WriteError::SessionChanged),
+            Outcome::Conflict => Err(StoreError::Busy("changing a password").into()),
+        }
+    }
+
+    /// The transaction step that makes `token_hash` the account's newest reset token (the
+    /// one that resets), on condition that the account exists.
+    pub fn hold_reset_token(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut e = Expression::default();
+        e.set(attr::RESET_TOKEN_HASH, string(token_hash));
+        let id = e.name(attr::ID);
+        e.condition(format!("attribute_exists({id})"));
+        e.update_step(self.table(), Users::key(user_id))
     }
 
     /// Takes ended sessions off an account's list.
@@ -217,15 +318,18 @@ impl Users<'_> {
 
     /// The write that adds a record's profile, its roles and a new password hash to an
     /// existing account (and, with `session`, lists a new session), for the transaction
-    /// that creates the record.
+    /// that creates the record. `passwords` is the hash the account had when the caller
+    /// proved they know it (`None` if it had none), which it must still have, and the new
+    /// one.
     pub fn add_profile(
         &self,
         user_id: i64,
         profile: Profile,
         roles: &[(Application, &str)],
-        password_hash: &str,
+        passwords: (Option<&str>, &str),
         session: Option<&str>,
     ) -> Result<TransactWriteItem, StoreError> {
+        let (proven, password_hash) = passwords;
         let mut e = Expression::default();
         if let Some(session) = session {
             e.add(attr::SESSIONS, AttributeValue::Ss(vec![session.to_owned()]));
@@ -240,6 +344,12 @@ impl Users<'_> {
         }
         let roles = e.name(attr::ROLES);
         e.condition(format!("attribute_exists({roles})"));
+        let name = e.name(attr::PASSWORD_HASH);
+        let password_unchanged = match proven {
+            Some(proven) => format!("{name} = {}", e.value(string(proven))),
+            None => format!("attribute_not_exists({name})"),
+        };
+        e.condition(password_unchanged);
         e.update_step(self.table(), Users::key(user_id))
     }
 }

@@ -61,6 +61,8 @@ pub async fn create_photographer(
         photographer: true,
         roles: &roles,
         password_hash: Some(&password_hash),
+        // The admin chose it: the photographer replaces it before anything else.
+        password_change_required: true,
     };
     let photographer = Employee::new(id, &record, ctx.now);
     let data = photographer.show(view);

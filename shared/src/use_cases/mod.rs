@@ -3,16 +3,22 @@
 //! these; refusals come back as [`crate::ApiError`]s, mapped from the stores' refusals
 //! in one place ([`crate::error`]).
 
+mod change_password;
 mod clean_sessions;
 mod create_photographer;
+mod proof;
 mod register_client;
+mod reset_password;
 mod sign_in;
 mod sign_out;
 mod update_employee;
 
+pub use change_password::change_password;
 pub use clean_sessions::{Report, clean_expired_sessions};
 pub use create_photographer::{NewPhotographer, PHOTOGRAPHER_ROLE, create_photographer};
+pub use proof::{Limits, Subject, password_throttles};
 pub use register_client::{CLIENT_ROLE, NewClient, register_client, repeat_registration};
-pub use sign_in::{SignInLimits, open_session, repeat_opened_session, sign_in_throttles};
+pub use reset_password::{ResetRequests, request_password_reset, reset_password, reset_throttles};
+pub use sign_in::{open_session, repeat_opened_session};
 pub use sign_out::sign_out;
 pub use update_employee::update_employee;

@@ -5,7 +5,9 @@
 //!   is returned in `session`, with its token).
 //! - With the session of a user who has an account but no record (told
 //!   `client-required`), it adds the client record to that account, whose password
-//!   becomes the one given; that session too is replaced by a new one.
+//!   becomes the one given; that session too is replaced by a new one. If the account
+//!   has a password, `current_password` must be it (checked as a sign-in is, and
+//!   throttled): a session alone is no proof.
 //! - With an application token holding `clients.register`, it registers the client
 //!   directly.
 //!
@@ -16,9 +18,11 @@ use crate::domain::{Application, Client, Email, Grants, Profile, Session};
 use crate::error::ApiError;
 use crate::passwords;
 use crate::pipeline::{Ctx, Repeat, Reply};
+use crate::status::Status;
 use crate::store::clients::Registration;
 use crate::store::idempotency::{Answer, IdempotencyKey};
 use crate::store::sessions;
+use crate::use_cases::proof::prove_account_password;
 use crate::use_cases::sign_in::{reopen, shown_with_token};
 use crate::view::{Show, View};
 use std::collections::BTreeMap;
@@ -31,6 +35,8 @@ pub struct NewClient {
     pub email: Email,
     /// The password, in the clear only until it is hashed.
     pub password: String,
+    /// The account's password, to prove it, when a signed-in user's account has one.
+    pub current_password: Option<String>,
     pub first_name: String,
     pub last_name: String,
     pub phone: String,
@@ -39,9 +45,13 @@ pub struct NewClient {
 }
 
 pub async fn register_client(ctx: &Ctx<'_>, new: NewClient, view: View) -> Result<Reply, ApiError> {
-    let password_hash = passwords::accept_new("password", new.password, new.email.as_str()).await?;
     let session = ctx.caller.session();
     let existing_user = session.and_then(|s| s.user_id);
+    let proven_password = match existing_user {
+        Some(user_id) => prove_current_password(ctx, user_id, new.current_password).await?,
+        None => None,
+    };
+    let password_hash = passwords::accept_new("password", new.password, new.email.as_str()).await?;
     let id = match existing_user {
         Some(id) => id,
         None => ctx.app.db.counters().next("users").await?,
@@ -82,6 +92,7 @@ pub async fn register_client(ctx: &Ctx<'_>, new: NewClient, view: View) -> Resul
         password_hash: &password_hash,
         roles: &roles,
         existing_account: existing_user.is_some(),
+        proven_password: proven_password.as_deref(),
         session: session.zip(rotated.as_ref().map(|(_, new)| new)),
     };
     let data = record.show(view);
@@ -95,6 +106,26 @@ pub async fn register_client(ctx: &Ctx<'_>, new: NewClient, view: View) -> Resul
         },
         None => Reply::data(data),
     })
+}
+
+/// The password hash of the signed-in user's account, once `given` proved it (`None` if
+/// the account has no password, and nothing to prove).
+async fn prove_current_password(
+    ctx: &Ctx<'_>,
+    user_id: i64,
+    given: Option<String>,
+) -> Result<Option<String>, ApiError> {
+    let account = ctx
+        .app
+        .db
+        .users()
+        .account(user_id)
+        .await?
+        .ok_or_else(|| ApiError::reject(Status::InvalidToken))?;
+    if let Some(stored) = &account.password_hash {
+        prove_account_password(ctx, user_id, stored, given, "current_password").await?;
+    }
+    Ok(account.password_hash)
 }
 
 /// What the registering session may do once the user is a client: the client role in
@@ -116,6 +147,7 @@ async fn grants_after_registering(
         user_id,
         profiles,
         permissions: ctx.app.db.roles().permissions(&roles).await?,
+        password_change_required: false,
     })
 }
 

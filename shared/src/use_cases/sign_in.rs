@@ -5,48 +5,20 @@
 //! of the throttles, the address, an account, one argon2id verification and the count of
 //! the failure), so neither the answer nor its time tells which addresses have accounts.
 //! Failures are counted per address, whether or not it has an account, and per source
-//! IP, each in fixed windows ([`SignInLimits`]); past a limit, every attempt is refused
-//! until the window ends, the right password too.
+//! IP, each in fixed windows ([`Limits`]); past a limit, every attempt is refused until
+//! the window ends, the right password too.
 
+use super::proof::{Limits, Subject, password_throttles, refuse_if_throttled, verify_counting};
 use crate::domain::{Account, Email, Session};
 use crate::error::ApiError;
 use crate::idempotency;
-use crate::passwords;
 use crate::pipeline::{Ctx, Repeat, Reply};
 use crate::status::Status;
 use crate::store::WriteError;
 use crate::store::idempotency::{Answer, IdempotencyKey};
 use crate::store::sessions;
-use crate::store::throttles::Throttle;
-use crate::tokens;
 use crate::view::{Show, View};
 use serde_json::Value;
-use std::sync::OnceLock;
-
-/// How many failed sign-ins a window allows. The windows are fixed, so a stranger can
-/// lock an address out for the rest of a window at most.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SignInLimits {
-    /// Failures per email address (with an account or not) in `address_window` seconds.
-    pub per_address: i64,
-    pub address_window: i64,
-    /// Failures per source IP in `source_window` seconds. An application's server signs
-    /// its users in from its own address, so this is a brake on one server's traffic as
-    /// a whole: generous, and a window of minutes.
-    pub per_source: i64,
-    pub source_window: i64,
-}
-
-impl Default for SignInLimits {
-    fn default() -> Self {
-        SignInLimits {
-            per_address: 100,
-            address_window: 60 * 60,
-            per_source: 1_000,
-            source_window: 10 * 60,
-        }
-    }
-}
 
 /// Opens a session: for the user whose `(email, password)` these are, or a guest's
 /// without them. The answer holds the session with its token: the only answer that
@@ -55,13 +27,14 @@ pub async fn open_session(
     ctx: &Ctx<'_>,
     credentials: Option<(Email, String)>,
     remember_me: bool,
-    limits: &SignInLimits,
+    limits: &Limits,
 ) -> Result<Reply, ApiError> {
-    let grants = match credentials {
-        None => None,
+    let (grants, proof) = match credentials {
+        None => (None, None),
         Some((email, password)) => {
             let account = sign_in(ctx, &email, password, limits).await?;
-            Some(ctx.app.db.users().grants_of(&account).await?)
+            let grants = ctx.app.db.users().grants_of(&account).await?;
+            (Some(grants), account.password_hash)
         }
     };
     let (token, session) = sessions::open(grants.as_ref(), ctx.application, remember_me, ctx.now);
@@ -70,7 +43,18 @@ pub async fn open_session(
         grants.as_ref().map(|g| g.user_id),
         Some(&session.token_hash),
     )?;
-    ctx.app.db.sessions().put(&session, claim).await?;
+    match ctx
+        .app
+        .db
+        .sessions()
+        .put(&session, proof.as_deref(), claim)
+        .await
+    {
+        Ok(()) => {}
+        // The password was changed or reset since it was checked.
+        Err(WriteError::PasswordChanged) => return Err(mismatch()),
+        Err(error) => return Err(error.into()),
+    }
     Ok(Reply::session(shown_with_token(
         &session,
         token,
@@ -137,34 +121,16 @@ pub(super) fn shown_with_token(session: &Session, token: String, view: View) -> 
     shown
 }
 
-/// What a sign-in's failures are counted against: the address (by its hash: the
-/// throttles hold no address), and the source.
-pub fn sign_in_throttles(email: &Email, source_ip: &str, limits: &SignInLimits) -> [Throttle; 2] {
-    [
-        Throttle {
-            key: format!("sign-in:address:{}", tokens::hash(&email.normalized())),
-            window_seconds: limits.address_window,
-        },
-        Throttle {
-            key: format!("sign-in:source:{source_ip}"),
-            window_seconds: limits.source_window,
-        },
-    ]
-}
-
 /// The account whose password this is, or the one refusal every failure shares.
 async fn sign_in(
     ctx: &Ctx<'_>,
     email: &Email,
     password: String,
-    limits: &SignInLimits,
+    limits: &Limits,
 ) -> Result<Account, ApiError> {
     let db = &ctx.app.db;
-    let throttles = sign_in_throttles(email, ctx.source_ip, limits);
-    let failures = db.throttles().counts(&throttles, ctx.now).await?;
-    if failures[0] >= limits.per_address || failures[1] >= limits.per_source {
-        return Err(ApiError::reject(Status::TooManyAttempts));
-    }
+    let throttles = password_throttles(Subject::Address(email), ctx.source_ip, limits);
+    refuse_if_throttled(ctx, &throttles).await?;
     let owner = db.emails().owner(&email.normalized()).await?;
     // Read an account even when the address has none, so both cost the same.
     let account = db
@@ -172,41 +138,16 @@ async fn sign_in(
         .account(owner.unwrap_or(0))
         .await?
         .filter(|_| owner.is_some());
-    let stored = account.as_ref().and_then(|a| a.password_hash.clone());
-    let matches = tokio::task::spawn_blocking(move || {
-        passwords::verify(
-            &password,
-            stored.as_deref().unwrap_or_else(|| unknown_account_hash()),
-        )
-    })
-    .await
-    .map_err(ApiError::crash)?;
-
-    let Some(account) = account.filter(|_| matches) else {
-        let counter = db.throttles();
-        let (by_address, by_source) = tokio::join!(
-            counter.count_failure(&throttles[0], ctx.now),
-            counter.count_failure(&throttles[1], ctx.now),
-        );
-        by_address?;
-        by_source?;
-        return Err(ApiError::invalid(
-            "password",
-            "the email address and password do not match",
-        ));
-    };
+    let stored = account.as_ref().and_then(|a| a.password_hash.as_deref());
+    if !verify_counting(ctx, &throttles, stored, password).await? {
+        return Err(mismatch());
+    }
     // A deactivated employee is refused by the write of the session itself, which holds
     // only while they are active (`WriteError::Deactivated`): no read here could see a
     // deactivation that lands before the session does.
-    Ok(account)
+    account.ok_or_else(mismatch)
 }
 
-/// The hash of a random secret nobody knows: verified when the address has no account,
-/// so that failing costs the same argon2id work either way.
-fn unknown_account_hash() -> &'static str {
-    static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| {
-        passwords::hash(&tokens::random_id())
-            .unwrap_or_else(|_| String::from("$argon2id$unavailable"))
-    })
+fn mismatch() -> ApiError {
+    ApiError::invalid("password", "the email address and password do not match")
 }

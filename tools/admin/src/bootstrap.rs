@@ -99,6 +99,8 @@ pub async fn create_admin(app: &App, email: &str) -> Result<Admin, BoxError> {
         photographer: false,
         roles: &admin_roles,
         password_hash: Some(&password_hash),
+        // Generated here and shown to the operator: the admin chooses their own at once.
+        password_change_required: true,
     };
     app.db
         .employees()

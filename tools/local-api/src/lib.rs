@@ -21,6 +21,9 @@ use sessions_show::SessionsShow;
 use std::future::Future;
 use std::pin::Pin;
 use users_client_register::UsersClientRegister;
+use users_password_forgot::UsersPasswordForgot;
+use users_password_reset::UsersPasswordReset;
+use users_password_update::UsersPasswordUpdate;
 
 /// The HTTP API event for a request, as API Gateway builds it: headers lower-cased and
 /// joined, a body that is not UTF-8 base64-encoded.
@@ -115,11 +118,19 @@ impl Functions {
     pub fn new(mailer: Mailer) -> Functions {
         Functions(vec![
             Box::new(EmployeesUpdate),
-            Box::new(PhotographersCreate { mailer }),
+            Box::new(PhotographersCreate {
+                mailer: mailer.clone(),
+            }),
             Box::new(SessionsCreate::default()),
             Box::new(SessionsShow),
             Box::new(SessionsDelete),
             Box::new(UsersClientRegister),
+            Box::new(UsersPasswordUpdate),
+            Box::new(UsersPasswordForgot {
+                mailer,
+                pacing: Default::default(),
+            }),
+            Box::new(UsersPasswordReset),
         ])
     }
 

@@ -1,0 +1,4 @@
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    planoauth::runtime::run(|_| Ok(users_password_update::UsersPasswordUpdate)).await
+}

@@ -1,0 +1,89 @@
+//! Changing one's own password (`users/password_update`): the current password proves
+//! it is the user (checked as a sign-in is, and throttled), the new one meets the policy
+//! and differs from it. The password, the required change it clears and the caller's
+//! session moving to a new token are one transaction; then every other session of the
+//! user ends.
+
+use super::proof::prove_account_password;
+use crate::domain::{Account, Profile};
+use crate::error::ApiError;
+use crate::passwords;
+use crate::pipeline::{Ctx, Reply};
+use crate::status::Status;
+use crate::store::{Db, StoreError, sessions};
+use crate::use_cases::sign_in::shown_with_token;
+use serde_json::json;
+
+pub async fn change_password(
+    ctx: &Ctx<'_>,
+    current_password: String,
+    new_password: String,
+) -> Result<Reply, ApiError> {
+    let session = ctx
+        .caller
+        .session()
+        .ok_or_else(|| ApiError::crash("changing a password without a session"))?;
+    let Some(user_id) = session.user_id else {
+        return Err(ApiError::reject_because(
+            Status::PermissionDenied,
+            "A guest session has no password to change.",
+        ));
+    };
+    let db = &ctx.app.db;
+    let account = db
+        .users()
+        .account(user_id)
+        .await?
+        .ok_or_else(|| ApiError::reject(Status::InvalidToken))?;
+    let Some(stored) = account.password_hash.as_deref() else {
+        return Err(ApiError::invalid(
+            "current_password",
+            "the account has no password: ask for a password reset email instead",
+        ));
+    };
+    let same = current_password == new_password;
+    prove_account_password(
+        ctx,
+        user_id,
+        stored,
+        Some(current_password),
+        "current_password",
+    )
+    .await?;
+    if same {
+        return Err(ApiError::invalid(
+            "new_password",
+            "must differ from the current password",
+        ));
+    }
+    let address = address_of(db, &account).await?.unwrap_or_default();
+    let new_hash = passwords::accept_new("new_password", new_password, &address).await?;
+    let (token, successor) = sessions::successor(session, ctx.now);
+    db.users()
+        .change_password(session, &successor, stored, &new_hash)
+        .await?;
+    let ended = db
+        .sessions()
+        .end_all_for_user_but(user_id, Some(&successor.token_hash))
+        .await?;
+    Ok(Reply {
+        data: Some(json!({ "ended": ended })),
+        session: Some(shown_with_token(&successor, token, ctx.session_view)),
+    })
+}
+
+/// The email address of an account's record (an employee's, else a client's), which a
+/// new password must not be.
+pub(super) async fn address_of(db: &Db, account: &Account) -> Result<Option<String>, StoreError> {
+    if account.profiles.contains(&Profile::Employee) {
+        if let Some(employee) = db.employees().find(account.id).await? {
+            return Ok(Some(employee.email));
+        }
+    }
+    if account.profiles.contains(&Profile::Client) {
+        if let Some(client) = db.clients().find(account.id).await? {
+            return Ok(Some(client.email));
+        }
+    }
+    Ok(None)
+}

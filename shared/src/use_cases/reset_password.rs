@@ -1,0 +1,138 @@
+//! Recovering a forgotten password.
+//!
+//! - `users/password_forgot` answers the same whether or not the address has an account,
+//!   and no sooner than a fixed time after it began ([`ResetRequests::answer_after`]),
+//!   so neither the answer nor its time tells which addresses have accounts. For an
+//!   account, it stores a new reset token (as a hash; it replaces any older one) and
+//!   emails a link with the token, which works once within 30 minutes. If the email
+//!   cannot be sent, the team gets a notification and the caller the same answer.
+//!   Requests are throttled per address and per source IP, alike for every address.
+//! - `users/password_reset` takes the token and a new password: the password is set and
+//!   the token used up in one transaction, then every session of the user ends.
+
+use super::change_password::address_of;
+use super::proof::{Limits, refuse_if_throttled};
+use crate::domain::Email;
+use crate::error::ApiError;
+use crate::mail::Mailer;
+use crate::passwords;
+use crate::pipeline::{Ctx, Reply};
+use crate::status::Status;
+use crate::store::notifications::Notification;
+use crate::store::password_resets::LIFETIME;
+use crate::store::throttles::Throttle;
+use crate::tokens::{self, TokenKind};
+use serde_json::json;
+use std::time::Duration;
+
+/// How `users/password_forgot` is paced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResetRequests {
+    pub limits: Limits,
+    /// The answer is held until this long after the request began, so that the extra
+    /// work for an existing account (a write and the email) does not show in its time.
+    /// Longer than that work takes while SES is healthy.
+    pub answer_after: Duration,
+}
+
+impl Default for ResetRequests {
+    fn default() -> Self {
+        ResetRequests {
+            limits: Limits::RESET_REQUESTS,
+            answer_after: Duration::from_millis(800),
+        }
+    }
+}
+
+/// What reset requests are counted against: the address (by its hash) and the source.
+pub fn reset_throttles(email: &Email, source_ip: &str, limits: &Limits) -> [Throttle; 2] {
+    [
+        Throttle {
+            key: format!("reset:address:{}", tokens::hash(&email.normalized())),
+            limit: limits.per_address,
+        },
+        Throttle {
+            key: format!("reset:source:{source_ip}"),
+            limit: limits.per_source,
+        },
+    ]
+}
+
+/// Sends a password reset email if `email` has an account; answers the same either way.
+pub async fn request_password_reset(
+    ctx: &Ctx<'_>,
+    mailer: &Mailer,
+    email: Email,
+    pacing: &ResetRequests,
+) -> Result<Reply, ApiError> {
+    let answer_at = tokio::time::Instant::now() + pacing.answer_after;
+    let throttles = reset_throttles(&email, ctx.source_ip, &pacing.limits);
+    refuse_if_throttled(ctx, &throttles).await?;
+    let db = &ctx.app.db;
+    db.throttles().count_all(&throttles, ctx.now).await?;
+    if let Some(user_id) = db.emails().owner(&email.normalized()).await? {
+        send_reset_email(ctx, mailer, user_id, &email).await;
+    }
+    tokio::time::sleep_until(answer_at).await;
+    Ok(Reply::default())
+}
+
+/// Issues a reset token for an account and emails it. A failure is the team's to know
+/// (a log line, and a notification when the email fails) and never the caller's, whose
+/// answer would otherwise tell that the address has an account.
+async fn send_reset_email(ctx: &Ctx<'_>, mailer: &Mailer, user_id: i64, email: &Email) {
+    let token = tokens::generate(TokenKind::PasswordReset);
+    let hash = tokens::hash(&token);
+    let resets = ctx.app.db.password_resets();
+    if let Err(error) = resets.issue(user_id, &hash, ctx.now).await {
+        tracing::error!(user_id, cause = %error, "password reset token not stored");
+        return;
+    }
+    let Err(error) = mailer
+        .send_password_reset(email.as_str(), &token, LIFETIME / 60)
+        .await
+    else {
+        return;
+    };
+    tracing::error!(user_id, cause = %error, "password reset email not sent");
+    let subject = format!("user:{user_id}");
+    let notification = Notification {
+        kind: Status::EmailSendFailed.slug(),
+        subject: &subject,
+        recipient: Some(email.as_str()),
+        detail: &error.to_string(),
+    };
+    let notifications = ctx.app.db.notifications();
+    if let Err(error) = notifications.record(&notification, ctx.now).await {
+        tracing::error!(user_id, cause = %error, "notification not stored");
+    }
+}
+
+/// Sets a new password with a reset token, and ends every session of its user.
+pub async fn reset_password(
+    ctx: &Ctx<'_>,
+    reset_token: String,
+    new_password: String,
+) -> Result<Reply, ApiError> {
+    let refused = || {
+        ApiError::invalid(
+            "reset_token",
+            "is unknown, used or expired: ask for a new password reset email",
+        )
+    };
+    if TokenKind::of(&reset_token) != Some(TokenKind::PasswordReset) {
+        return Err(refused());
+    }
+    let hash = tokens::hash(&reset_token);
+    let db = &ctx.app.db;
+    let resets = db.password_resets();
+    let user_id = resets.user_of(&hash, ctx.now).await?.ok_or_else(refused)?;
+    let account = db.users().account(user_id).await?.ok_or_else(refused)?;
+    let address = address_of(db, &account).await?.unwrap_or_default();
+    let new_hash = passwords::accept_new("new_password", new_password, &address).await?;
+    if !resets.redeem(&hash, user_id, &new_hash, ctx.now).await? {
+        return Err(refused());
+    }
+    let ended = db.sessions().end_all_for_user(user_id).await?;
+    Ok(Reply::data(json!({ "ended": ended })))
+}
