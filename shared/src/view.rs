@@ -98,6 +98,7 @@ impl Show for Session {
             "application": self.application.slug(),
             "remember_me": self.remember_me,
             "expires_at": self.expires_at().map(rfc3339),
+            "password_change_required": self.password_change_required,
         });
         if view == View::InternalApps {
             let permissions: Map<String, Value> = self

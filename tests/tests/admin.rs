@@ -173,7 +173,7 @@ async fn a_users_sessions_can_be_ended() {
 }
 
 #[tokio::test]
-async fn a_created_admin_can_sign_in_and_update_employees() {
+async fn a_created_admin_chooses_a_password_then_updates_employees() {
     let env = TestEnv::new().await;
     let created = admin(
         &env,
@@ -196,6 +196,23 @@ async fn a_created_admin_can_sign_in_and_update_employees() {
     );
     let session = signed_in.session()["token"].as_str().unwrap();
     let target = env.employee(&[]).await;
+    // The password the tool generated is replaced before anything else.
+    assert_eq!(
+        update(&env, session, &target).await.status(),
+        "password-change-required"
+    );
+    let changed = env
+        .call_encoded(
+            env.route(routes::USERS_PASSWORD_UPDATE),
+            &json!({
+                "token": session,
+                "current_password": created["password"],
+                "new_password": "granite-Meadow-71-harbour",
+            }),
+        )
+        .await;
+    assert_eq!(changed.status(), "action-successful", "{}", changed.body);
+    let session = changed.session()["token"].as_str().unwrap();
     assert_eq!(
         update(&env, session, &target).await.status(),
         "action-successful"

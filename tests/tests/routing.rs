@@ -156,10 +156,13 @@ async fn the_local_api_dispatches_every_route_to_its_function() {
                 "photographers.create",
                 "sessions.create",
                 "clients.register",
+                "passwords.reset",
             ],
         )
         .await;
     let guest = env.guest_session().await;
+    let user = env.user_without_records().await;
+    let signed_in = env.session(user, PlanoAuth, false).await;
     let email = env.unique_email("routed");
     let cases = [
         (routes::EMPLOYEES_UPDATE, json!({ "token": token }), "`id`"),
@@ -176,6 +179,21 @@ async fn the_local_api_dispatches_every_route_to_its_function() {
         (routes::SESSIONS_CREATE, json!({ "token": token }), "token"),
         (routes::SESSIONS_SHOW, json!({ "token": guest }), "shown"),
         (routes::SESSIONS_DELETE, json!({ "token": guest }), "ended"),
+        (
+            routes::USERS_PASSWORD_UPDATE,
+            json!({ "token": signed_in, "current_password": "x" }),
+            "`new_password`",
+        ),
+        (
+            routes::USERS_PASSWORD_FORGOT,
+            json!({ "token": token }),
+            "`email`",
+        ),
+        (
+            routes::USERS_PASSWORD_RESET,
+            json!({ "token": token, "reset_token": "x" }),
+            "`new_password`",
+        ),
     ];
     for route in routes::ALL {
         assert!(
