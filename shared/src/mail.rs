@@ -3,7 +3,7 @@
 //! The password reset message holds the link with a reset token.
 
 use crate::error::BoxError;
-use aws_sdk_ses::error::DisplayErrorContext;
+use aws_sdk_ses::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
 
 /// Who sends PlanoAuth's email, and where its links point.
@@ -106,7 +106,7 @@ impl Mailer {
             .message(message)
             .send()
             .await
-            .map_err(|error| MailError(DisplayErrorContext(error).to_string()))?;
+            .map_err(|error| MailError(describe(error)))?;
         Ok(())
     }
 }
@@ -136,6 +136,24 @@ fn onboarding_message(onboarding: &Onboarding<'_>, sign_in_url: &str) -> (String
         email = escape(onboarding.to),
     );
     (subject, text, html)
+}
+
+/// What went wrong, for the log and the team's notification: SES's error code and
+/// message when SES answered, else the whole chain of causes (a timeout, a refused
+/// connection). Never the raw response.
+fn describe<E, R>(error: SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match error.as_service_error() {
+        Some(service) => format!(
+            "{}: {}",
+            service.code().unwrap_or("unknown error"),
+            service.message().unwrap_or("no message")
+        ),
+        None => DisplayErrorContext(error).to_string(),
+    }
 }
 
 /// The reset page's address with the token added to its query.

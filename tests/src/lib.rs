@@ -408,6 +408,13 @@ impl TestEnv {
 
     /// A user with an account but no client, employee or liaison record.
     pub async fn user_without_records(&self) -> i64 {
+        self.user_without_records_signing_in_with(None).await
+    }
+
+    /// A user with an account but no record, whose account has `password`.
+    pub async fn user_without_records_signing_in_with(&self, password: Option<&str>) -> i64 {
+        let password_hash =
+            password.map(|p| planoauth::passwords::hash(p).expect("password hashed"));
         let id = self
             .app
             .db
@@ -424,7 +431,7 @@ impl TestEnv {
                     id,
                     roles: &[],
                     profiles: &[],
-                    password_hash: None,
+                    password_hash: password_hash.as_deref(),
                     password_change_required: false,
                 },
                 self.now(),

@@ -162,6 +162,84 @@ async fn a_user_without_records_gets_a_client_record_on_their_account() {
     assert_eq!(account.profiles, [Profile::Client]);
 }
 
+/// Signs in as the client a registration made, with `password`.
+async fn signs_in(env: &TestEnv, email: &Value, password: &str) -> bool {
+    let token = env.application_token(PlanoAuth, &["sessions.create"]).await;
+    let credentials = json!({ "token": token, "email": email, "password": password });
+    env.call_encoded(env.route(routes::SESSIONS_CREATE), &credentials)
+        .await
+        .status()
+        == "action-successful"
+}
+
+#[tokio::test]
+async fn an_account_with_a_password_takes_it_as_proof_before_it_changes() {
+    let (env, _) = setup().await;
+    let old_password = "copper-Lantern-28-meadow";
+    let user = env
+        .user_without_records_signing_in_with(Some(old_password))
+        .await;
+    let session = env.session(user, PlanoAuth, false).await;
+    let params = client(&env, &session);
+
+    let missing = register(&env, &params).await;
+    assert_status(&missing, "missing-param", 400);
+    assert!(
+        missing.message().contains("`current_password`"),
+        "{}",
+        missing.body
+    );
+    let wrong = register(
+        &env,
+        &with(
+            params.clone(),
+            json!({ "current_password": "not-the-Password-9" }),
+        ),
+    )
+    .await;
+    assert_status(&wrong, "invalid-param", 400);
+    assert!(
+        wrong.message().contains("`current_password`"),
+        "{}",
+        wrong.body
+    );
+    // Refused twice, the account is as it was: no record, the old password.
+    let account = env.app.db.users().account(user).await.unwrap().unwrap();
+    assert!(account.profiles.is_empty());
+    let stored = account.password_hash.unwrap();
+    assert!(planoauth::passwords::verify(old_password, &stored));
+
+    let proven = register(
+        &env,
+        &with(params.clone(), json!({ "current_password": old_password })),
+    )
+    .await;
+    assert_status(&proven, "action-successful", 200);
+    assert!(signs_in(&env, &params["email"], PASSWORD).await);
+    assert!(!signs_in(&env, &params["email"], old_password).await);
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_count_against_the_account_and_source() {
+    let (env, _) = setup().await;
+    let user = env
+        .user_without_records_signing_in_with(Some("copper-Lantern-28-meadow"))
+        .await;
+    let session = env.session(user, PlanoAuth, false).await;
+    let params = with(
+        client(&env, &session),
+        json!({ "current_password": "not-the-Password-9" }),
+    );
+    assert_status(&register(&env, &params).await, "invalid-param", 400);
+    let throttles = planoauth::use_cases::password_throttles(
+        planoauth::use_cases::Subject::Account(user),
+        &env.source_ip,
+        &planoauth::use_cases::Limits::PASSWORDS,
+    );
+    let counts = env.app.db.throttles().counts(&throttles, env.now()).await;
+    assert_eq!(counts.unwrap(), [1, 1]);
+}
+
 #[tokio::test]
 async fn a_user_with_a_record_cannot_register_again() {
     let (env, _) = setup().await;
