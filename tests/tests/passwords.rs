@@ -10,9 +10,11 @@ use planoauth::domain::Application::PlanoAuth;
 use planoauth::domain::Email;
 use planoauth::mail::Mailer;
 use planoauth::routes;
+use planoauth::store::WriteError;
 use planoauth::store::password_resets::LIFETIME;
+use planoauth::store::sessions;
 use planoauth::use_cases::{Limits, ResetRequests, reset_throttles};
-use planoauth_tests::{Answer, PASSWORD_RESET_URL, TestEnv, assert_status, links};
+use planoauth_tests::{Answer, PASSWORD_RESET_URL, TestEnv, assert_status, links, set_faults};
 use serde_json::json;
 use std::time::Duration;
 use users_password_forgot::UsersPasswordForgot;
@@ -27,7 +29,10 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let env = TestEnv::new().await;
+    setup_on(TestEnv::new().await).await
+}
+
+async fn setup_on(env: TestEnv) -> Setup {
     let token = env
         .application_token(
             PlanoAuth,
@@ -429,4 +434,79 @@ async fn a_session_token_cannot_call_the_reset_routes() {
         .await;
     // A session that must change its password gets the same answer as any session.
     assert_status(&answer, "permission-denied", 403);
+}
+
+#[tokio::test]
+async fn a_sign_in_that_checked_a_password_since_changed_opens_no_session() {
+    let s = setup().await;
+    let email = s.photographer().await;
+    let db = &s.env.app.db;
+    let user = db
+        .emails()
+        .owner(&email.to_lowercase())
+        .await
+        .unwrap()
+        .unwrap();
+    // A sign-in checks the password and reads the account...
+    let account = db.users().account(user).await.unwrap().unwrap();
+    let checked = account.password_hash.clone().unwrap();
+    assert!(planoauth::passwords::verify(INITIAL, &checked));
+    // ...another request changes the password...
+    let session = s.session(&email, INITIAL).await;
+    assert_status(
+        &s.change(&session, INITIAL, CHOSEN).await,
+        "action-successful",
+        200,
+    );
+    // ...and the sign-in's session is refused when it is written.
+    let grants = db.users().grants_of(&account).await.unwrap();
+    let (_, opened) = sessions::open(Some(&grants), PlanoAuth, false, s.env.now());
+    let written = db.sessions().put(&opened, Some(&checked), None).await;
+    assert!(
+        matches!(written, Err(WriteError::PasswordChanged)),
+        "{written:?}"
+    );
+}
+
+/// Sign-ins with the old password racing its change, staggered so that some check it
+/// before the change lands and write their session after: none of their sessions may
+/// work once both are done.
+#[tokio::test]
+async fn no_session_opened_with_the_old_password_survives_a_change() {
+    // Tables of its own, on which the local DynamoDB holds transactions as DynamoDB does.
+    let s = setup_on(TestEnv::isolated("password-race").await).await;
+    set_faults(&s.env.prefix, json!({ "transaction_ms": 20 })).await;
+    let email = s.photographer().await;
+    let changer = s.session(&email, INITIAL).await;
+    let first_answered = tokio::sync::Notify::new();
+    let sign_ins = (0..16).map(|i| {
+        let (s, email, first_answered) = (&s, &email, &first_answered);
+        async move {
+            tokio::time::sleep(Duration::from_millis(8 * i)).await;
+            let answer = s.sign_in(email, INITIAL).await;
+            first_answered.notify_one();
+            answer
+        }
+    });
+    let change = async {
+        first_answered.notified().await;
+        s.change(&changer, INITIAL, CHOSEN).await
+    };
+    let (answers, changed) = tokio::join!(futures_util::future::join_all(sign_ins), change);
+    assert_status(&changed, "action-successful", 200);
+    let mut tally = std::collections::BTreeMap::<String, usize>::new();
+    for answer in &answers {
+        *tally.entry(answer.status().to_owned()).or_default() += 1;
+        if answer.status() == "action-successful" {
+            assert_status(&s.show(&token_of(answer)).await, "invalid-token", 401);
+        } else {
+            assert_status(answer, "invalid-param", 400);
+        }
+    }
+    assert_status(&s.show(&token_of(&changed)).await, "action-successful", 200);
+    eprintln!("sign-ins racing a password change: {tally:?}");
+    assert!(
+        tally.contains_key("action-successful") && tally.contains_key("invalid-param"),
+        "{tally:?}"
+    );
 }
