@@ -11,18 +11,13 @@ state=${STACK_DIR:-$root/.local/stack}
 
 cargo build --quiet --locked -p planoauth-admin -p local-api
 export ONBOARDING_SENDER=no-reply@planoauth.local SIGN_IN_URL=http://127.0.0.1/sign-in
+export PASSWORD_RESET_URL=http://127.0.0.1/reset-password
 port=$(free_port)
 install_local target/debug/planoauth-admin "planoauth-fuzz-$$-" "http://127.0.0.1:$port" "$state/fuzz-bootstrap.json"
 token=$PLANOAUTH_TOKEN
 
-PORT=$port RUST_LOG=warn target/debug/local-api >"$state/fuzz-api.log" 2>&1 &
-api=$!
-trap 'kill $api 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-    curl -fsS -o /dev/null -X POST "http://127.0.0.1:$port/" 2>/dev/null && break
-    curl -s -o /dev/null "http://127.0.0.1:$port/" && break
-    sleep 0.1
-done
+trap 'kill "${LOCAL_API_PID:-}" 2>/dev/null || true' EXIT
+start_local_api "$port" "$state/fuzz-api.log"
 
 # A fixed seed keeps CI's run reproducible; change it to explore further.
 "$tools/schemathesis" --config-file scripts/schemathesis.toml run openapi.yaml \

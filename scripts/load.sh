@@ -11,20 +11,16 @@ cd "$root"
 source scripts/local.sh
 export STACK_DIR="$root/.local/load"
 scripts/stack.sh down
-trap 'kill "${api:-}" 2>/dev/null || true; scripts/stack.sh down' EXIT
+trap 'kill "${LOCAL_API_PID:-}" 2>/dev/null || true; scripts/stack.sh down' EXIT
 eval "$(scripts/stack.sh up)"
 
 cargo build --quiet --locked -p planoauth-admin -p local-api -p planoauth-load
 export ONBOARDING_SENDER=no-reply@planoauth.local SIGN_IN_URL=http://127.0.0.1/sign-in
+export PASSWORD_RESET_URL=http://127.0.0.1/reset-password
 prefix=planoauth-load-
 port=$(free_port)
 install_local target/debug/planoauth-admin "$prefix" "http://127.0.0.1:$port" "$STACK_DIR/bootstrap.json"
-PORT=$port RUST_LOG=warn target/debug/local-api >"$STACK_DIR/api.log" 2>&1 &
-api=$!
-for _ in $(seq 1 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$port/" && break
-    sleep 0.1
-done
+start_local_api "$port" "$STACK_DIR/api.log"
 
 faults() {
     curl -fsS -o /dev/null -X POST "$AWS_ENDPOINT_URL/_local/faults" \

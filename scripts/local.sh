@@ -33,3 +33,21 @@ install_local() {
     "$admin" bootstrap --api-url "$api_url" --out "$out" >/dev/null
     PLANOAUTH_TOKEN=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["applications"]["planoauth"])' "$out")
 }
+
+# start_local_api PORT LOG
+# Starts target/debug/local-api on PORT in the background, logging to LOG, and returns once
+# it answers; sets LOCAL_API_PID. Fails, showing the log, if it exits or never answers
+# (a missing setting stops it at start).
+start_local_api() {
+    local port=$1 log=$2
+    PORT=$port RUST_LOG=${RUST_LOG:-warn} target/debug/local-api >"$log" 2>&1 &
+    LOCAL_API_PID=$!
+    for _ in $(seq 1 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$port/" && return 0
+        kill -0 "$LOCAL_API_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "the local API did not start on port $port:" >&2
+    cat "$log" >&2
+    return 1
+}

@@ -10,6 +10,7 @@ port=${PORT:-3000}
 # Welcome emails come from this (verified) sender and link to this sign-in page.
 export ONBOARDING_SENDER=${ONBOARDING_SENDER:-no-reply@planoauth.local}
 export SIGN_IN_URL=${SIGN_IN_URL:-http://127.0.0.1:$port/sign-in}
+export PASSWORD_RESET_URL=${PASSWORD_RESET_URL:-http://127.0.0.1:$port/reset-password}
 
 export STACK_DIR="$root/.local/run"
 # A fixed port, so that events/env.json can point `sam local invoke` at this stack.

@@ -10,6 +10,9 @@
 //! `one-record`: every client changes one employee record, each its own field, and every
 //! fourth request the record's email address (the others send the address last seen).
 //! `own-records`: the same requests, each client on a record of its own.
+//! `sign-in-timing`: one client, sign-ins with a wrong password, alternately for an
+//! address that has an account and for one that has none (each the same throughout); prints the median time of
+//! each and their ratio (they should not tell the addresses apart).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -60,6 +63,9 @@ async fn main() {
 
 async fn run() -> Result<(), BoxError> {
     let options = options()?;
+    if options.scenario == "sign-in-timing" {
+        return sign_in_timing(&options).await;
+    }
     let records = match options.scenario.as_str() {
         "one-record" => vec![create_employee(&options, 0).await?; options.clients],
         "own-records" => {
@@ -259,6 +265,55 @@ async fn create_employee(options: &Options, n: usize) -> Result<Arc<Record>, Box
         id,
         email: Mutex::new(email),
     }))
+}
+
+/// Sign-ins timed per kind of failure, after a few to warm up.
+const TIMED_SIGN_INS: usize = 90;
+const WARM_UP_SIGN_INS: usize = 5;
+
+async fn sign_in_timing(options: &Options) -> Result<(), BoxError> {
+    let existing = create_employee(options, 0).await?.email();
+    // One unknown address throughout, as the existing one: both keep a failure counter.
+    let stranger = unique_email("nobody");
+    let mut connection = Connection::new(options.address);
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for round in 0..WARM_UP_SIGN_INS + TIMED_SIGN_INS {
+        // Alternate which goes first, so that neither always follows the other.
+        let order = if round % 2 == 0 {
+            [(true, &existing), (false, &stranger)]
+        } else {
+            [(false, &stranger), (true, &existing)]
+        };
+        for (has_account, email) in order {
+            let credentials = json!({ "email": email, "password": "wrong-Guess-42-river" });
+            let body = STANDARD.encode(credentials.to_string());
+            let sent = Instant::now();
+            let answer = connection
+                .post("/api/v1/sessions/create", &options.token, body)
+                .await;
+            let took = sent.elapsed();
+            if answer.status() != "invalid-param" {
+                return Err(format!("a wrong password answered {}", answer.body).into());
+            }
+            if round >= WARM_UP_SIGN_INS {
+                if has_account {
+                    known.push(took)
+                } else {
+                    unknown.push(took)
+                }
+            }
+        }
+    }
+    let median = |times: &mut Vec<Duration>| {
+        times.sort();
+        times[times.len() / 2].as_secs_f64() * 1000.0
+    };
+    let (known, unknown) = (median(&mut known), median(&mut unknown));
+    println!(
+        "sign-in with a wrong password, median of {TIMED_SIGN_INS}: existing address {known:.1} ms, unknown address {unknown:.1} ms, ratio {:.3}",
+        known / unknown
+    );
+    Ok(())
 }
 
 fn unique_email(name: &str) -> String {
