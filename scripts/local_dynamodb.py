@@ -41,6 +41,9 @@ every table) and can be changed at run time for the tables of one name prefix:
                             keep the default rule's values
     DELETE /_local/faults?tables=PREFIX   removes that rule
     GET    /_local/faults[?tables=PREFIX] the rules, and what was injected on those tables
+    GET    /_local/meter    what the data-plane calls cost so far: their count, the seconds
+                            spent answering them, and the request units DynamoDB on demand
+                            would bill, estimated from sizes (see `request_units`)
 
 It also lists the emails the local SES accepted: GET /_local/ses/messages.
 """
@@ -149,6 +152,42 @@ def sent_messages() -> list:
     return messages
 
 
+def _size(value) -> int:
+    """An item's size as DynamoDB bills it, over-estimated by its JSON's length."""
+    return len(json.dumps(value, separators=(",", ":"))) if value else 0
+
+
+def _units(size: int, per_unit: int) -> int:
+    return max(1, -(-size // per_unit))
+
+
+def request_units(operation: str, request: dict, answer: dict) -> tuple:
+    """(read units, write units) one call costs on demand: a strongly consistent read
+    is a unit per 4 KB (half for an eventually consistent one), a write a unit per 1 KB,
+    and a transaction twice either. A refused conditional write is billed as a write."""
+    consistent = 1 if request.get("ConsistentRead") else 0.5
+    if operation == "GetItem":
+        return _units(_size(answer.get("Item")), 4096) * consistent, 0
+    if operation in ("Query", "Scan"):
+        return _units(sum(_size(item) for item in answer.get("Items", [])), 4096) * consistent, 0
+    if operation == "BatchGetItem":
+        items = [item for found in answer.get("Responses", {}).values() for item in found]
+        return sum(_units(_size(item), 4096) for item in items) * 0.5, 0
+    if operation == "TransactGetItems":
+        return sum(2 * _units(_size(r.get("Item")), 4096) for r in answer.get("Responses", [])), 0
+    if operation == "PutItem":
+        return 0, _units(_size(request.get("Item")), 1024)
+    if operation in ("UpdateItem", "DeleteItem"):
+        return 0, _units(_size(answer.get("Attributes")), 1024)
+    if operation == "BatchWriteItem":
+        writes = [w for ws in request.get("RequestItems", {}).values() for w in ws]
+        return 0, sum(_units(_size(w.get("PutRequest", {}).get("Item")), 1024) for w in writes)
+    if operation == "TransactWriteItems":
+        items = request.get("TransactItems", [])
+        return 0, sum(2 * _units(_size(i.get("Put", {}).get("Item")), 1024) for i in items)
+    return 0, 0
+
+
 def _error(status: str, code: str, message: str, **extra) -> tuple:
     body = json.dumps({"__type": ERROR_PREFIX + code, "message": message, **extra}).encode()
     headers = [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(body)))]
@@ -167,6 +206,7 @@ class LocalDynamoDb:
         self.in_flight = {}  # item key -> count of transactions holding it
         self.tokens = {}  # ClientRequestToken -> (fingerprint, answer or None, expiry)
         self.stats = {}  # table name -> {stat: count}
+        self.meter = {"calls": 0, "seconds": 0.0, "read_units": 0.0, "write_units": 0.0}
         # LOCAL_DYNAMODB_LOG=1: a line per call in the stack's log (time, operation,
         # tables, HTTP code, error), to see a race as the store saw it.
         self.log = os.environ.get("LOCAL_DYNAMODB_LOG", "") not in ("", "0")
@@ -176,12 +216,16 @@ class LocalDynamoDb:
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO", "").startswith("/_local/faults"):
             return self._respond(start_response, self._control(environ))
+        if environ.get("PATH_INFO", "") == "/_local/meter":
+            with self.state:
+                return self._respond(start_response, self._json("200 OK", dict(self.meter)))
         if environ.get("PATH_INFO", "") == "/_local/ses/messages":
             return self._respond(start_response, self._json("200 OK", {"messages": sent_messages()}))
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if not target.startswith("DynamoDB_"):
             return self._respond(start_response, self._apply(environ))
         operation = target.split(".", 1)[-1]
+        started = time.perf_counter()
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
@@ -215,6 +259,8 @@ class LocalDynamoDb:
             answer = self._apply(environ)
         if operation in WRITES and answer[0].startswith("200"):
             self._maybe_stall(rule, operation, tables)
+        if operation in DATA_PLANE:
+            self._measure(operation, request, answer, time.perf_counter() - started)
         if self.log:
             failure = json.loads(answer[2]) if answer[0][0] != "2" and answer[2] else {}
             reasons = [reason.get("Code") for reason in failure.get("CancellationReasons", [])]
@@ -393,6 +439,20 @@ class LocalDynamoDb:
         if tables:
             counts = self.stats.setdefault(tables[0], dict.fromkeys(STATS, 0))
             counts[stat] += 1
+
+    def _measure(self, operation: str, request: dict, answer: tuple, seconds: float) -> None:
+        status, _, body = answer
+        billed = status.startswith("200") or b"ConditionalCheckFailed" in body
+        try:
+            document = json.loads(body or b"{}") if billed else {}
+        except ValueError:
+            document = {}
+        reads, writes = request_units(operation, request, document) if billed else (0, 0)
+        with self.state:
+            self.meter["calls"] += 1
+            self.meter["seconds"] += seconds
+            self.meter["read_units"] += reads
+            self.meter["write_units"] += writes
 
     # --- the control endpoint ------------------------------------------------------------
 

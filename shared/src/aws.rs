@@ -1,12 +1,40 @@
 //! How the functions and tools reach AWS: the configuration (from the Lambda environment,
-//! or the SDK's whole provider chain for the tools), its timeouts and its retries.
+//! or the SDK's whole provider chain for the tools), its HTTPS client, its timeouts and
+//! its retries.
 
 use crate::error::BoxError;
+use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
+use aws_smithy_http_client::Builder;
+use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
+use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
 pub use aws_types::SdkConfig;
 use std::time::Duration;
+
+/// The roots AWS service endpoints chain to: Amazon Trust Services' Amazon Root CA 1 to 4
+/// and the Starfield Services Root Certificate Authority - G2 that cross-signs them, as
+/// AWS lists them at <https://www.amazontrust.com/repository/> (and explains in "How to
+/// prepare for AWS's move to its own certificate authority",
+/// <https://aws.amazon.com/blogs/security/how-to-prepare-for-aws-move-to-its-own-certificate-authority/>).
+/// Embedded, so that starting a function reads and decodes no system certificate store:
+/// that was nearly all of a function's init.
+pub const AWS_ROOTS_PEM: &str = include_str!("../certs/aws-roots.pem");
+
+/// The HTTPS client every AWS client of a process shares (one connection pool): rustls on
+/// ring, verifying servers against [`AWS_ROOTS_PEM`] only. Its connector is built on the
+/// first request. A local endpoint over plain HTTP (the local stack) needs no roots.
+pub fn https_client() -> Result<SharedHttpClient, BoxError> {
+    let roots = TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(AWS_ROOTS_PEM.as_bytes());
+    let tls = TlsContext::builder().with_trust_store(roots).build()?;
+    Ok(Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .tls_context(tls)
+        .build_https())
+}
 
 /// Every AWS call gives up well within the function's timeout, so a slow dependency
 /// becomes an `application-crash` the caller sees rather than a Lambda timeout.
@@ -47,6 +75,7 @@ pub fn lambda_config() -> Result<SdkConfig, BoxError> {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(variable("AWS_REGION")?))
         .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .http_client(https_client()?)
         .timeout_config(timeouts())
         .retry_config(retries());
     if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
@@ -56,12 +85,71 @@ pub fn lambda_config() -> Result<SdkConfig, BoxError> {
 }
 
 /// The AWS configuration through the SDK's whole chain (environment, profiles, SSO, …),
-/// with PlanoAuth's timeouts: for the tools that run outside Lambda.
+/// with PlanoAuth's HTTPS client, timeouts and retries: for the tools that run outside
+/// Lambda.
 #[cfg(feature = "provider-chain")]
-pub async fn aws_config() -> SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+pub async fn aws_config() -> Result<SdkConfig, BoxError> {
+    Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https_client()?)
         .timeout_config(timeouts())
         .retry_config(retries())
         .load()
-        .await
+        .await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    use sha2::{Digest, Sha256};
+
+    /// The SHA-256 fingerprints AWS publishes for its roots (amazontrust.com/repository).
+    const PUBLISHED: [(&str, &str); 5] = [
+        (
+            "Amazon Root CA 1",
+            "8ecde6884f3d87b1125ba31ac3fcb13d7016de7f57cc904fe1cb97c6ae98196e",
+        ),
+        (
+            "Amazon Root CA 2",
+            "1ba5b2aa8c65401a82960118f80bec4f62304d83cec4713a19c39c011ea46db4",
+        ),
+        (
+            "Amazon Root CA 3",
+            "18ce6cfe7bf14e60b2e347b8dfe868cb31d02ebb3ada271569f50343b46db3a4",
+        ),
+        (
+            "Amazon Root CA 4",
+            "e35d28419ed02025cfa69038cd623962458da5c695fbdea3c22b0bfb25897092",
+        ),
+        (
+            "Starfield Services Root Certificate Authority - G2",
+            "568d6905a2c88708a4b3025190edcfedb1974a606a13c6e5290fcb2ae63edab5",
+        ),
+    ];
+
+    #[test]
+    fn the_trust_store_holds_exactly_the_roots_aws_names() {
+        let certificates = CertificateDer::pem_slice_iter(AWS_ROOTS_PEM.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .expect("every certificate parses, as the client will parse them");
+        let fingerprints: Vec<String> = certificates
+            .iter()
+            .map(|der| {
+                Sha256::digest(der.as_ref())
+                    .iter()
+                    .map(|byte| format!("{byte:02x}"))
+                    .collect()
+            })
+            .collect();
+        let expected: Vec<&str> = PUBLISHED.iter().map(|(_, print)| *print).collect();
+        assert_eq!(fingerprints, expected);
+        for (der, (name, _)) in certificates.iter().zip(PUBLISHED) {
+            let subject = der
+                .as_ref()
+                .windows(name.len())
+                .any(|w| w == name.as_bytes());
+            assert!(subject, "{name} is named in its certificate");
+        }
+    }
 }

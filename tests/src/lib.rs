@@ -7,6 +7,7 @@
 
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lambda_http::{Body, Request};
@@ -47,13 +48,31 @@ pub fn links() -> Links {
     }
 }
 
-/// Counts every DynamoDB request sent (each retry attempt included).
+/// Counts every DynamoDB request sent (each retry attempt included), and the writes
+/// among them.
 #[derive(Debug, Default)]
-pub struct CallCounter(AtomicUsize);
+pub struct CallCounter {
+    calls: AtomicUsize,
+    writes: AtomicUsize,
+}
+
+/// The DynamoDB operations that consume write capacity.
+const WRITES: [&str; 6] = [
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "TransactWriteItems",
+    "BatchWriteItem",
+    "ExecuteStatement",
+];
 
 impl CallCounter {
     pub fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    pub fn writes(&self) -> usize {
+        self.writes.load(Ordering::SeqCst)
     }
 }
 
@@ -69,9 +88,13 @@ impl Intercept for Counting {
         &self,
         _context: &BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        self.0.0.fetch_add(1, Ordering::SeqCst);
+        self.0.calls.fetch_add(1, Ordering::SeqCst);
+        let operation = cfg.load::<Metadata>().map(Metadata::name);
+        if operation.is_some_and(|name| WRITES.contains(&name)) {
+            self.0.writes.fetch_add(1, Ordering::SeqCst);
+        }
         Ok(())
     }
 }
@@ -155,6 +178,7 @@ impl TestEnv {
         // machine: give its calls room, where production gives up within seconds.
         let config = aws_config()
             .await
+            .expect("the AWS configuration builds")
             .into_builder()
             .timeout_config(
                 aws_config::timeout::TimeoutConfig::builder()

@@ -591,11 +591,13 @@ async fn a_store_failure_is_an_application_crash() {
 // --- cost ---
 
 #[tokio::test]
-async fn an_update_that_keeps_the_email_costs_two_dynamodb_calls() {
+async fn an_update_that_keeps_the_email_costs_two_dynamodb_calls_one_of_them_a_write() {
     let (env, token, employee) = setup().await;
     let (_, session) = manager_session(&env, false).await;
     // The first request reads the route registry's switches, cached from then on.
     update(&env, &token, &employee, json!({})).await;
+    // A session used a minute ago: its check reads and writes nothing.
+    env.advance(60);
     for (caller, extra) in [
         (
             &token,
@@ -606,10 +608,11 @@ async fn an_update_that_keeps_the_email_costs_two_dynamodb_calls() {
             json!({"last_name": "Calls", "service_area_id": 1, "date_hired": "2020-01-01"}),
         ),
     ] {
-        let before = env.calls.count();
+        let (before, writes_before) = (env.calls.count(), env.calls.writes());
         let answer = update(&env, caller, &employee, extra).await;
         assert_status(&answer, "action-successful", 200);
         assert_eq!(env.calls.count() - before, 2, "{answer:?}");
+        assert_eq!(env.calls.writes() - writes_before, 1, "{answer:?}");
     }
 }
 

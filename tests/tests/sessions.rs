@@ -8,6 +8,7 @@ use planoauth::domain::Application::PlanoAuth;
 use planoauth::domain::Employee;
 use planoauth::domain::{ABSOLUTE_LIFETIME, IDLE_LIFETIME};
 use planoauth::routes;
+use planoauth::store::sessions::USE_RECORDING_INTERVAL;
 use planoauth::store::throttles::Limit;
 use planoauth::use_cases::Limits;
 use planoauth_tests::{Answer, TestEnv, assert_status};
@@ -396,6 +397,88 @@ async fn each_use_extends_the_idle_window() {
     assert_status(&show(&env, &session).await, "action-successful", 200);
     env.advance(IDLE_LIFETIME + 1);
     assert_status(&show(&env, &session).await, "session-expired", 401);
+}
+
+/// A `sessions/show` with the DynamoDB calls and writes it made.
+async fn show_counted(env: &TestEnv, session: &str) -> (Answer, usize, usize) {
+    let (calls, writes) = (env.calls.count(), env.calls.writes());
+    let answer = show(env, session).await;
+    let cost = (env.calls.count() - calls, env.calls.writes() - writes);
+    (answer, cost.0, cost.1)
+}
+
+#[tokio::test]
+async fn a_use_within_the_recording_interval_is_one_read_and_no_write() {
+    let (env, token, manager) = setup().await;
+    let session = signed_in(&env, &token, &manager).await;
+    // The first use also reads the route's switches, which the process then keeps.
+    let first = show(&env, &session).await;
+    env.advance(60);
+    let (answer, calls, writes) = show_counted(&env, &session).await;
+    assert_status(&answer, "action-successful", 200);
+    assert_eq!((calls, writes), (1, 0), "one GetItem");
+    assert_eq!(
+        answer.session()["last_used_at"],
+        first.session()["last_used_at"],
+        "the stored use is kept"
+    );
+    env.advance(USE_RECORDING_INTERVAL - 61);
+    let (_, calls, writes) = show_counted(&env, &session).await;
+    assert_eq!((calls, writes), (1, 0), "still within the interval");
+}
+
+#[tokio::test]
+async fn a_use_after_the_recording_interval_is_recorded() {
+    let (env, token, manager) = setup().await;
+    let session = signed_in(&env, &token, &manager).await;
+    let first = show(&env, &session).await;
+    env.advance(USE_RECORDING_INTERVAL);
+    let (answer, calls, writes) = show_counted(&env, &session).await;
+    assert_status(&answer, "action-successful", 200);
+    assert_eq!((calls, writes), (2, 1), "a GetItem and an UpdateItem");
+    assert_ne!(
+        answer.session()["last_used_at"],
+        first.session()["last_used_at"]
+    );
+    let (_, calls, writes) = show_counted(&env, &session).await;
+    assert_eq!(
+        (calls, writes),
+        (1, 0),
+        "recorded, so the next use only reads"
+    );
+}
+
+#[tokio::test]
+async fn within_the_recording_interval_a_signed_out_session_is_refused_at_once() {
+    let (env, token, manager) = setup().await;
+    let session = signed_in(&env, &token, &manager).await;
+    assert_status(&show(&env, &session).await, "action-successful", 200);
+    let signed_out = env
+        .call(
+            env.route(routes::SESSIONS_DELETE),
+            &json!({ "token": session }),
+        )
+        .await;
+    assert_status(&signed_out, "action-successful", 200);
+    env.advance(1);
+    assert_status(&show(&env, &session).await, "invalid-token", 401);
+}
+
+#[tokio::test]
+async fn a_session_used_within_the_interval_still_expires_at_its_lifetime() {
+    let (env, token, manager) = setup().await;
+    let session = signed_in(&env, &token, &manager).await;
+    // Kept in use (and its use recorded) up to a minute before its seven days end.
+    for _ in 0..3 {
+        env.advance(50 * HOUR);
+        assert_status(&show(&env, &session).await, "action-successful", 200);
+    }
+    env.advance(ABSOLUTE_LIFETIME - 150 * HOUR - 60);
+    assert_status(&show(&env, &session).await, "action-successful", 200);
+    env.advance(61);
+    let (answer, _, writes) = show_counted(&env, &session).await;
+    assert_status(&answer, "session-expired", 401);
+    assert_eq!(writes, 0, "an expired session is not written");
 }
 
 #[tokio::test]

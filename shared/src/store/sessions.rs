@@ -1,8 +1,8 @@
 //! Sessions: a user's (or a guest's) signed-in state, keyed by the hash of its token.
 //!
 //! A session carries what authorisation needs (the user's records and the permissions of
-//! their roles, resolved when it opens), so that checking a request costs exactly one
-//! DynamoDB call: a conditional UpdateItem that checks expiry and records the use.
+//! their roles, resolved when it opens), so that checking a request costs one strongly
+//! consistent GetItem; its use is written only once per [`USE_RECORDING_INTERVAL`].
 
 use super::{
     Conditional, Db, Expression, Item, Outcome, Reader, Step, Steps, StoreError, WriteError,
@@ -27,6 +27,11 @@ const CONCURRENT_DELETES: usize = 16;
 pub const IDLE_INDEX: &str = "by-last-use";
 pub const AGE_INDEX: &str = "by-creation";
 pub const EXPIRY_SHARDS: u32 = 8;
+/// A check writes a session's last use only when the stored one is at least this old, so
+/// that a session in steady use costs a read per request and a write every few minutes
+/// (a write unit costs five times a strongly consistent read unit on demand). The idle
+/// lifetime counts from the stored use: a session idles out at most this much early.
+pub const USE_RECORDING_INTERVAL: i64 = 5 * 60;
 
 mod attr {
     pub const TOKEN_HASH: &str = "token_hash";
@@ -217,7 +222,7 @@ fn set_grants(e: &mut Expression, grants: &Grants) {
 /// What checking a session token found.
 #[derive(Debug)]
 pub enum Check {
-    /// The session is live; its use has been recorded.
+    /// The session is live; its use is recorded (to within [`USE_RECORDING_INTERVAL`]).
     Valid(Session),
     /// The session exists but has expired; it was left as it was.
     Expired(Session),
@@ -231,15 +236,36 @@ pub struct Sessions<'a> {
 }
 
 impl Sessions<'_> {
-    /// Checks a session token and records its use, in one conditional UpdateItem: the
-    /// condition only passes for a live session, so an expired one is never revived, and
-    /// on failure DynamoDB hands back the old item, which tells expired from unknown.
+    /// Checks a session token with one strongly consistent read (a sign-out or an ending
+    /// is seen at once) and, when the stored use is [`USE_RECORDING_INTERVAL`] old or
+    /// more, records this one with a conditional UpdateItem. Its condition only passes
+    /// for a live session, so an expired one is never revived, even one that expires
+    /// between the read and the write; on failure DynamoDB hands back the old item, which
+    /// tells expired from unknown.
     pub async fn check_and_touch(&self, token: &str, now: i64) -> Result<Check, StoreError> {
+        let key = (attr::TOKEN_HASH, string(tokens::hash(token)));
+        let read = self
+            .client
+            .get_item()
+            .table_name(self.table)
+            .key(key.0, key.1.clone())
+            .consistent_read(true)
+            .send()
+            .await?;
+        let Some(item) = read.item() else {
+            return Ok(Check::Unknown);
+        };
+        let session = session_from(item)?;
+        if !session.is_live(now) {
+            return Ok(Check::Expired(session));
+        }
+        if now - session.last_used_at < USE_RECORDING_INTERVAL {
+            return Ok(Check::Valid(session));
+        }
         let mut e = Expression::default();
         e.set(attr::LAST_USED_AT, number(now));
         let live = live_condition(&mut e, now);
         e.condition(live);
-        let key = (attr::TOKEN_HASH, string(tokens::hash(token)));
         Ok(match update_if(self.client, self.table, key, &e).await? {
             Conditional::Updated(item) => Check::Valid(session_from(&item)?),
             Conditional::Refused(Some(old)) => Check::Expired(session_from(&old)?),

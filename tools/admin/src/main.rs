@@ -10,8 +10,15 @@ use std::process::ExitCode;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let config = match aws_config().await {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("planoauth-admin: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let environment = Environment {
-        config: aws_config().await,
+        config,
         tables: None,
     };
     match commands::run(&args, &environment).await {

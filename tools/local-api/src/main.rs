@@ -18,7 +18,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(3000);
-    let config = planoauth::aws::aws_config().await;
+    let config = planoauth::aws::aws_config().await?;
     let app = Arc::new(App::from_env(&config)?);
     let functions = Arc::new(local_api::Functions::from_env(&config)?);
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
