@@ -1,76 +1,87 @@
-"""Cold start and memory of PlanoAuth's functions, against a bare lambda_http function.
+"""Cold start, warm latency, memory and cost of PlanoAuth's functions, against a bare
+lambda_http function and a naive one (a DynamoDB client built the ordinary way).
 
 Each binary is started as Lambda starts it, against an emulation of the Lambda Runtime
-API on loopback, and serves one invocation of its sample event (on the local stack).
-Measured per run:
-  - cold init: from process start to its first request for an event (init done);
-  - first invocation: from handing it the event to its response (DynamoDB included);
-  - peak RSS: the process's high-water mark (VmHWM) after answering.
-The figures are medians over RUNS runs; ratios compare to the bare function measured in
-the same run, as absolute times on a shared machine are noisy.
+API on loopback, and serves its sample event on the local stack.
 
-    python3 scripts/bench.py TARGET_DIR RUNS YARDSTICK=EVENT_FILE FUNCTION=EVENT_FILE ...
+Cold runs (RUNS processes per function, one invocation each; medians):
+  - cold init: from process start to its first request for an event (init done);
+  - first call: from handing it the event to its response (DynamoDB included);
+  - peak RSS: the process's high-water mark (VmHWM) after answering.
+Warm run (one process per function serving the same event WARM times, as a warm Lambda
+sandbox does):
+  - p50 and p99 of an invocation, and of the handler's own time above its DynamoDB round
+    trips (the invocation less the time the local DynamoDB spent answering it);
+  - peak RSS after 1, 100 and WARM invocations;
+  - DynamoDB request units per invocation (median), from the local DynamoDB's meter, and
+    what a million such requests cost on demand;
+  - the arm64 artefact zipped, when `make build` has left it in target/lambda.
+Ratios compare to the bare and naive functions measured in the same run, as absolute
+times on a shared machine are noisy.
+
+    python3 scripts/bench.py TARGET_DIR RUNS WARM BARE=EVENT NAIVE=EVENT FUNCTION=EVENT ...
+    python3 scripts/bench.py --invoke BINARY EVENT     (prints one answer)
+
+A FUNCTION is a path under TARGET_DIR, or an absolute path; a FUNCTION written
+NAME:LABEL is reported as LABEL.
 """
 
 import http.server
 import json
 import os
+import queue
 import statistics
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
+
+import artefacts
 
 PREFIX = "/2018-06-01/runtime"
-
-
-class Invocation:
-    def __init__(self, event: bytes):
-        self.event = event
-        self.started = time.perf_counter()
-        self.asked = None
-        self.answered = None
-        self.response = None
-        self.done = threading.Event()
+# DynamoDB on-demand prices in us-east-1, dollars per million request units.
+READ_PRICE, WRITE_PRICE = 0.125, 0.625
+RSS_CHECKPOINTS = (1, 100)
 
 
 class RuntimeApi(http.server.BaseHTTPRequestHandler):
-    current: Invocation | None = None  # set per server, in measure()
+    """Hands out the events queued in `events` one by one and puts each answer (with the
+    time it was asked for and answered) in `answers`."""
+
+    events: queue.Queue
+    answers: queue.Queue
 
     def log_message(self, *args):
         pass
 
     def do_GET(self):
-        invocation = self.current
-        if self.path != f"{PREFIX}/invocation/next" or invocation is None:
+        if self.path != f"{PREFIX}/invocation/next":
             self.send_error(404)
             return
-        if invocation.asked is not None:
-            # The next event never comes: the benchmark ends the process instead.
-            invocation.done.wait(30)
-            time.sleep(30)
+        event = self.events.get()
+        if event is None:
+            # No more events: the benchmark ends the process instead.
+            time.sleep(60)
             return
-        invocation.asked = time.perf_counter()
+        self.answers.put(("asked", time.perf_counter(), None))
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Lambda-Runtime-Aws-Request-Id", "bench-request")
         self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30_000))
         self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:bench")
-        self.send_header("Content-Length", str(len(invocation.event)))
+        self.send_header("Content-Length", str(len(event)))
         self.end_headers()
-        self.wfile.write(invocation.event)
+        self.wfile.write(event)
 
     def do_POST(self):
-        invocation = self.current
         length = int(self.headers.get("Content-Length", 0))
         body = self.rfile.read(length)
         self.send_response(202)
         self.send_header("Content-Length", "0")
         self.end_headers()
-        if invocation is not None and ("/response" in self.path or "/error" in self.path):
-            invocation.answered = time.perf_counter()
-            invocation.response = body
-            invocation.done.set()
+        if "/response" in self.path or "/error" in self.path:
+            self.answers.put(("answered", time.perf_counter(), body))
 
 
 def peak_rss_kib(pid: int) -> int:
@@ -92,52 +103,148 @@ def outcome(response: bytes | None) -> str:
         return "unreadable"
 
 
-def measure(binary: str, event: bytes) -> tuple[float, float, int, str]:
-    """One cold start, on a Runtime API of its own: a request still queued from a
-    process ended before must not take this run's event."""
-    invocation = Invocation(event)
-    handler = type("Handler", (RuntimeApi,), {"current": invocation})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = server.server_address[1]
-    env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{port}", AWS_LAMBDA_FUNCTION_NAME="bench",
-               AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256", AWS_LAMBDA_FUNCTION_VERSION="$LATEST", RUST_LOG="error")
-    invocation.started = time.perf_counter()
-    process = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def meter() -> dict:
+    """What the local DynamoDB has answered so far (calls, seconds, request units)."""
+    url = os.environ["AWS_ENDPOINT_URL"].rstrip("/") + "/_local/meter"
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return json.load(answer)
+
+
+class Process:
+    """A function started as Lambda starts it, on a Runtime API of its own (a request
+    still queued from a process ended before must not take this one's event)."""
+
+    def __init__(self, binary: str):
+        handler = type("Handler", (RuntimeApi,), {"events": queue.Queue(), "answers": queue.Queue()})
+        self.events, self.answers = handler.events, handler.answers
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{self.server.server_address[1]}",
+                   AWS_LAMBDA_FUNCTION_NAME="bench", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256",
+                   AWS_LAMBDA_FUNCTION_VERSION="$LATEST", RUST_LOG="error")
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.binary = binary
+
+    def invoke(self, event: bytes) -> tuple[float, float, bytes]:
+        """(when the process asked for the event, when it answered, the answer)."""
+        self.events.put(event)
+        marks = {}
+        while "answered" not in marks:
+            try:
+                mark, at, body = self.answers.get(timeout=30)
+            except queue.Empty:
+                raise RuntimeError(f"{self.binary} did not answer") from None
+            marks[mark] = (at, body)
+        return marks["asked"][0], marks["answered"][0], marks["answered"][1]
+
+    def peak_rss_kib(self) -> int:
+        return peak_rss_kib(self.process.pid)
+
+    def end(self) -> None:
+        self.events.put(None)
+        self.process.kill()
+        self.process.wait()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def cold(binary: str, event: bytes) -> tuple[float, float, int, str]:
+    process = Process(binary)
     try:
-        if not invocation.done.wait(30):
-            raise RuntimeError(f"{binary} did not answer")
-        rss = peak_rss_kib(process.pid)
+        asked, answered, body = process.invoke(event)
+        rss = process.peak_rss_kib()
     finally:
-        process.kill()
-        process.wait()
-        server.shutdown()
-        server.server_close()
-    init_ms = (invocation.asked - invocation.started) * 1000
-    first_ms = (invocation.answered - invocation.asked) * 1000
-    return init_ms, first_ms, rss, outcome(invocation.response)
+        process.end()
+    return (asked - process.started) * 1000, (answered - asked) * 1000, rss, outcome(body)
+
+
+def warm(binary: str, event: bytes, invocations: int) -> dict:
+    process = Process(binary)
+    times, own, reads, writes, rss, answers = [], [], [], [], {}, set()
+    try:
+        for n in range(1, invocations + 1):
+            before = meter()
+            asked, answered, body = process.invoke(event)
+            after = meter()
+            if n > 1:
+                took = answered - asked
+                times.append(took * 1000)
+                own.append((took - (after["seconds"] - before["seconds"])) * 1000)
+                reads.append(after["read_units"] - before["read_units"])
+                writes.append(after["write_units"] - before["write_units"])
+                answers.add(outcome(body))
+            if n in RSS_CHECKPOINTS or n == invocations:
+                rss[n] = process.peak_rss_kib() / 1024
+    finally:
+        process.end()
+    return {"times": times, "own": own, "reads": reads, "writes": writes, "rss": rss, "answers": answers}
+
+
+def percentile(values: list, share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+def zipped_mb(function: str) -> str:
+    path = artefacts.bootstrap(function)
+    return f"{artefacts.zipped_bytes(path) / 1e6:.2f}" if os.path.exists(path) else "-"
+
+
+def invoke_once(binary: str, event_file: str) -> None:
+    """Prints the function's answer to one event (to set up what the benchmark needs)."""
+    with open(event_file, "rb") as file:
+        event = file.read()
+    process = Process(binary)
+    try:
+        print(process.invoke(event)[2].decode())
+    finally:
+        process.end()
 
 
 def main() -> None:
-    target, runs = sys.argv[1], int(sys.argv[2])
-    # The first case is the yardstick the others are compared to.
-    cases = [tuple(arg.split("=", 1)) for arg in sys.argv[3:]]
-    results = []
-    for function, event_file in cases:
+    if sys.argv[1] == "--invoke":
+        invoke_once(sys.argv[2], sys.argv[3])
+        return
+    target, runs, invocations = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    # The first case is the bare yardstick, the second the naive reference.
+    cases = []
+    for arg in sys.argv[4:]:
+        function, event_file = arg.split("=", 1)
+        function, _, label = function.partition(":")
+        cases.append((function, label or os.path.basename(function), event_file))
+    cold_results, warm_results = [], []
+    for function, label, event_file in cases:
         with open(event_file, "rb") as file:
             event = file.read()
-        samples = [measure(os.path.join(target, function), event) for _ in range(runs)]
-        results.append((function, samples))
+        binary = os.path.join(target, function)
+        cold_results.append([cold(binary, event) for _ in range(runs)])
+        warm_results.append(warm(binary, event, invocations))
+        print(f"measured {label}", file=sys.stderr, flush=True)
 
-    bare_init = statistics.median(s[0] for s in results[0][1])
-    print(f"{'function':<24} {'cold init':>10} {'vs bare':>8} {'1st call':>9} {'peak RSS':>9}  answer")
-    for function, samples in results:
-        init = statistics.median(s[0] for s in samples)
+    inits = [statistics.median(s[0] for s in samples) for samples in cold_results]
+    bare, naive = inits[0], inits[1]
+    print(f"cold: medians of {runs} starts; warm: one process, {invocations} invocations of the same event")
+    print()
+    print(f"{'function':<24} {'cold init':>9} {'vs bare':>7} {'vs naive':>8} {'1st call':>9} {'RSS':>7}  answer")
+    for (_, name, _), samples, init in zip(cases, cold_results, inits):
         first = statistics.median(s[1] for s in samples)
         rss = statistics.median(s[2] for s in samples) / 1024
         answers = ",".join(sorted({s[3] for s in samples}))
-        print(f"{function:<24} {init:8.2f}ms {init / bare_init:7.2f}x {first:7.2f}ms {rss:7.1f}MB  {answers}")
+        print(f"{name:<24} {init:7.2f}ms {init / bare:6.2f}x {init / naive:7.2f}x {first:7.2f}ms {rss:5.1f}MB  {answers}")
+    print()
+    last = f"@{invocations}"
+    print(f"{'function':<24} {'p50':>7} {'p99':>7} {'own p50':>8} {'own p99':>8} {'RSS@1':>6} {'@100':>6} {last:>6}"
+          f" {'RRU':>5} {'WRU':>5} {'$/M req':>8} {'arm64 zip':>9}")
+    for (function, name, _), result in zip(cases, warm_results):
+        reads, writes = statistics.median(result["reads"]), statistics.median(result["writes"])
+        price = reads * READ_PRICE + writes * WRITE_PRICE
+        rss = result["rss"]
+        print(f"{name:<24} {percentile(result['times'], 0.5):5.2f}ms {percentile(result['times'], 0.99):5.2f}ms"
+              f" {percentile(result['own'], 0.5):6.2f}ms {percentile(result['own'], 0.99):6.2f}ms"
+              f" {rss.get(1, 0):4.1f}MB {rss.get(100, 0):4.1f}MB {rss.get(invocations, 0):4.1f}MB"
+              f" {reads:5.1f} {writes:5.1f} {price:8.3f} {zipped_mb(os.path.basename(function)):>7}MB  {','.join(sorted(result['answers']))}")
 
 
 if __name__ == "__main__":

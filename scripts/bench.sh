@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# `make bench`: cold init, first-call time and peak memory of the functions, each
-# against a bare lambda_http function built the same way (release, this machine's
-# architecture), on a fresh local stack. RUNS (default 15) runs each; medians reported.
+# `make bench`: every function's cold init, first call, warm latency (and the handler's
+# own time above DynamoDB), peak memory after 1, 100 and WARM invocations in one process,
+# DynamoDB request units and their price, and the arm64 artefact zipped when `make build`
+# has run; against a bare lambda_http function and a naive one built the same way
+# (release, this machine's architecture), on a fresh local stack. RUNS (default 15) cold
+# starts each; WARM (default 1000) invocations in the warm process.
 # Then the time of a failed sign-in for an address with an account and for one without,
 # through the local API (debug build, argon2 optimised as in every build).
 set -euo pipefail
@@ -10,9 +13,10 @@ cd "$root"
 source scripts/local.sh
 export STACK_DIR="$root/.local/bench"
 scripts/stack.sh down
-trap 'scripts/stack.sh down' EXIT
+trap 'kill "${LOCAL_API_PID:-}" 2>/dev/null || true; scripts/stack.sh down' EXIT
 eval "$(scripts/stack.sh up)"
 
+# Every function of the workspace.
 functions=()
 for main in functions/*/src/main.rs; do
     functions+=("$(basename "$(dirname "$(dirname "$main")")")")
@@ -20,29 +24,53 @@ done
 packages=(--package bench-hello --package planoauth-admin)
 for function in "${functions[@]}"; do packages+=(--package "$function"); done
 cargo build --release --locked "${packages[@]}"
+# The naive reference on its own, so that the SDK's default features stay out of the
+# functions' build.
+cargo build --release --locked --manifest-path tools/bench-naive/Cargo.toml --target-dir target
 
 export ONBOARDING_SENDER=no-reply@planoauth.local SIGN_IN_URL=http://127.0.0.1/sign-in
 export PASSWORD_RESET_URL=http://127.0.0.1/reset-password
 install_local target/release/planoauth-admin planoauth-bench- http://127.0.0.1 "$STACK_DIR/bootstrap.json"
 token=$PLANOAUTH_TOKEN
+admin_email=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["admin"]["email"])' "$STACK_DIR/bootstrap.json")
+admin_password=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["admin"]["password"])' "$STACK_DIR/bootstrap.json")
 
-cases=("bench-hello=events/route-fallback.json")
+# A successful sign-in (argon2id on every call); each event that acts through a session
+# gets one of its own (sessions-delete ends its session, users-password-update replaces
+# its token).
+python3 - "$STACK_DIR/sign-in.event.json" "$admin_email" "$admin_password" <<'EOF'
+import base64, json, sys
+event = json.load(open("events/sessions-create-wrong-password.json"))
+body = {"email": sys.argv[2], "password": sys.argv[3]}
+event["body"] = base64.b64encode(json.dumps(body).encode()).decode()
+json.dump(event, open(sys.argv[1], "w"))
+EOF
+sed -i "s/PLANOAUTH_APPLICATION_TOKEN/$token/g" "$STACK_DIR/sign-in.event.json"
+new_session() {
+    python3 scripts/bench.py --invoke target/release/sessions-create "$STACK_DIR/sign-in.event.json" |
+        python3 -c 'import json, sys; print(json.loads(json.load(sys.stdin)["body"])["session"]["token"])'
+}
+
+cases=("bench-hello=events/route-fallback.json" "bench-naive=events/route-fallback.json")
 for function in "${functions[@]}"; do
     event="events/$function.json"
     [ -f "$event" ] || event=events/employees-update-missing-email.json
-    sed "s/PLANOAUTH_APPLICATION_TOKEN/$token/g" "$event" >"$STACK_DIR/$function.event.json"
+    session=none
+    if grep -q PLANOAUTH_SESSION_TOKEN "$event"; then session=$(new_session); fi
+    sed -e "s/PLANOAUTH_APPLICATION_TOKEN/$token/g" -e "s/PLANOAUTH_SESSION_TOKEN/$session/g" \
+        "$event" >"$STACK_DIR/$function.event.json"
     cases+=("$function=$STACK_DIR/$function.event.json")
 done
-python3 scripts/bench.py target/release "${RUNS:-15}" "${cases[@]}"
+cases+=("sessions-create:sessions-create sign-in=$STACK_DIR/sign-in.event.json")
+python3 scripts/bench.py target/release "${RUNS:-15}" "${WARM:-1000}" "${cases[@]}"
 echo
 echo "release binaries (x86_64, stripped):"
-for binary in bench-hello "${functions[@]}"; do
+for binary in bench-hello bench-naive "${functions[@]}"; do
     printf '  %-24s %6.2f MB\n' "$binary" "$(echo "$(stat -c %s "target/release/$binary") / 1000000" | bc -l)"
 done
 
 echo
 cargo build --quiet --locked -p local-api -p planoauth-load
 port=$(free_port)
-trap 'kill "${LOCAL_API_PID:-}" 2>/dev/null || true; scripts/stack.sh down' EXIT
 start_local_api "$port" "$STACK_DIR/api.log"
 target/debug/planoauth-load --url "http://127.0.0.1:$port" --token "$token" --scenario sign-in-timing

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds every function for Lambda (arm64, provided.al2023) in one release build of the
 # workspace, with cargo-lambda and Zig from PyPI (pinned), and reports the artefacts'
-# sizes. The bootstraps land in target/lambda/<function>/bootstrap.
+# sizes, raw and zipped. The bootstraps land in target/lambda/<function>/bootstrap.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -13,17 +13,13 @@ ensure_venv "$venv" "$requirements"
 export PATH="$venv/bin:$PATH"
 rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
 
-packages=()
+functions=()
 for main in functions/*/src/main.rs; do
-    function=$(basename "$(dirname "$(dirname "$main")")")
-    packages+=(--package "$function")
+    functions+=("$(basename "$(dirname "$(dirname "$main")")")")
 done
+packages=()
+for function in "${functions[@]}"; do packages+=(--package "$function"); done
 cargo lambda build --release --arm64 --locked "${packages[@]}"
 
 echo
-echo "artefact sizes (arm64, stripped):"
-for main in functions/*/src/main.rs; do
-    function=$(basename "$(dirname "$(dirname "$main")")")
-    bytes=$(stat -c %s "target/lambda/$function/bootstrap")
-    printf '  %-24s %6.2f MB\n' "$function" "$(echo "$bytes / 1000000" | bc -l)"
-done
+python3 scripts/artefacts.py "${functions[@]}"

@@ -7,6 +7,10 @@ use crate::error::BoxError;
 use crate::pipeline::{Endpoint, serve};
 use lambda_http::{Error, service_fn};
 use std::convert::Infallible;
+use tracing::Level;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Runs an endpoint as a Lambda function until the runtime stops it. `build` makes the
 /// endpoint once, at cold start, from the AWS configuration the app uses too.
@@ -24,11 +28,21 @@ pub async fn run<E: Endpoint>(
     .await
 }
 
-/// JSON log lines (what CloudWatch Logs Insights queries), level from `RUST_LOG`
-/// (default `info`). A panic is logged as one JSON line with its location; the pipeline
-/// turns it into `application-crash`.
+/// JSON log lines (what CloudWatch Logs Insights queries), levels from `RUST_LOG`
+/// (`warn`, or per target as in `info,aws_smithy_runtime=debug`; default `info`). A panic
+/// is logged as one JSON line with its location; the pipeline turns it into
+/// `application-crash`.
 pub fn init_logging() {
     init_logging_to(std::io::stdout);
+}
+
+/// The levels `RUST_LOG` sets, `info` when it is unset or unreadable. A plain list of
+/// targets and levels rather than `EnvFilter`'s directives, whose regular expressions
+/// were a tenth of every artefact.
+fn log_levels(setting: Option<&str>) -> Targets {
+    setting
+        .and_then(|setting| setting.parse().ok())
+        .unwrap_or_else(|| Targets::new().with_default(Level::INFO))
 }
 
 /// [`init_logging`] with another destination than standard output.
@@ -36,15 +50,14 @@ pub fn init_logging_to<W>(writer: W)
 where
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let installed = tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
         .with_current_span(false)
         .with_target(false)
         .flatten_event(true)
         .with_writer(writer)
+        .finish()
+        .with(log_levels(std::env::var("RUST_LOG").ok().as_deref()))
         .try_init()
         .is_ok();
     if installed {
@@ -60,5 +73,27 @@ where
                 .map(|l| format!("{}:{}", l.file(), l.line()));
             tracing::error!(panic = message, location, "panic");
         }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing::level_filters::LevelFilter;
+
+    #[test]
+    fn log_levels_come_from_rust_log_and_default_to_info() {
+        assert_eq!(log_levels(None).default_level(), Some(LevelFilter::INFO));
+        assert_eq!(
+            log_levels(Some("warn")).default_level(),
+            Some(LevelFilter::WARN)
+        );
+        let per_target = log_levels(Some("error,aws_smithy_runtime=debug"));
+        assert!(per_target.would_enable("aws_smithy_runtime::client", &Level::DEBUG));
+        assert!(!per_target.would_enable("planoauth", &Level::WARN));
+        assert_eq!(
+            log_levels(Some("=garbled=")).default_level(),
+            Some(LevelFilter::INFO)
+        );
     }
 }
