@@ -114,7 +114,7 @@ class Process:
     """A function started as Lambda starts it, on a Runtime API of its own (a request
     still queued from a process ended before must not take this one's event)."""
 
-    def __init__(self, binary: str):
+    def __init__(self, binary: str, log_name: str | None = None):
         handler = type("Handler", (RuntimeApi,), {"events": queue.Queue(), "answers": queue.Queue()})
         self.events, self.answers = handler.events, handler.answers
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -122,9 +122,13 @@ class Process:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{self.server.server_address[1]}",
                    AWS_LAMBDA_FUNCTION_NAME="bench", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256",
-                   AWS_LAMBDA_FUNCTION_VERSION="$LATEST", RUST_LOG="error")
+                   AWS_LAMBDA_FUNCTION_VERSION="$LATEST", RUST_LOG="warn")
         self.started = time.perf_counter()
-        self.process = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # BENCH_LOGS=DIR keeps the warm processes' logs (warnings and errors) there.
+        log = subprocess.DEVNULL
+        if log_name and os.environ.get("BENCH_LOGS"):
+            log = open(os.path.join(os.environ["BENCH_LOGS"], f"{log_name}.log"), "wb")
+        self.process = subprocess.Popen([binary], env=env, stdout=log, stderr=subprocess.STDOUT)
         self.binary = binary
 
     def invoke(self, event: bytes) -> tuple[float, float, bytes]:
@@ -160,8 +164,8 @@ def cold(binary: str, event: bytes) -> tuple[float, float, int, str]:
     return (asked - process.started) * 1000, (answered - asked) * 1000, rss, outcome(body)
 
 
-def warm(binary: str, event: bytes, invocations: int) -> dict:
-    process = Process(binary)
+def warm(binary: str, event: bytes, invocations: int, label: str) -> dict:
+    process = Process(binary, label.replace(" ", "-"))
     times, own, reads, writes, rss, answers = [], [], [], [], {}, set()
     try:
         for n in range(1, invocations + 1):
@@ -220,7 +224,7 @@ def main() -> None:
             event = file.read()
         binary = os.path.join(target, function)
         cold_results.append([cold(binary, event) for _ in range(runs)])
-        warm_results.append(warm(binary, event, invocations))
+        warm_results.append(warm(binary, event, invocations, label))
         print(f"measured {label}", file=sys.stderr, flush=True)
 
     inits = [statistics.median(s[0] for s in samples) for samples in cold_results]

@@ -62,7 +62,11 @@ for function in "${functions[@]}"; do
     cases+=("$function=$STACK_DIR/$function.event.json")
 done
 cases+=("sessions-create:sessions-create sign-in=$STACK_DIR/sign-in.event.json")
+# The warm processes' warnings and errors, kept for a look after the run.
+export BENCH_LOGS="$root/.local/bench-logs"
+rm -rf "$BENCH_LOGS" && mkdir -p "$BENCH_LOGS"
 python3 scripts/bench.py target/release "${RUNS:-15}" "${WARM:-1000}" "${cases[@]}"
+echo "(the warm processes' logs: .local/bench-logs/)"
 echo
 echo "release binaries (x86_64, stripped):"
 for binary in bench-hello bench-naive "${functions[@]}"; do

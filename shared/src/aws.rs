@@ -3,13 +3,17 @@
 //! its retries.
 
 use crate::error::BoxError;
-use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use aws_smithy_http_client::Builder;
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 pub use aws_types::SdkConfig;
 use std::time::Duration;
 
@@ -23,17 +27,40 @@ use std::time::Duration;
 pub const AWS_ROOTS_PEM: &str = include_str!("../certs/aws-roots.pem");
 
 /// The HTTPS client every AWS client of a process shares (one connection pool): rustls on
-/// ring, verifying servers against [`AWS_ROOTS_PEM`] only. Its connector is built on the
-/// first request. A local endpoint over plain HTTP (the local stack) needs no roots.
+/// ring, verifying servers against [`AWS_ROOTS_PEM`] only, its connector (and TLS
+/// configuration) built on the first request. A local endpoint over plain HTTP (the local
+/// stack) needs no roots.
 pub fn https_client() -> Result<SharedHttpClient, BoxError> {
     let roots = TrustStore::empty()
         .with_native_roots(false)
         .with_pem_certificate(AWS_ROOTS_PEM.as_bytes());
     let tls = TlsContext::builder().with_trust_store(roots).build()?;
-    Ok(Builder::new()
+    let client = Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .tls_context(tls)
-        .build_https())
+        .build_https();
+    Ok(SharedHttpClient::new(ConnectOnFirstUse(client)))
+}
+
+/// The SDK's client, less the check it makes as each AWS client is built: that check
+/// builds a connector and throws it away, only to load certificates early, which cost
+/// every function's init a TLS configuration per AWS client (a fifth of a cold start's
+/// instructions in a profile).
+#[derive(Debug)]
+struct ConnectOnFirstUse(SharedHttpClient);
+
+impl HttpClient for ConnectOnFirstUse {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 /// Every AWS call gives up well within the function's timeout, so a slow dependency

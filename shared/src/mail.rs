@@ -2,14 +2,16 @@
 //! the new employee by name and tells them where to sign in; it never holds a password.
 //! The password reset message holds the link with a reset token.
 
+use crate::aws::SdkConfig;
 use crate::error::BoxError;
 use aws_sdk_ses::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
+use std::sync::OnceLock;
 
 /// Who sends PlanoAuth's email, and where its links point.
 #[derive(Clone)]
 pub struct Mailer {
-    client: aws_sdk_ses::Client,
+    ses: Ses,
     /// A verified SES identity, e.g. `PlanoAuth <no-reply@planoauth.example>`.
     sender: String,
     links: Links,
@@ -30,6 +32,26 @@ pub struct Onboarding<'a> {
     pub last_name: &'a str,
 }
 
+/// The SES client, or what builds it on the first email: most requests of the functions
+/// that send email send none, and an SDK client is a large share of a cold start (it
+/// reads its endpoint rules as it is built).
+#[derive(Clone)]
+enum Ses {
+    Ready(aws_sdk_ses::Client),
+    OnFirstEmail(SdkConfig, OnceLock<aws_sdk_ses::Client>),
+}
+
+impl Ses {
+    fn client(&self) -> &aws_sdk_ses::Client {
+        match self {
+            Ses::Ready(client) => client,
+            Ses::OnFirstEmail(config, client) => {
+                client.get_or_init(|| aws_sdk_ses::Client::new(config))
+            }
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("SES refused the email: {0}")]
 pub struct MailError(String);
@@ -37,7 +59,7 @@ pub struct MailError(String);
 impl Mailer {
     pub fn new(client: aws_sdk_ses::Client, sender: impl Into<String>, links: Links) -> Self {
         Mailer {
-            client,
+            ses: Ses::Ready(client),
             sender: sender.into(),
             links,
         }
@@ -45,16 +67,17 @@ impl Mailer {
 
     /// The production wiring: `ONBOARDING_SENDER`, `SIGN_IN_URL` and `PASSWORD_RESET_URL`
     /// from the environment (template parameters in `template.yaml`).
-    pub fn from_env(config: &crate::aws::SdkConfig) -> Result<Mailer, BoxError> {
+    /// The SES client is built on the first email.
+    pub fn from_env(config: &SdkConfig) -> Result<Mailer, BoxError> {
         let variable = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
-        Ok(Mailer::new(
-            aws_sdk_ses::Client::new(config),
-            variable("ONBOARDING_SENDER")?,
-            Links {
+        Ok(Mailer {
+            ses: Ses::OnFirstEmail(config.clone(), OnceLock::new()),
+            sender: variable("ONBOARDING_SENDER")?,
+            links: Links {
                 sign_in: variable("SIGN_IN_URL")?,
                 password_reset: variable("PASSWORD_RESET_URL")?,
             },
-        ))
+        })
     }
 
     pub fn sender(&self) -> &str {
@@ -99,7 +122,8 @@ impl Mailer {
                     .build(),
             )
             .build();
-        self.client
+        self.ses
+            .client()
             .send_email()
             .source(&self.sender)
             .destination(Destination::builder().to_addresses(to).build())

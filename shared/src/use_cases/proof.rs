@@ -14,7 +14,6 @@ use crate::pipeline::Ctx;
 use crate::status::Status;
 use crate::store::throttles::{Limit, Throttle};
 use crate::tokens;
-use std::sync::OnceLock;
 
 /// How many attempts the windows allow, per email address (whether or not it has an
 /// account; for a signed-in user, per account) and per source IP. The windows are
@@ -112,7 +111,7 @@ pub(super) async fn verify_counting(
     given: String,
 ) -> Result<bool, ApiError> {
     let known = stored.is_some();
-    let stored = stored.map_or_else(|| unknown_account_hash().to_owned(), str::to_owned);
+    let stored = stored.unwrap_or(UNKNOWN_ACCOUNT_HASH).to_owned();
     let matches = tokio::task::spawn_blocking(move || passwords::verify(&given, &stored))
         .await
         .map_err(ApiError::crash)?
@@ -142,12 +141,22 @@ pub(super) async fn prove_account_password(
     Ok(())
 }
 
-/// The hash of a random secret nobody knows: verified when there is no password to check,
-/// so that failing costs the same argon2id work either way.
-fn unknown_account_hash() -> &'static str {
-    static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| {
-        passwords::hash(&tokens::random_id())
-            .unwrap_or_else(|_| String::from("$argon2id$unavailable"))
-    })
+/// The hash of a random secret nobody knows (generated once, the secret discarded):
+/// verified when there is no password to check, so that failing costs the same argon2id
+/// work either way. A constant, not computed, so that no request pays a second hash for it.
+const UNKNOWN_ACCOUNT_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$j7OOiPezLzX3rI1i2nsG7Q$L8FKY9zneOW1UfAUESZfomjGSxDVFSIQJXAVHPlj134";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stand-in must cost what a real hash does: the same algorithm and parameters.
+    #[test]
+    fn the_unknown_account_hash_has_the_parameters_of_every_new_hash() {
+        let real = passwords::hash("a password someone chose").unwrap_or_default();
+        let settings = |phc: &str| phc.rsplitn(3, '$').nth(2).map(str::to_owned);
+        assert!(settings(&real).is_some());
+        assert_eq!(settings(UNKNOWN_ACCOUNT_HASH), settings(&real));
+        assert!(!passwords::verify("", UNKNOWN_ACCOUNT_HASH));
+    }
 }
