@@ -38,7 +38,7 @@ pub struct Onboarding<'a> {
 #[derive(Clone)]
 enum Ses {
     Ready(aws_sdk_ses::Client),
-    OnFirstEmail(SdkConfig, OnceLock<aws_sdk_ses::Client>),
+    OnFirstEmail(Box<SdkConfig>, OnceLock<aws_sdk_ses::Client>),
 }
 
 impl Ses {
@@ -71,7 +71,7 @@ impl Mailer {
     pub fn from_env(config: &SdkConfig) -> Result<Mailer, BoxError> {
         let variable = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
         Ok(Mailer {
-            ses: Ses::OnFirstEmail(config.clone(), OnceLock::new()),
+            ses: Ses::OnFirstEmail(Box::new(config.clone()), OnceLock::new()),
             sender: variable("ONBOARDING_SENDER")?,
             links: Links {
                 sign_in: variable("SIGN_IN_URL")?,
