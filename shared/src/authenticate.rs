@@ -1,5 +1,6 @@
 //! Authentication: who is calling. A token is an application's or a session's; its
-//! prefix says which, so checking it costs one DynamoDB call either way.
+//! prefix says which, so checking it costs one DynamoDB read either way (and, for a
+//! session, a write of its use once every few minutes).
 
 use crate::domain::{ApplicationToken, Session};
 use crate::error::ApiError;
