@@ -212,6 +212,8 @@ def main() -> None:
         invoke_once(sys.argv[2], sys.argv[3])
         return
     target, runs, invocations = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    if runs < 1 or invocations < 2:
+        sys.exit("RUNS must be at least 1 and WARM at least 2 (the first invocation is cold)")
     # The first case is the bare yardstick, the second the naive reference.
     cases = []
     for arg in sys.argv[4:]:
@@ -242,7 +244,7 @@ def main() -> None:
     print(f"{'function':<24} {'p50':>7} {'p99':>7} {'own p50':>8} {'own p99':>8} {'RSS@1':>6} {'@100':>6} {last:>6}"
           f" {'RRU':>5} {'WRU':>5} {'$/M req':>8} {'arm64 zip':>9}")
     for (function, name, _), result in zip(cases, warm_results):
-        reads, writes = statistics.median(result["reads"]), statistics.median(result["writes"])
+        reads, writes = percentile(result["reads"], 0.5), percentile(result["writes"], 0.5)
         price = reads * READ_PRICE + writes * WRITE_PRICE
         rss = result["rss"]
         print(f"{name:<24} {percentile(result['times'], 0.5):5.2f}ms {percentile(result['times'], 0.99):5.2f}ms"
