@@ -26,7 +26,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, KeysAndAttributes, Put, ReturnValue,
+    AttributeValue, CancellationReason, Delete, KeysAndAttributes, Put, ReturnValue,
     ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use reference::KnownReferences;
@@ -818,6 +818,22 @@ impl Expression {
             key,
             Some(ReturnValuesOnConditionCheckFailure::AllOld),
         )
+    }
+
+    /// The transaction step that deletes the item at `key` on this expression's condition.
+    pub fn delete_step(
+        &self,
+        table: &str,
+        key: (&str, AttributeValue),
+    ) -> Result<TransactWriteItem, StoreError> {
+        let delete = Delete::builder()
+            .table_name(table)
+            .key(key.0, key.1)
+            .set_condition_expression(self.condition_expression())
+            .set_expression_attribute_names(self.names())
+            .set_expression_attribute_values(self.values())
+            .build()?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
     fn transact_update(

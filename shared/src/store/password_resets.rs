@@ -8,7 +8,6 @@ use super::{
     Db, Expression, Outcome, Reader, Step, Steps, StoreError, WriteError, number, put_new_step,
     string,
 };
-use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 
 /// How long a reset token works after it was sent.
 pub const LIFETIME: i64 = 30 * 60;
@@ -92,20 +91,10 @@ impl PasswordResets<'_> {
         let mut e = Expression::default();
         let (expires_at, now) = (e.name(attr::EXPIRES_AT), e.value(number(now)));
         e.condition(format!("{expires_at} >= {now}"));
-        let delete = Delete::builder()
-            .table_name(self.table())
-            .key(attr::TOKEN_HASH, string(token_hash))
-            .set_condition_expression(e.condition_expression())
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .build()
-            .map_err(StoreError::from)?;
+        let redeem = e.delete_step(self.table(), (attr::TOKEN_HASH, string(token_hash)))?;
         let proof = PasswordProof::ResetToken(token_hash);
         let mut steps = Steps::default();
-        steps.push(
-            Step::Record,
-            TransactWriteItem::builder().delete(delete).build(),
-        );
+        steps.push(Step::Record, redeem);
         steps.push(
             Step::Account,
             self.db

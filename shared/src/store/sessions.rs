@@ -13,7 +13,7 @@ use crate::domain::{
 };
 use crate::tokens::{self, TokenKind};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use futures_util::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 
@@ -386,20 +386,10 @@ impl Sessions<'_> {
         let mut e = Expression::default();
         let live = live_condition(&mut e, now);
         e.condition(live);
-        let delete = Delete::builder()
-            .table_name(self.table)
-            .key(attr::TOKEN_HASH, string(token_hash))
-            .set_condition_expression(e.condition_expression())
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .build()
-            .map_err(StoreError::from)?;
+        let retire = e.delete_step(self.table, (attr::TOKEN_HASH, string(token_hash)))?;
         let put = put_new_step(self.table, item, attr::TOKEN_HASH)?;
         let mut steps = Steps::default();
-        steps.push(
-            Step::Session,
-            TransactWriteItem::builder().delete(delete).build(),
-        );
+        steps.push(Step::Session, retire);
         steps.push(Step::Record, put);
         self.push_listing(
             &mut steps,
@@ -473,18 +463,9 @@ impl Sessions<'_> {
         // The new session is last used now.
         let live = live_condition(&mut e, new.last_used_at);
         e.condition(format!("{live} AND {owner}"));
-        let end = Delete::builder()
-            .table_name(self.table)
-            .key(attr::TOKEN_HASH, string(&session.token_hash))
-            .set_condition_expression(e.condition_expression())
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .build()?;
+        let end = e.delete_step(self.table, (attr::TOKEN_HASH, string(&session.token_hash)))?;
         let mut steps = vec![
-            (
-                Step::Session,
-                TransactWriteItem::builder().delete(end).build(),
-            ),
+            (Step::Session, end),
             (
                 Step::Session,
                 put_new_step(self.table, item_of(new), attr::TOKEN_HASH)?,
