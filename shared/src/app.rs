@@ -29,7 +29,7 @@ impl App {
     /// `template.yaml`'s variables, the system clock.
     pub fn from_env(config: &SdkConfig) -> Result<App, BoxError> {
         Ok(App::new(
-            aws_sdk_dynamodb::Client::new(config),
+            crate::aws::dynamodb_client(config),
             Tables::from_env()?,
             Arc::new(SystemClock),
         ))

@@ -3,6 +3,7 @@
 //! its retries.
 
 use crate::error::BoxError;
+use crate::metrics::{self, Metric};
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
@@ -13,7 +14,13 @@ use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
 };
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 pub use aws_types::SdkConfig;
 use std::time::Duration;
 
@@ -83,6 +90,69 @@ pub fn retries() -> RetryConfig {
         .with_max_attempts(6)
         .with_initial_backoff(Duration::from_millis(25))
         .with_max_backoff(Duration::from_secs(1))
+}
+
+/// The DynamoDB client of a process, counting the attempts the SDK makes again and the
+/// requests DynamoDB throttles ([`AttemptMetrics`]).
+pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::config::Builder::from(config)
+        .interceptor(AttemptMetrics)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// Counts, for the metrics, each attempt after an operation's first (the SDK's own
+/// retries, which it otherwise absorbs silently) and each answer that is DynamoDB
+/// throttling.
+#[derive(Debug)]
+pub struct AttemptMetrics;
+
+/// The error codes with which DynamoDB throttles a request.
+const THROTTLING: [&str; 3] = [
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+];
+
+impl Intercept for AttemptMetrics {
+    fn name(&self) -> &'static str {
+        "AttemptMetrics"
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if cfg
+            .load::<RequestAttempts>()
+            .is_some_and(|a| a.attempts() > 1)
+        {
+            metrics::count(Metric::DynamoDbRetries);
+        }
+        Ok(())
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        // DynamoDB names the error in the body's `__type`, read into memory by now.
+        let throttled = context.response().is_some_and(|response| {
+            response.status().as_u16() == 400
+                && response.body().bytes().is_some_and(|body| {
+                    let body = String::from_utf8_lossy(body);
+                    THROTTLING.iter().any(|code| body.contains(code))
+                })
+        });
+        if throttled {
+            metrics::count(Metric::DynamoDbThrottles);
+        }
+        Ok(())
+    }
 }
 
 /// A function's AWS configuration, from what Lambda sets in its environment: the region,

@@ -19,6 +19,7 @@ pub mod error;
 pub mod idempotency;
 pub mod identify;
 pub mod mail;
+pub mod metrics;
 pub mod params;
 pub mod passwords;
 pub mod pipeline;

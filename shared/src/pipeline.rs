@@ -5,10 +5,11 @@ use crate::app::App;
 use crate::authenticate::{Caller, authenticate, take_token};
 use crate::authorise::authorise;
 use crate::decode::decode;
-use crate::domain::{Application, Session};
+use crate::domain::{Actor, Application, AuditAction, AuditEntry, RecordKind, Session};
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::identify::identify;
+use crate::metrics;
 use crate::params::Params;
 use crate::respond::envelope;
 use crate::routes::Route;
@@ -43,9 +44,28 @@ pub struct Ctx<'a> {
     pub idempotency: Option<&'a IdempotencyKey>,
     /// The address the request came from, as API Gateway saw it (empty if unknown).
     pub source_ip: &'a str,
+    /// API Gateway's id of the request, which its audit records carry.
+    pub request_id: &'a str,
 }
 
 impl Ctx<'_> {
+    /// The audit entry of a change this request makes to `user_id`'s `record`, by the
+    /// caller: the application token's id, or the session's user, in the application it
+    /// acts in.
+    pub fn audit(&self, action: AuditAction, user_id: i64, record: RecordKind) -> AuditEntry {
+        let actor = match self.caller {
+            Caller::Application(token) => Actor::Application {
+                token_id: token.id.clone(),
+                application: self.application,
+            },
+            Caller::Session(session) => Actor::User {
+                user_id: session.user_id,
+                application: self.application,
+            },
+        };
+        AuditEntry::new(self.now, actor, action, user_id, record, self.request_id)
+    }
+
     /// The idempotency key's claim, recording a successful answer (its `data`, the
     /// account whose password the request carried, the session it opened), for the
     /// transaction that does the work. `None` without a key.
@@ -187,6 +207,7 @@ pub async fn serve<E: Endpoint>(app: &App, endpoint: &E, request: Request) -> Re
             .headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
+    metrics::emit(Some((route, status.slug())));
     tracing::info!(
         route,
         request_id,
@@ -265,6 +286,7 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
         session = caller.session().cloned();
         let application = authorise(&caller, requested, E::ROUTE.access)?;
         let source_ip = source_ip(request);
+        let request_id = gateway_request_id(request);
         let ctx = Ctx {
             app,
             caller: &caller,
@@ -273,6 +295,7 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
             session_view,
             idempotency: key.as_ref(),
             source_ip: &source_ip,
+            request_id: &request_id,
         };
         match (endpoint.handle(&ctx, params).await, &key) {
             // A request with the same key did the work first: answer as it did.
@@ -330,6 +353,15 @@ fn source_ip(request: &Request) -> String {
         }
         _ => String::new(),
     }
+}
+
+/// API Gateway's request id; failing that (a direct invocation), Lambda's.
+fn gateway_request_id(request: &Request) -> String {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone(),
+        _ => None,
+    }
+    .unwrap_or_else(|| request_id(request))
 }
 
 fn request_id(request: &Request) -> String {

@@ -7,6 +7,7 @@ use crate::error::BoxError;
 use crate::pipeline::{Endpoint, serve};
 use lambda_http::{Error, service_fn};
 use std::convert::Infallible;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tracing::Level;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
@@ -26,6 +27,23 @@ pub async fn run<E: Endpoint>(
         async move { Ok::<_, Infallible>(serve(app, endpoint, request).await) }
     }))
     .await
+}
+
+/// Time a scheduled function keeps in hand before its deadline.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
+/// The budget when the invocation names no deadline.
+const DEFAULT_BUDGET: Duration = Duration::from_secs(60);
+
+/// How long a scheduled invocation may work: until its deadline (Unix milliseconds, as
+/// the runtime gives it) less a margin, so that it stops cleanly and reports.
+pub fn work_budget(deadline_ms: u64) -> Duration {
+    if deadline_ms == 0 {
+        return DEFAULT_BUDGET;
+    }
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    Duration::from_millis(deadline_ms.saturating_sub(now_ms)).saturating_sub(DEADLINE_MARGIN)
 }
 
 /// JSON log lines (what CloudWatch Logs Insights queries), levels from `RUST_LOG`
@@ -80,6 +98,17 @@ where
 mod tests {
     use super::*;
     use tracing::level_filters::LevelFilter;
+
+    #[test]
+    fn the_budget_keeps_a_margin_before_the_deadline() {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let budget = work_budget(now_ms + 60_000);
+        assert!(budget <= Duration::from_secs(55) && budget > Duration::from_secs(50));
+        assert_eq!(work_budget(now_ms - 1), Duration::ZERO);
+        assert_eq!(work_budget(0), DEFAULT_BUDGET);
+    }
 
     #[test]
     fn log_levels_come_from_rust_log_and_default_to_info() {

@@ -18,6 +18,7 @@ use planoauth::clock::{Clock, FixedClock};
 use planoauth::domain::Email;
 use planoauth::domain::NewUser;
 use planoauth::domain::{Application, Permission};
+use planoauth::domain::{AuditAction, AuditEntry};
 use planoauth::domain::{Employee, NewEmployee};
 use planoauth::identify::SwitchCache;
 use planoauth::mail::{Links, Mailer};
@@ -191,6 +192,7 @@ impl TestEnv {
         let calls = Arc::new(CallCounter::default());
         let dynamodb_config = aws_sdk_dynamodb::config::Builder::from(&config)
             .interceptor(Counting(Arc::clone(&calls)))
+            .interceptor(planoauth::aws::AttemptMetrics)
             .build();
         let dynamodb = aws_sdk_dynamodb::Client::from_conf(dynamodb_config);
         let tables = planoauth_admin::tables::create_tables(&dynamodb, &template(), prefix)
@@ -349,6 +351,11 @@ impl TestEnv {
         self.clock.now()
     }
 
+    /// The audit entry of a change the harness makes itself, as the operator tool would.
+    pub fn audit(&self, action: AuditAction, user_id: i64) -> AuditEntry {
+        planoauth_admin::commands::operator_audit(self.now(), action, user_id)
+    }
+
     /// Moves the clock `seconds` forward.
     pub fn advance(&self, seconds: i64) {
         self.clock.set(self.clock.now() + seconds);
@@ -424,7 +431,12 @@ impl TestEnv {
         self.app
             .db
             .employees()
-            .create(&employee, &new, None)
+            .create(
+                &employee,
+                &new,
+                None,
+                &self.audit(AuditAction::EmployeeCreated, id),
+            )
             .await
             .expect("employee is created");
         employee

@@ -16,6 +16,7 @@ async fn admin(env: &TestEnv, line: &str) -> Result<Value, String> {
     let environment = Environment {
         config: env.config.clone(),
         tables: Some(env.app.db.tables.clone()),
+        mailer: None,
     };
     run(&args, &environment).await.map_err(|e| e.to_string())
 }

@@ -25,6 +25,7 @@ async fn admin(env: &TestEnv, line: &str) {
     let environment = Environment {
         config: env.config.clone(),
         tables: Some(env.app.db.tables.clone()),
+        mailer: None,
     };
     run(&args, &environment).await.unwrap();
 }
@@ -133,6 +134,7 @@ async fn switches_name_only_known_routes_and_services() {
     let environment = Environment {
         config: env.config.clone(),
         tables: Some(env.app.db.tables.clone()),
+        mailer: None,
     };
     for line in [
         "route disable --path /api/v1/nothing/here",

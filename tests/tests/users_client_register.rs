@@ -5,8 +5,9 @@
 #![allow(clippy::unwrap_used)]
 
 use planoauth::domain::Application::{self, PlanoAuth};
-use planoauth::domain::Profile;
+use planoauth::domain::{AuditAction, Profile};
 use planoauth::routes;
+use planoauth_admin::commands::operator_audit;
 use planoauth_tests::{
     Answer, TestEnv, assert_one_won_the_address, assert_status, assert_the_race_met_conflicts,
     injected, race_faults, set_faults, with,
@@ -136,9 +137,10 @@ async fn a_user_without_records_gets_a_client_record_on_their_account() {
     let (env, _) = setup().await;
     let user = env.user_without_records().await;
     let users = env.app.db.users();
+    let audit = operator_audit(env.now(), AuditAction::RoleGranted, user);
     assert!(
         users
-            .grant(user, Application::PlanoOrder, "manager")
+            .grant(user, Application::PlanoOrder, "manager", &audit)
             .await
             .unwrap()
     );

@@ -8,6 +8,7 @@ use planoauth::respond::envelope;
 
 pub fn answer(request: &Request) -> Response<Body> {
     let status = Status::RouteNonExistent;
+    planoauth::metrics::emit(Some(("$default", status.slug())));
     tracing::info!(method = %request.method(), path = request.uri().path(), status = status.slug(), "request");
     envelope(status, status.message(), None, None)
 }

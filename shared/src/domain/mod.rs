@@ -2,12 +2,14 @@
 //! the rest of the crate; the stores, the pipeline and the use cases all build on it.
 
 mod access;
+mod audit;
 mod email;
 mod patch;
 mod records;
 mod session;
 
 pub use access::{Application, Permission, Profile};
+pub use audit::{Actor, AuditAction, AuditEntry, FieldChange, RecordKind};
 pub use email::Email;
 pub use patch::Patch;
 pub use records::{

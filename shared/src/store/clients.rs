@@ -1,7 +1,11 @@
 //! Client records: the people PlanoAuth's applications serve, keyed by their user's id.
 
-use super::{Db, Item, Outcome, Reader, Step, Steps, StoreError, WriteError, number, string};
-use crate::domain::{Application, Client, Email, NewUser, Profile, Session};
+use super::{
+    Db, Item, Outcome, Reader, Step, Steps, StoreError, WriteError, audit, number, string,
+};
+use crate::domain::{
+    Application, AuditEntry, Client, Email, FieldChange, NewUser, Profile, Session,
+};
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
 mod attr {
@@ -76,12 +80,14 @@ pub struct Clients<'a> {
 
 impl Clients<'_> {
     /// Registers a client as one transaction: the record, the account (created, or
-    /// extended), the email claim, the registering session's new grants and, with
-    /// `claim`, an idempotency key's claim. A failure leaves nothing behind.
+    /// extended), the email claim, the registering session's new grants, the `audit`
+    /// entry (its changes filled in here) and, with `claim`, an idempotency key's claim.
+    /// A failure leaves nothing behind.
     pub async fn register(
         &self,
         registration: &Registration<'_>,
         claim: Option<TransactWriteItem>,
+        audit: &AuditEntry,
     ) -> Result<(), WriteError> {
         let (users, emails) = (self.db.users(), self.db.emails());
         let record = registration.record;
@@ -89,14 +95,25 @@ impl Clients<'_> {
         // The new session is listed on the account by the write that creates or extends
         // it: a transaction writes an item once.
         let new_session = registration.session.map(|(_, new)| new.token_hash.as_str());
+        let item = item_of(record, registration.email);
+        let bookkeeping = [
+            attr::ID,
+            attr::EMAIL_NORMALIZED,
+            attr::CREATED_AT,
+            attr::UPDATED_AT,
+        ];
+        let mut changes = audit::changes(&Item::new(), &item, &bookkeeping);
+        for (application, role) in registration.roles {
+            let change = FieldChange {
+                old: None,
+                new: Some((*role).into()),
+            };
+            changes.insert(format!("roles.{}", application.slug()), change);
+        }
         let mut steps = Steps::default();
         steps.push(
             Step::Record,
-            super::put_new_step(
-                &self.db.tables.clients,
-                item_of(record, registration.email),
-                attr::ID,
-            )?,
+            super::put_new_step(&self.db.tables.clients, item, attr::ID)?,
         );
         if registration.existing_account {
             steps.push(
@@ -133,6 +150,10 @@ impl Clients<'_> {
             }
         }
         steps.push_claim(claim);
+        steps.push(
+            Step::Audit,
+            self.db.audit().put(&audit.with_changes(changes))?,
+        );
         match steps.run(&self.db.client).await? {
             Outcome::Written => Ok(()),
             Outcome::Refused(Step::IdempotencyKey) => Err(WriteError::KeyClaimed),

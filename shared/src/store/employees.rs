@@ -2,19 +2,21 @@
 //!
 //! An update writes only the fields it changes, under conditions on only the fields it
 //! depends on, so that concurrent updates of one record each apply rather than cancel
-//! one another. It costs one UpdateItem when the email address and the service area stay
-//! as they are: its condition says so, and checks the hire/off-boarding order against
-//! the stored dates. When that condition fails, DynamoDB returns the stored record; a new
-//! service area is checked against the reference data, and the update is redone as one
-//! transaction that also moves the email claim, on condition that the address it
-//! releases is still the record's.
+//! one another. Its audit record holds each changed field's old value, so the record is
+//! read first (consistently) and the update is one transaction: the record's fields, on
+//! condition that those it writes are still as read (and that the hire/off-boarding
+//! order holds against the stored dates), the move of the email claim when the address
+//! changes, and the audit record. When another update got there first, DynamoDB hands
+//! back the record as it is now and the update is redone against it.
 
+use super::audit;
 use super::{
-    Backoff, Conditional, Db, Expression, Item, Outcome, Reader, Step, Steps, StoreError,
-    WriteError, number, put_new_step, string, update_within,
+    Backoff, Db, Expression, Item, Outcome, Reader, Step, Steps, StoreError, WriteError, number,
+    put_new_step, string,
 };
 use crate::domain::{
-    Address, Email, Employee, EmployeeChanges, NewEmployee, NewUser, Patch, Profile, ReferenceKind,
+    Address, AuditEntry, Email, Employee, EmployeeChanges, FieldChange, NewEmployee, NewUser,
+    Patch, Profile, ReferenceKind,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem};
 
@@ -46,6 +48,14 @@ mod attr {
     pub const CREATED_AT: &str = "created_at";
     pub const UPDATED_AT: &str = "updated_at";
 }
+
+/// What an audit record leaves out: the key and the bookkeeping the store keeps.
+const BOOKKEEPING: &[&str] = &[
+    attr::ID,
+    attr::EMAIL_NORMALIZED,
+    attr::CREATED_AT,
+    attr::UPDATED_AT,
+];
 
 fn employee_from(item: &Item) -> Result<Employee, StoreError> {
     let read = Reader(item);
@@ -188,15 +198,16 @@ impl Employees<'_> {
     }
 
     /// Creates the user, the employee record and the email claim in one transaction,
-    /// checking that every reference exists; with `claim` (an idempotency key's), in the
-    /// same transaction. The user's id comes from the `users` counter, so the record and
-    /// the account are new: the only conditions that can fail are the email's and the
-    /// references'.
+    /// checking that every reference exists; with `claim` (an idempotency key's) and the
+    /// `audit` entry (its changes filled in here), in the same transaction. The user's id
+    /// comes from the `users` counter, so the record and the account are new: the only
+    /// conditions that can fail are the email's and the references'.
     pub async fn create(
         &self,
         employee: &Employee,
         new: &NewEmployee<'_>,
         claim: Option<TransactWriteItem>,
+        audit: &AuditEntry,
     ) -> Result<(), WriteError> {
         self.db.reference().check(&employee.references()).await?;
         let email = new.email;
@@ -212,15 +223,25 @@ impl Employees<'_> {
             Step::Record,
             self.db.users().put(&account, employee.created_at, None)?,
         );
-        steps.push(
-            Step::Record,
-            put_new_step(self.table(), item_of(employee, email), attr::ID)?,
-        );
+        let item = item_of(employee, email);
+        let mut changes = audit::changes(&Item::new(), &item, BOOKKEEPING);
+        for (application, role) in new.roles {
+            let change = FieldChange {
+                old: None,
+                new: Some((*role).into()),
+            };
+            changes.insert(format!("roles.{}", application.slug()), change);
+        }
+        steps.push(Step::Record, put_new_step(self.table(), item, attr::ID)?);
         steps.push(
             Step::EmailClaim,
             self.db.emails().claim(&email.normalized(), employee.id)?,
         );
         steps.push_claim(claim);
+        steps.push(
+            Step::Audit,
+            self.db.audit().put(&audit.with_changes(changes))?,
+        );
         match steps.run(&self.db.client).await? {
             Outcome::Written => Ok(()),
             Outcome::Refused(Step::IdempotencyKey) => Err(WriteError::KeyClaimed),
@@ -240,12 +261,14 @@ impl Employees<'_> {
 
     /// Updates an employee; see the module documentation for how. Returns the record as
     /// this update left it: what was stored when it was read, with the update applied.
+    /// `audit` is the entry of the change, its changes filled in here from the record.
     pub async fn update(
         &self,
         id: i64,
         email: &Email,
         changes: &EmployeeChanges,
         now: i64,
+        audit: &AuditEntry,
     ) -> Result<Employee, WriteError> {
         if let (Patch::Set(hired), Patch::Set(off)) =
             (&changes.date_hired, &changes.date_off_boarded)
@@ -255,24 +278,12 @@ impl Employees<'_> {
             }
         }
         let edits = edits(changes);
-        // A refusal means another update was written meanwhile: the record is free again,
-        // so this one tries again at once with the record as it is now. Conflicts and
+        // A refusal means another update was written meanwhile: DynamoDB handed back the
+        // record as it is now, and this one tries again at once against it. Conflicts and
         // refusals share one budget.
         let mut backoff = Backoff::new();
-        let mut known: Option<Item> = None;
+        let mut stored = self.get(id).await?.ok_or(WriteError::UnknownEmployee(id))?;
         loop {
-            let stored = match known.take() {
-                Some(stored) if self.moves_claims(&stored, email, changes)? => stored,
-                // Nothing but the record's own fields to write: one conditional update.
-                _ => match self
-                    .update_in_place(id, email, changes, &edits, now, &mut backoff)
-                    .await?
-                {
-                    Conditional::Updated(item) => return Ok(employee_from(&item)?),
-                    Conditional::Refused(None) => return Err(WriteError::UnknownEmployee(id)),
-                    Conditional::Refused(Some(stored)) => stored,
-                },
-            };
             let updated = apply(&stored, email, &edits, now);
             let read = Reader(&updated);
             if let (Some(hired), Some(off)) = (
@@ -291,15 +302,9 @@ impl Employees<'_> {
                         .await?;
                 }
             }
-            if !self.moves_claims(&stored, email, changes)? {
-                // The record changed between the update and its refusal: try again.
-                if backoff.expired() {
-                    return Err(StoreError::Busy("updating an employee").into());
-                }
-                continue;
-            }
+            let entry = audit.with_changes(audit::changes(&stored, &updated, BOOKKEEPING));
             match self
-                .transaction(id, email, changes, &edits, &stored, now)?
+                .transaction(id, email, changes, &edits, &stored, now, &entry)?
                 .run_within(&self.db.client, &mut backoff)
                 .await?
             {
@@ -309,16 +314,16 @@ impl Employees<'_> {
                     return Err(self
                         .db
                         .emails()
-                        .after_conflicts(email, id, "moving an employee's email claim")
+                        .after_conflicts(email, id, "updating an employee")
                         .await);
                 }
-                // The address it releases is no longer the record's: DynamoDB handed back
-                // the record as it is now.
+                // What it writes, or the address it releases, is no longer the record's:
+                // DynamoDB handed back the record as it is now.
                 Outcome::RecordChanged(current) => {
                     if backoff.expired() {
                         return Err(StoreError::Busy("updating an employee").into());
                     }
-                    known = Some(current);
+                    stored = current;
                 }
                 // With no record handed back: it is gone, or the address it releases is
                 // claimed by another user, which no write of PlanoAuth's leaves behind.
@@ -341,51 +346,11 @@ impl Employees<'_> {
         }
     }
 
-    /// Whether updating `stored` moves the email claim or points at another service area,
-    /// which takes a transaction.
-    fn moves_claims(
-        &self,
-        stored: &Item,
-        email: &Email,
-        changes: &EmployeeChanges,
-    ) -> Result<bool, StoreError> {
-        let read = Reader(stored);
-        let area_changes = match changes.service_area_id {
-            Patch::Set(area) => read.opt_num(attr::SERVICE_AREA_ID)? != Some(area),
-            _ => false,
-        };
-        Ok(read.str(attr::EMAIL_NORMALIZED)? != email.normalized() || area_changes)
-    }
-
-    /// The update as one UpdateItem, on condition that it moves no claim: the address
-    /// stays the record's and the service area stays as it is.
-    async fn update_in_place(
-        &self,
-        id: i64,
-        email: &Email,
-        changes: &EmployeeChanges,
-        edits: &[Edit],
-        now: i64,
-        backoff: &mut Backoff,
-    ) -> Result<Conditional, StoreError> {
-        let mut e = record_update(email, changes, edits, now);
-        let (email_name, email_value) = (
-            e.name(attr::EMAIL_NORMALIZED),
-            e.value(string(email.normalized())),
-        );
-        e.condition(format!("{email_name} = {email_value}"));
-        if let Patch::Set(area) = changes.service_area_id {
-            let (name, value) = (e.name(attr::SERVICE_AREA_ID), e.value(number(area)));
-            e.condition(format!("{name} = {value}"));
-        }
-        let key = (attr::ID, number(id));
-        update_within(&self.db.client, self.table(), key, &e, backoff).await
-    }
-
-    /// The update with the move of its email claim, as one transaction: the record's
-    /// fields, on condition that the address it releases is still the record's (if not,
-    /// DynamoDB hands back the record as it is); the old address released and the new
-    /// one claimed.
+    /// The update as one transaction: the record's fields, on condition that those it
+    /// writes and the address it releases are still as `stored` has them (if not,
+    /// DynamoDB hands back the record as it is); when the address changes, the old one
+    /// released and the new one claimed; and the audit record.
+    #[allow(clippy::too_many_arguments)]
     fn transaction(
         &self,
         id: i64,
@@ -394,6 +359,7 @@ impl Employees<'_> {
         edits: &[Edit],
         stored: &Item,
         now: i64,
+        entry: &AuditEntry,
     ) -> Result<Steps, StoreError> {
         let old_email = Reader(stored).str(attr::EMAIL_NORMALIZED)?.to_owned();
         let new_email = email.normalized();
@@ -401,6 +367,16 @@ impl Employees<'_> {
         e.set(attr::EMAIL_NORMALIZED, string(&new_email));
         let (email_name, old_value) = (e.name(attr::EMAIL_NORMALIZED), e.value(string(&old_email)));
         e.condition(format!("{email_name} = {old_value}"));
+        // The audit record's old values are the ones this update replaces.
+        let written = edits.iter().map(|(name, _)| *name).chain([attr::EMAIL]);
+        for name in written {
+            let placeholder = e.name(name);
+            let condition = match stored.get(name) {
+                Some(value) => format!("{placeholder} = {}", e.value(value.clone())),
+                None => format!("attribute_not_exists({placeholder})"),
+            };
+            e.condition(condition);
+        }
         let mut steps = Steps::default();
         steps.push(
             Step::Record,
@@ -410,9 +386,9 @@ impl Employees<'_> {
             steps.push(Step::Record, self.db.emails().release(&old_email, id)?);
             steps.push(Step::EmailClaim, self.db.emails().claim(&new_email, id)?);
         }
+        steps.push(Step::Audit, self.db.audit().put(entry)?);
         Ok(steps)
     }
-
     /// The transaction step that holds only while the employee is active: with a new
     /// session, so that none opens after a deactivation.
     pub fn must_be_active(&self, id: i64) -> Result<TransactWriteItem, StoreError> {

@@ -4,6 +4,7 @@
 //! expression builder. The stores import the domain and nothing above it.
 
 pub mod application_tokens;
+pub mod audit;
 pub mod clients;
 pub mod counters;
 pub mod emails;
@@ -20,6 +21,7 @@ pub mod throttles;
 pub mod users;
 
 use crate::domain::{Profile, ReferenceKind};
+use crate::metrics::{self, Metric};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -193,6 +195,13 @@ impl Db {
         password_resets::PasswordResets { db: self }
     }
 
+    pub fn audit(&self) -> audit::Audit<'_> {
+        audit::Audit {
+            client: &self.client,
+            table: &self.tables.audit,
+        }
+    }
+
     pub fn idempotency(&self) -> idempotency::Idempotency<'_> {
         idempotency::Idempotency {
             client: &self.client,
@@ -293,9 +302,11 @@ where
         if !conflicted {
             return Ok(result);
         }
+        metrics::count(Metric::DynamoDbConflicts);
         if !backoff.wait().await {
             return Err(StoreError::Busy(what));
         }
+        metrics::count(Metric::DynamoDbRetries);
     }
 }
 
@@ -496,6 +507,8 @@ pub enum Step {
     EmployeeActive,
     /// The claim of an idempotency key, written with the work it stands for.
     IdempotencyKey,
+    /// The audit record of the change: unconditional, so never the one refused.
+    Audit,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -569,9 +582,15 @@ impl Steps {
                 Ok(_) => Sent::Done(Outcome::Written),
                 Err(error) => self.read_refusal(error)?,
             };
+            if matches!(sent, Sent::Conflict) {
+                metrics::count(Metric::DynamoDbConflicts);
+            }
             match sent {
                 Sent::Done(outcome) => return Ok(outcome),
-                Sent::Conflict if backoff.wait().await => token = crate::tokens::random_id(),
+                Sent::Conflict if backoff.wait().await => {
+                    metrics::count(Metric::DynamoDbRetries);
+                    token = crate::tokens::random_id();
+                }
                 Sent::Conflict => return Ok(Outcome::Conflict),
                 Sent::InProgress if backoff.wait().await => {}
                 Sent::InProgress => return Err(StoreError::Unresolved(token)),

@@ -8,6 +8,7 @@ use super::{
     Db, Expression, Outcome, Reader, Step, Steps, StoreError, WriteError, number, put_new_step,
     string,
 };
+use crate::domain::AuditEntry;
 
 /// How long a reset token works after it was sent.
 pub const LIFETIME: i64 = 30 * 60;
@@ -78,15 +79,16 @@ impl PasswordResets<'_> {
     }
 
     /// Sets a user's new password with a reset token, in one transaction that deletes the
-    /// token (on condition that it is still there and live) and sets the password (on
-    /// condition that it is still the account's newest token). False if the token was
-    /// used, replaced or expired meanwhile: nothing is written then.
+    /// token (on condition that it is still there and live), sets the password (on
+    /// condition that it is still the account's newest token) and records `audit`. False
+    /// if the token was used, replaced or expired meanwhile: nothing is written then.
     pub async fn redeem(
         &self,
         token_hash: &str,
         user_id: i64,
         new_password_hash: &str,
         now: i64,
+        audit: &AuditEntry,
     ) -> Result<bool, WriteError> {
         let mut e = Expression::default();
         let (expires_at, now) = (e.name(attr::EXPIRES_AT), e.value(number(now)));
@@ -101,6 +103,7 @@ impl PasswordResets<'_> {
                 .users()
                 .set_password(user_id, proof, new_password_hash, None)?,
         );
+        steps.push(Step::Audit, self.db.audit().put(audit)?);
         match steps.run(&self.db.client).await? {
             Outcome::Written => Ok(true),
             Outcome::Refused(_) | Outcome::RecordChanged(_) => Ok(false),

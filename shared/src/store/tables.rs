@@ -18,11 +18,12 @@ pub struct Tables {
     pub idempotency: String,
     pub throttles: String,
     pub password_resets: String,
+    pub audit: String,
 }
 
 impl Tables {
     /// Every table resource of `template.yaml`, with the field it fills.
-    pub const RESOURCES: [&'static str; 14] = [
+    pub const RESOURCES: [&'static str; 15] = [
         "SessionsTable",
         "ApplicationTokensTable",
         "RolesTable",
@@ -37,6 +38,7 @@ impl Tables {
         "IdempotencyTable",
         "ThrottlesTable",
         "PasswordResetsTable",
+        "AuditTable",
     ];
 
     /// Names the tables by a rule, e.g. a prefix and the resource name.
@@ -56,6 +58,7 @@ impl Tables {
             idempotency,
             throttles,
             password_resets,
+            audit,
         ] = Tables::RESOURCES.map(name);
         Tables {
             sessions,
@@ -72,6 +75,7 @@ impl Tables {
             idempotency,
             throttles,
             password_resets,
+            audit,
         }
     }
 

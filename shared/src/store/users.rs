@@ -4,11 +4,14 @@
 
 use super::sessions::profiles_value;
 use super::{
-    Conditional, Db, Expression, Item, Outcome, Reader, Step, Steps, StoreError, WriteError,
-    number, put_new_step, string, update_if,
+    Backoff, Db, Expression, Item, Outcome, Reader, Step, Steps, StoreError, WriteError, number,
+    put_new_step, string, update_if,
 };
-use crate::domain::{Account, Application, Grants, NewUser, Profile, Session};
+use crate::domain::{
+    Account, Application, AuditEntry, FieldChange, Grants, NewUser, Profile, Session,
+};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use std::collections::BTreeMap;
 
 mod attr {
     pub const ID: &str = "id";
@@ -141,7 +144,8 @@ impl Users<'_> {
         })
     }
 
-    /// Gives a user `role` in `application`. Returns false if there is no such user.
+    /// Gives a user `role` in `application`, in one transaction with its `audit` record
+    /// (the role it replaces filled in here). Returns false if there is no such user.
     /// Open sessions keep their grants until [`Sessions::refresh_grants`] updates them.
     ///
     /// [`Sessions::refresh_grants`]: super::sessions::Sessions::refresh_grants
@@ -150,15 +154,52 @@ impl Users<'_> {
         user_id: i64,
         application: Application,
         role: &str,
-    ) -> Result<bool, StoreError> {
-        let mut e = Expression::default();
-        e.set_entry(attr::ROLES, application.slug(), string(role));
-        let roles = e.name(attr::ROLES);
-        e.condition(format!("attribute_exists({roles})"));
-        Ok(matches!(
-            update_if(&self.db.client, self.table(), Users::key(user_id), &e).await?,
-            Conditional::Updated(_)
-        ))
+        audit: &AuditEntry,
+    ) -> Result<bool, WriteError> {
+        let mut backoff = Backoff::new();
+        loop {
+            let Some(account) = self.account(user_id).await? else {
+                return Ok(false);
+            };
+            let old = account.roles.get(&application);
+            let mut e = Expression::default();
+            e.set_entry(attr::ROLES, application.slug(), string(role));
+            let (roles, entry) = (e.name(attr::ROLES), e.name(application.slug()));
+            e.condition(format!("attribute_exists({roles})"));
+            // The audit record's old role is the one this grant replaces.
+            let unchanged = match old {
+                Some(old) => format!("{roles}.{entry} = {}", e.value(string(old))),
+                None => format!("attribute_not_exists({roles}.{entry})"),
+            };
+            e.condition(unchanged);
+            let change = FieldChange {
+                old: old.map(|old| old.as_str().into()),
+                new: Some(role.into()),
+            };
+            let field = format!("roles.{}", application.slug());
+            let entry = audit.with_changes(BTreeMap::from([(field, change)]));
+            let mut steps = Steps::default();
+            steps.push(
+                Step::Record,
+                e.update_step(self.table(), Users::key(user_id))?,
+            );
+            steps.push(Step::Audit, self.db.audit().put(&entry)?);
+            match steps.run_within(&self.db.client, &mut backoff).await? {
+                Outcome::Written => return Ok(true),
+                // Granted or deleted meanwhile: read it again.
+                Outcome::Refused(Step::Record) | Outcome::RecordChanged(_)
+                    if backoff.wait().await => {}
+                Outcome::Refused(Step::Record) | Outcome::RecordChanged(_) | Outcome::Conflict => {
+                    return Err(StoreError::Busy("granting a role").into());
+                }
+                Outcome::Refused(step) => {
+                    return Err(StoreError::Malformed(format!(
+                        "granting a role to user {user_id} was refused at {step:?}"
+                    ))
+                    .into());
+                }
+            }
+        }
     }
 
     /// The transaction step that lists a new session on its user's account, on condition
@@ -227,15 +268,16 @@ impl Users<'_> {
     }
 
     /// Sets a signed-in user's new password, in one transaction with the move of their
-    /// `session` to its `successor` (a new token): on condition that the password is
-    /// still the `proven` one, that the session is still live and, for an employee, that
-    /// they are active.
+    /// `session` to its `successor` (a new token) and the `audit` record: on condition
+    /// that the password is still the `proven` one, that the session is still live and,
+    /// for an employee, that they are active.
     pub async fn change_password(
         &self,
         session: &Session,
         successor: &Session,
         proven: &str,
         new_hash: &str,
+        audit: &AuditEntry,
     ) -> Result<(), WriteError> {
         let user_id = successor
             .user_id
@@ -247,6 +289,7 @@ impl Users<'_> {
         for (kind, step) in self.db.sessions().rotate(session, successor)? {
             steps.push(kind, step);
         }
+        steps.push(Step::Audit, self.db.audit().put(audit)?);
         match steps.run(&self.db.client).await? {
             Outcome::Written => Ok(()),
             Outcome::Refused(Step::Account) => Err(WriteError::PasswordChanged),

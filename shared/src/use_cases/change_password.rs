@@ -5,7 +5,7 @@
 //! user ends.
 
 use super::proof::prove_account_password;
-use crate::domain::{Account, Profile};
+use crate::domain::{Account, AuditAction, Profile, RecordKind};
 use crate::error::ApiError;
 use crate::passwords;
 use crate::pipeline::{Ctx, Reply};
@@ -59,8 +59,12 @@ pub async fn change_password(
     let address = address_of(db, &account).await?.unwrap_or_default();
     let new_hash = passwords::accept_new("new_password", new_password, &address).await?;
     let (token, successor) = sessions::successor(session, ctx.now);
+    // That the password changed, never what to or from.
+    let audit = ctx
+        .audit(AuditAction::PasswordChanged, user_id, RecordKind::User)
+        .with_secret_changed("password");
     db.users()
-        .change_password(session, &successor, stored, &new_hash)
+        .change_password(session, &successor, stored, &new_hash, &audit)
         .await?;
     let ended = db
         .sessions()

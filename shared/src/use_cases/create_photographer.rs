@@ -6,13 +6,17 @@
 //! created: the answer is `email-send-failed` with the record, and a notification is
 //! stored for the team.
 
-use crate::domain::{Application, DEFAULT_LANGUAGE, Email, Employee, NewEmployee};
+use crate::domain::{
+    Application, AuditAction, DEFAULT_LANGUAGE, Email, Employee, NewEmployee, RecordKind,
+};
 use crate::error::ApiError;
 use crate::mail::{Mailer, Onboarding};
+use crate::metrics::{self, Metric};
 use crate::passwords;
 use crate::pipeline::{Ctx, Reply};
 use crate::status::Status;
-use crate::store::notifications::Notification;
+use crate::store::notifications::{FailedEmail, Notification};
+use crate::use_cases::retry_delay;
 use crate::view::{Show, View};
 
 /// The role a new photographer holds in every application: no permissions of its own.
@@ -67,10 +71,11 @@ pub async fn create_photographer(
     let photographer = Employee::new(id, &record, ctx.now);
     let data = photographer.show(view);
     let claim = ctx.claim(Some(&data), Some(id), None)?;
+    let audit = ctx.audit(AuditAction::EmployeeCreated, id, RecordKind::Employee);
     ctx.app
         .db
         .employees()
-        .create(&photographer, &record, claim)
+        .create(&photographer, &record, claim, &audit)
         .await?;
 
     let welcome = Onboarding {
@@ -79,6 +84,7 @@ pub async fn create_photographer(
         last_name: &new.last_name,
     };
     if let Err(error) = mailer.send_onboarding(&welcome).await {
+        metrics::count(Metric::EmailsFailed);
         tracing::error!(employee_id = id, cause = %error, "welcome email not sent");
         record_failed_email(ctx, id, email, &error.to_string()).await;
         return Err(ApiError::Partial {
@@ -86,6 +92,7 @@ pub async fn create_photographer(
             data,
         });
     }
+    metrics::count(Metric::EmailsSent);
     Ok(Reply::data(data))
 }
 
@@ -97,13 +104,14 @@ async fn record_failed_email(ctx: &Ctx<'_>, id: i64, email: &Email, detail: &str
         kind: Status::EmailSendFailed.slug(),
         subject: &subject,
         recipient: Some(email.as_str()),
+        email: Some(FailedEmail::Welcome),
         detail,
     };
     if let Err(error) = ctx
         .app
         .db
         .notifications()
-        .record(&notification, ctx.now)
+        .record(&notification, ctx.now, Some(ctx.now + retry_delay(0)))
         .await
     {
         tracing::error!(employee_id = id, cause = %error, "notification not stored");

@@ -9,6 +9,7 @@ mod create_photographer;
 mod proof;
 mod register_client;
 mod reset_password;
+mod retry_emails;
 mod sign_in;
 mod sign_out;
 mod update_employee;
@@ -19,6 +20,7 @@ pub use create_photographer::{NewPhotographer, PHOTOGRAPHER_ROLE, create_photogr
 pub use proof::{Limits, Subject, password_throttles};
 pub use register_client::{CLIENT_ROLE, NewClient, register_client, repeat_registration};
 pub use reset_password::{ResetRequests, request_password_reset, reset_password, reset_throttles};
+pub use retry_emails::{MAX_RETRIES, Retried, RetryReport, retry, retry_delay, retry_due_emails};
 pub use sign_in::{open_session, repeat_opened_session};
 pub use sign_out::sign_out;
 pub use update_employee::update_employee;

@@ -9,6 +9,7 @@
 
 use crate::domain::Email;
 use crate::error::ApiError;
+use crate::metrics::{self, Metric};
 use crate::passwords;
 use crate::pipeline::Ctx;
 use crate::status::Status;
@@ -97,6 +98,7 @@ pub(super) async fn refuse_if_throttled(
         .any_reached(throttles, ctx.now)
         .await?
     {
+        metrics::count(Metric::SignInThrottled);
         return Err(ApiError::reject(Status::TooManyAttempts));
     }
     Ok(())
@@ -117,6 +119,7 @@ pub(super) async fn verify_counting(
         .map_err(ApiError::crash)?
         && known;
     if !matches {
+        metrics::count(Metric::SignInFailures);
         ctx.app.db.throttles().count_all(throttles, ctx.now).await?;
     }
     Ok(matches)

@@ -14,7 +14,9 @@
 //! Everything is one transaction with the email claim (and the session's change), so a
 //! failure leaves nothing behind and an address is never registered twice.
 
-use crate::domain::{Application, Client, Email, Grants, Profile, Session};
+use crate::domain::{
+    Application, AuditAction, Client, Email, Grants, Profile, RecordKind, Session,
+};
 use crate::error::ApiError;
 use crate::passwords;
 use crate::pipeline::{Ctx, Repeat, Reply};
@@ -98,7 +100,12 @@ pub async fn register_client(ctx: &Ctx<'_>, new: NewClient, view: View) -> Resul
     let data = record.show(view);
     let new_hash = rotated.as_ref().map(|(_, new)| new.token_hash.as_str());
     let claim = ctx.claim(Some(&data), Some(id), new_hash)?;
-    ctx.app.db.clients().register(&registration, claim).await?;
+    let audit = ctx.audit(AuditAction::ClientRegistered, id, RecordKind::Client);
+    ctx.app
+        .db
+        .clients()
+        .register(&registration, claim, &audit)
+        .await?;
     Ok(match rotated {
         Some((token, new)) => Reply {
             data: Some(data),

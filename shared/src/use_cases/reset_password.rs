@@ -12,13 +12,14 @@
 
 use super::change_password::address_of;
 use super::proof::{Limits, refuse_if_throttled};
-use crate::domain::Email;
+use crate::domain::{AuditAction, Email, RecordKind};
 use crate::error::ApiError;
 use crate::mail::Mailer;
+use crate::metrics::{self, Metric};
 use crate::passwords;
 use crate::pipeline::{Ctx, Reply};
 use crate::status::Status;
-use crate::store::notifications::Notification;
+use crate::store::notifications::{FailedEmail, Notification};
 use crate::store::password_resets::LIFETIME;
 use crate::store::throttles::Throttle;
 use crate::tokens::{self, TokenKind};
@@ -92,18 +93,22 @@ async fn send_reset_email(ctx: &Ctx<'_>, mailer: &Mailer, user_id: i64, email: &
         .send_password_reset(email.as_str(), &token, LIFETIME / 60)
         .await
     else {
+        metrics::count(Metric::EmailsSent);
         return;
     };
+    metrics::count(Metric::EmailsFailed);
     tracing::error!(user_id, cause = %error, "password reset email not sent");
     let subject = format!("user:{user_id}");
     let notification = Notification {
         kind: Status::EmailSendFailed.slug(),
         subject: &subject,
         recipient: Some(email.as_str()),
+        // Not sent again: its token exists only as a hash, and lapses in half an hour.
+        email: Some(FailedEmail::PasswordReset),
         detail: &error.to_string(),
     };
     let notifications = ctx.app.db.notifications();
-    if let Err(error) = notifications.record(&notification, ctx.now).await {
+    if let Err(error) = notifications.record(&notification, ctx.now, None).await {
         tracing::error!(user_id, cause = %error, "notification not stored");
     }
 }
@@ -130,7 +135,14 @@ pub async fn reset_password(
     let account = db.users().account(user_id).await?.ok_or_else(refused)?;
     let address = address_of(db, &account).await?.unwrap_or_default();
     let new_hash = passwords::accept_new("new_password", new_password, &address).await?;
-    if !resets.redeem(&hash, user_id, &new_hash, ctx.now).await? {
+    // That the password changed, never what to, nor the token.
+    let audit = ctx
+        .audit(AuditAction::PasswordReset, user_id, RecordKind::User)
+        .with_secret_changed("password");
+    if !resets
+        .redeem(&hash, user_id, &new_hash, ctx.now, &audit)
+        .await?
+    {
         return Err(refused());
     }
     let ended = db.sessions().end_all_for_user(user_id).await?;

@@ -4,7 +4,7 @@
 use planoauth::App;
 use planoauth::domain::Email;
 use planoauth::domain::ReferenceKind as Kind;
-use planoauth::domain::{Application, Permission};
+use planoauth::domain::{Application, AuditAction, Permission};
 use planoauth::domain::{Employee, NewEmployee};
 use planoauth::error::BoxError;
 use planoauth::passwords;
@@ -102,9 +102,11 @@ pub async fn create_admin(app: &App, email: &str) -> Result<Admin, BoxError> {
         // Generated here and shown to the operator: the admin chooses their own at once.
         password_change_required: true,
     };
+    let now = app.clock.now();
+    let audit = crate::commands::operator_audit(now, AuditAction::EmployeeCreated, id);
     app.db
         .employees()
-        .create(&Employee::new(id, &new, app.clock.now()), &new, None)
+        .create(&Employee::new(id, &new, now), &new, None, &audit)
         .await
         .map_err(|error| format!("creating the admin employee: {error}"))?;
     Ok(Admin {

@@ -3,14 +3,18 @@
 use crate::bootstrap;
 use crate::tables;
 use crate::template::Template;
+use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
 use planoauth::App;
 use planoauth::aws::SdkConfig;
 use planoauth::clock::SystemClock;
 use planoauth::domain::ReferenceKind as Kind;
+use planoauth::domain::{Actor, AuditAction, AuditEntry, RecordKind};
 use planoauth::domain::{Application, Permission};
 use planoauth::error::BoxError;
+use planoauth::mail::Mailer;
 use planoauth::store::registry;
 use planoauth::store::tables::Tables;
+use planoauth::use_cases;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::Path;
@@ -31,18 +35,28 @@ pub const USAGE: &str = "usage: planoauth-admin COMMAND [--option value ...]
   role put --application APP --role ROLE [--permissions P1,P2]
   role grant --user USER_ID --application APP --role ROLE
   sessions end --user USER_ID
+  audit --user USER_ID | --since RFC3339_OR_UNIX_SECONDS   (oldest first)
+  notifications list [--open]
+  notifications show --id ID
+  notifications retry --id ID
+  notifications resolve --id ID --note TEXT
   route disable|enable --path /api/v1/RESOURCE/ACTION [--reason TEXT]
   service disable|enable --name RESOURCE [--reason TEXT]
 
 APP is planoauth, planoorder or planox2. Permissions: employees.update,
 photographers.create, sessions.create, clients.register. Role and grant changes reach
-open sessions at once; route and service switches within half a minute.";
+open sessions at once; route and service switches within half a minute.
+`notifications retry` sends a failed welcome email again now (ONBOARDING_SENDER,
+SIGN_IN_URL and PASSWORD_RESET_URL name the sender and the links, as in the template).";
 
 /// Where the commands act: the AWS configuration and, unless the `*_TABLE` variables
 /// should name them, the tables.
 pub struct Environment {
     pub config: SdkConfig,
     pub tables: Option<Tables>,
+    /// What `notifications retry` sends with; unless given, built from the environment
+    /// (`ONBOARDING_SENDER`, `SIGN_IN_URL`, `PASSWORD_RESET_URL`).
+    pub mailer: Option<Mailer>,
 }
 
 impl Environment {
@@ -206,7 +220,13 @@ pub async fn run(args: &[String], environment: &Environment) -> Result<Value, Bo
             let app = environment.app()?;
             let user_id = options.user()?;
             let (application, role) = (options.application()?, options.get("role")?);
-            if !app.db.users().grant(user_id, application, role).await? {
+            let audit = operator_audit(app.clock.now(), AuditAction::RoleGranted, user_id);
+            if !app
+                .db
+                .users()
+                .grant(user_id, application, role, &audit)
+                .await?
+            {
                 return Err(format!("there is no user {user_id}").into());
             }
             let refreshed = refresh_sessions(&app, user_id).await?;
@@ -215,14 +235,77 @@ pub async fn run(args: &[String], environment: &Environment) -> Result<Value, Bo
             )
         }
         ["sessions", "end"] => {
+            let app = environment.app()?;
             let user_id = options.user()?;
-            let ended = environment
-                .app()?
-                .db
-                .sessions()
-                .end_all_for_user(user_id)
-                .await?;
+            let ended = app.db.sessions().end_all_for_user(user_id).await?;
+            // Its own write, after: the sessions end one DeleteItem each, at once and as
+            // many as there are (a transaction holds at most 100 items), and the one
+            // record carries how many ended, known only then. Should the tool stop in
+            // between, the sessions are ended all the same, unrecorded.
+            let mut audit = operator_audit(app.clock.now(), AuditAction::SessionsEnded, user_id);
+            audit.count = Some(ended as i64);
+            app.db.audit().record(&audit).await?;
             Ok(json!({ "user": user_id, "sessions_ended": ended }))
+        }
+        ["audit"] => {
+            let app = environment.app()?;
+            let entries = match (options.optional("user"), options.optional("since")) {
+                (Some(_), None) => app.db.audit().for_user(options.user()?).await?,
+                (None, Some(since)) => {
+                    let since = parse_time(since)?;
+                    app.db.audit().since(since, app.clock.now()).await?
+                }
+                _ => return Err("audit takes either --user USER_ID or --since TIME".into()),
+            };
+            Ok(Value::Array(entries.iter().map(shown).collect()))
+        }
+        ["notifications", "list"] => {
+            let app = environment.app()?;
+            let notifications = app.db.notifications();
+            let records = if options.flag("open") {
+                notifications.open().await?
+            } else {
+                notifications.all().await?
+            };
+            Ok(serde_json::to_value(records)?)
+        }
+        ["notifications", "show"] => {
+            let app = environment.app()?;
+            let id = options.get("id")?;
+            match app.db.notifications().get(id).await? {
+                Some(record) => Ok(serde_json::to_value(record)?),
+                None => Err(format!("there is no notification {id}").into()),
+            }
+        }
+        ["notifications", "retry"] => {
+            let app = environment.app()?;
+            let id = options.get("id")?;
+            let Some(record) = app.db.notifications().get(id).await? else {
+                return Err(format!("there is no notification {id}").into());
+            };
+            if !record.open {
+                return Err(format!("notification {id} is resolved").into());
+            }
+            let mailer = match &environment.mailer {
+                Some(mailer) => mailer.clone(),
+                None => Mailer::from_env(&environment.config)?,
+            };
+            let retried = use_cases::retry(&app, &mailer, &record, app.clock.now()).await?;
+            Ok(json!({ "id": id, "retried": retried }))
+        }
+        ["notifications", "resolve"] => {
+            let app = environment.app()?;
+            let (id, note) = (options.get("id")?, options.get("note")?);
+            if app
+                .db
+                .notifications()
+                .close(id, app.clock.now(), note)
+                .await?
+            {
+                Ok(json!({ "id": id, "resolved": true, "note": note }))
+            } else {
+                Err(format!("there is no open notification {id}").into())
+            }
         }
         ["route", action @ ("disable" | "enable")] => {
             let path = options.get("path")?;
@@ -272,6 +355,75 @@ async fn switch(
     Ok(json!({ "switch": key, "enabled": enabled }))
 }
 
+/// The audit entry of a change the operator makes to `user_id`: by the OS user running
+/// the tool, under a request id of its own.
+pub fn operator_audit(now: i64, action: AuditAction, user_id: i64) -> AuditEntry {
+    let actor = Actor::Operator {
+        os_user: std::env::var("USER").ok().filter(|user| !user.is_empty()),
+    };
+    let request_id = format!("admin-{}", planoauth::tokens::random_id());
+    let record = match action {
+        AuditAction::EmployeeCreated | AuditAction::EmployeeUpdated => RecordKind::Employee,
+        _ => RecordKind::User,
+    };
+    AuditEntry::new(now, actor, action, user_id, record, request_id)
+}
+
+/// `--since`: RFC 3339 (`2026-11-25T09:00:00Z`) or Unix seconds.
+fn parse_time(text: &str) -> Result<i64, BoxError> {
+    if let Ok(seconds) = text.parse() {
+        return Ok(seconds);
+    }
+    DateTime::from_str(text, DateTimeFormat::DateTime)
+        .map(|time| time.secs())
+        .map_err(|_| format!("--since takes RFC 3339 or Unix seconds, not {text}").into())
+}
+
+/// An audit entry as the operator reads it.
+fn shown(entry: &AuditEntry) -> Value {
+    let actor = match &entry.actor {
+        Actor::Application {
+            token_id,
+            application,
+        } => {
+            json!({ "kind": "application", "token_id": token_id, "application": application.slug() })
+        }
+        Actor::User {
+            user_id,
+            application,
+        } => json!({ "kind": "user", "user_id": user_id, "application": application.slug() }),
+        Actor::Operator { os_user } => json!({ "kind": "operator", "os_user": os_user }),
+    };
+    let changes: serde_json::Map<String, Value> = entry
+        .changes
+        .iter()
+        .map(|(field, change)| {
+            let mut values = serde_json::Map::new();
+            if let Some(old) = &change.old {
+                values.insert("old".into(), old.clone());
+            }
+            if let Some(new) = &change.new {
+                values.insert("new".into(), new.clone());
+            }
+            (field.clone(), Value::Object(values))
+        })
+        .collect();
+    let mut shown = json!({
+        "at": entry.at,
+        "time": planoauth::clock::rfc3339(entry.at),
+        "action": entry.action.slug(),
+        "actor": actor,
+        "user_id": entry.user_id,
+        "record": { "kind": entry.record.name(), "id": entry.user_id },
+        "changes": changes,
+        "request_id": entry.request_id,
+    });
+    if let Some(count) = entry.count {
+        shown["count"] = Value::from(count);
+    }
+    shown
+}
+
 /// Gives a user's open sessions their current grants.
 async fn refresh_sessions(app: &App, user_id: i64) -> Result<usize, BoxError> {
     match app.db.users().grants(user_id).await? {
@@ -279,6 +431,9 @@ async fn refresh_sessions(app: &App, user_id: i64) -> Result<usize, BoxError> {
         None => Ok(0),
     }
 }
+
+/// The options that take no value.
+const FLAGS: [&str; 1] = ["open"];
 
 struct Options(HashMap<String, String>);
 
@@ -290,12 +445,21 @@ impl Options {
             let name = flag
                 .strip_prefix("--")
                 .ok_or_else(|| format!("unexpected argument {flag}\n\n{USAGE}"))?;
+            if FLAGS.contains(&name) {
+                options.insert(name.to_owned(), String::new());
+                continue;
+            }
             let value = args
                 .next()
                 .ok_or_else(|| format!("--{name} needs a value"))?;
             options.insert(name.to_owned(), value.clone());
         }
         Ok(Options(options))
+    }
+
+    /// Whether a switch that takes no value ([`FLAGS`]) was given.
+    fn flag(&self, name: &str) -> bool {
+        self.0.contains_key(name)
     }
 
     fn get(&self, name: &str) -> Result<&str, BoxError> {

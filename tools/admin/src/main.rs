@@ -20,6 +20,7 @@ async fn main() -> ExitCode {
     let environment = Environment {
         config,
         tables: None,
+        mailer: None,
     };
     match commands::run(&args, &environment).await {
         Ok(result) => {

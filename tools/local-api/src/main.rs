@@ -21,6 +21,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let config = planoauth::aws::aws_config().await?;
     let app = Arc::new(App::from_env(&config)?);
     let functions = Arc::new(local_api::Functions::from_env(&config)?);
+    local_api::schedules::start(
+        Arc::clone(&app),
+        planoauth::mail::Mailer::from_env(&config)?,
+    );
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     eprintln!("PlanoAuth API listening on http://127.0.0.1:{port}");
     loop {
