@@ -6,8 +6,9 @@ use crate::domain::{ApplicationToken, Session};
 use crate::error::ApiError;
 use crate::params::Params;
 use crate::status::Status;
-use crate::store::Db;
+use crate::store::application_tokens::ApplicationTokens;
 use crate::store::sessions::Check;
+use crate::store::{Db, Item, ItemKey, ReadAhead, get_pair};
 use crate::tokens::TokenKind;
 use lambda_http::Request;
 use lambda_http::http::header;
@@ -59,21 +60,75 @@ pub async fn authenticate(
     token: &str,
     now: i64,
 ) -> Result<Caller, (ApiError, Option<Session>)> {
+    authenticate_reading(db, token, now, None).await.0
+}
+
+/// [`authenticate`], reading the item at `also` in the same round trip (one BatchGetItem)
+/// for the endpoint, which gets it back unless the token is of no kind there is.
+pub async fn authenticate_reading(
+    db: &Db,
+    token: &str,
+    now: i64,
+    also: Option<&ItemKey>,
+) -> (
+    Result<Caller, (ApiError, Option<Session>)>,
+    Option<ReadAhead>,
+) {
+    let token_key = match TokenKind::of(token) {
+        Some(TokenKind::Application) => Some(db.application_tokens().key_of(token)),
+        Some(TokenKind::Session) => Some(db.sessions().key_of(token)),
+        _ => None,
+    };
+    let (Some(token_key), Some(also)) = (token_key, also) else {
+        return (check(db, token, now, None).await, None);
+    };
+    match get_pair(&db.client, &token_key, also).await {
+        Ok((token_item, item)) => {
+            let read_ahead = ReadAhead {
+                key: also.clone(),
+                item,
+            };
+            let caller = check(db, token, now, Some(token_item)).await;
+            (caller, Some(read_ahead))
+        }
+        Err(error) => (Err((error.into(), None)), None),
+    }
+}
+
+/// Checks a token against its item, read here unless `read` holds it.
+async fn check(
+    db: &Db,
+    token: &str,
+    now: i64,
+    read: Option<Option<Item>>,
+) -> Result<Caller, (ApiError, Option<Session>)> {
     let invalid = || (ApiError::reject(Status::InvalidToken), None);
     match TokenKind::of(token) {
-        Some(TokenKind::Application) => match db.application_tokens().find(token).await {
-            Ok(Some(record)) => Ok(Caller::Application(record)),
-            Ok(None) => Err(invalid()),
-            Err(error) => Err((error.into(), None)),
-        },
-        Some(TokenKind::Session) => match db.sessions().check_and_touch(token, now).await {
-            Ok(Check::Valid(session)) => Ok(Caller::Session(session)),
-            Ok(Check::Expired(session)) => {
-                Err((ApiError::reject(Status::SessionExpired), Some(session)))
+        Some(TokenKind::Application) => {
+            let found = match read {
+                Some(item) => ApplicationTokens::from_read(item.as_ref()),
+                None => db.application_tokens().find(token).await,
+            };
+            match found {
+                Ok(Some(record)) => Ok(Caller::Application(record)),
+                Ok(None) => Err(invalid()),
+                Err(error) => Err((error.into(), None)),
             }
-            Ok(Check::Unknown) => Err(invalid()),
-            Err(error) => Err((error.into(), None)),
-        },
+        }
+        Some(TokenKind::Session) => {
+            let checked = match read {
+                Some(item) => db.sessions().check_read(token, item.as_ref(), now).await,
+                None => db.sessions().check_and_touch(token, now).await,
+            };
+            match checked {
+                Ok(Check::Valid(session)) => Ok(Caller::Session(session)),
+                Ok(Check::Expired(session)) => {
+                    Err((ApiError::reject(Status::SessionExpired), Some(session)))
+                }
+                Ok(Check::Unknown) => Err(invalid()),
+                Err(error) => Err((error.into(), None)),
+            }
+        }
         // A reset token is a parameter of `users/password_reset`, never a caller.
         Some(TokenKind::PasswordReset) | None => Err(invalid()),
     }

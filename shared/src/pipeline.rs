@@ -2,7 +2,7 @@
 //! authorise → handle → respond. An endpoint supplies only the handle step.
 
 use crate::app::App;
-use crate::authenticate::{Caller, authenticate, take_token};
+use crate::authenticate::{Caller, authenticate_reading, take_token};
 use crate::authorise::authorise;
 use crate::decode::decode;
 use crate::domain::{Actor, Application, AuditAction, AuditEntry, RecordKind, Session};
@@ -14,8 +14,8 @@ use crate::params::Params;
 use crate::respond::envelope;
 use crate::routes::Route;
 use crate::status::Status;
-use crate::store::StoreError;
 use crate::store::idempotency::{self as keys, IdempotencyKey};
+use crate::store::{Db, ItemKey, ReadAhead, StoreError};
 use crate::tokens::TokenKind;
 use crate::view::Show;
 use crate::view::View;
@@ -46,6 +46,8 @@ pub struct Ctx<'a> {
     pub source_ip: &'a str,
     /// API Gateway's id of the request, which its audit records carry.
     pub request_id: &'a str,
+    /// The item [`Endpoint::read_ahead`] named, read with the caller's token.
+    pub read_ahead: Option<ReadAhead>,
 }
 
 impl Ctx<'_> {
@@ -135,6 +137,13 @@ pub trait Endpoint: Send + Sync {
         ctx: &Ctx<'_>,
         params: Params,
     ) -> impl Future<Output = Result<Reply, ApiError>> + Send;
+
+    /// An item the route will read, to read with the caller's token in one round trip
+    /// rather than after it (its parameters are decoded, not yet checked). The handler
+    /// finds it in [`Ctx::read_ahead`].
+    fn read_ahead(&self, _db: &Db, _params: &Params) -> Option<ItemKey> {
+        None
+    }
 
     /// Answers a request that repeats one whose idempotency key has a record: by
     /// default, with what the first request answered.
@@ -259,7 +268,9 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
         let requested = params.optional::<Application>("application")?;
         session_view = params.optional::<View>("session_view")?.unwrap_or_default();
         let now = app.clock.now();
-        let authenticated = authenticate(&app.db, &token, now).await;
+        let also = endpoint.read_ahead(&app.db, &params);
+        let (authenticated, read_ahead) =
+            authenticate_reading(&app.db, &token, now, also.as_ref()).await;
         // A key's record belongs to the token that made its first request, so a repeat is
         // answered even when that request ended the session token it came with (as a
         // registration does). An application token must still be good.
@@ -296,6 +307,7 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
             idempotency: key.as_ref(),
             source_ip: &source_ip,
             request_id: &request_id,
+            read_ahead,
         };
         match (endpoint.handle(&ctx, params).await, &key) {
             // A request with the same key did the work first: answer as it did.

@@ -7,6 +7,7 @@
 use planoauth::domain::{AddressChanges, Email, EmployeeChanges, Patch};
 use planoauth::params::{Fields, Invalid, Param, Params};
 use planoauth::routes::{self, Route};
+use planoauth::store::{Db, ItemKey};
 use planoauth::use_cases::update_employee;
 use planoauth::values::{IsoDate, Latitude, Longitude, Phone, RecordId, Skills, Text};
 use planoauth::view::{Show, View};
@@ -17,6 +18,13 @@ pub struct EmployeesUpdate;
 
 impl Endpoint for EmployeesUpdate {
     const ROUTE: Route = routes::EMPLOYEES_UPDATE;
+
+    /// The record, read with the caller's token: an update that keeps the email costs
+    /// that read and one transaction.
+    fn read_ahead(&self, db: &Db, params: &Params) -> Option<ItemKey> {
+        let id = RecordId::from_value(params.remaining().get("id")?.clone()).ok()?;
+        Some(db.employees().key_of(id.0))
+    }
 
     async fn handle(&self, ctx: &Ctx<'_>, mut params: Params) -> Result<Reply, ApiError> {
         let id = params.required::<RecordId>("id")?.0;

@@ -2,7 +2,7 @@
 //! carries its own permissions; only its hash is stored.
 
 use super::{
-    Item, Outcome, Reader, Step, Steps, StoreError, number, put_new, put_new_step, string,
+    Item, ItemKey, Outcome, Reader, Step, Steps, StoreError, number, put_new, put_new_step, string,
 };
 use crate::domain::{Application, ApplicationToken, Permission};
 use crate::tokens::{self, TokenKind};
@@ -34,11 +34,24 @@ impl ApplicationTokens<'_> {
             .client
             .get_item()
             .table_name(self.table)
-            .key(attr::TOKEN_HASH, string(tokens::hash(token)))
+            .set_key(Some(self.key_of(token).key))
             .consistent_read(true)
             .send()
             .await?;
-        output.item().map(from_item).transpose()
+        Self::from_read(output.item())
+    }
+
+    /// Where a token's item is, for a caller that reads it along with another.
+    pub fn key_of(&self, token: &str) -> ItemKey {
+        ItemKey {
+            table: self.table.to_owned(),
+            key: Item::from([(attr::TOKEN_HASH.into(), string(tokens::hash(token)))]),
+        }
+    }
+
+    /// The token record in an item read at [`ApplicationTokens::key_of`].
+    pub fn from_read(item: Option<&Item>) -> Result<Option<ApplicationToken>, StoreError> {
+        item.map(from_item).transpose()
     }
 
     /// Issues a new token for an application and returns it with its record.

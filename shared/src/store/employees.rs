@@ -11,8 +11,8 @@
 
 use super::audit;
 use super::{
-    Backoff, Db, Expression, Item, Outcome, Reader, Step, Steps, StoreError, WriteError, number,
-    put_new_step, string,
+    Backoff, Db, Expression, Item, ItemKey, Outcome, ReadAhead, Reader, Step, Steps, StoreError,
+    WriteError, number, put_new_step, string,
 };
 use crate::domain::{
     Address, AuditEntry, Email, Employee, EmployeeChanges, FieldChange, NewEmployee, NewUser,
@@ -262,6 +262,7 @@ impl Employees<'_> {
     /// Updates an employee; see the module documentation for how. Returns the record as
     /// this update left it: what was stored when it was read, with the update applied.
     /// `audit` is the entry of the change, its changes filled in here from the record.
+    /// The record is read unless `read_ahead` holds it (read with the caller's token).
     pub async fn update(
         &self,
         id: i64,
@@ -269,6 +270,7 @@ impl Employees<'_> {
         changes: &EmployeeChanges,
         now: i64,
         audit: &AuditEntry,
+        read_ahead: Option<ReadAhead>,
     ) -> Result<Employee, WriteError> {
         if let (Patch::Set(hired), Patch::Set(off)) =
             (&changes.date_hired, &changes.date_off_boarded)
@@ -282,7 +284,11 @@ impl Employees<'_> {
         // record as it is now, and this one tries again at once against it. Conflicts and
         // refusals share one budget.
         let mut backoff = Backoff::new();
-        let mut stored = self.get(id).await?.ok_or(WriteError::UnknownEmployee(id))?;
+        let stored = match read_ahead {
+            Some(ReadAhead { key, item }) if key == self.key_of(id) => item,
+            _ => self.get(id).await?,
+        };
+        let mut stored = stored.ok_or(WriteError::UnknownEmployee(id))?;
         loop {
             let updated = apply(&stored, email, &edits, now);
             let read = Reader(&updated);
@@ -400,6 +406,14 @@ impl Employees<'_> {
             .expression_attribute_values(":yes", AttributeValue::Bool(true))
             .build()?;
         Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    /// Where an employee's record is, for a caller that reads it along with another.
+    pub fn key_of(&self, id: i64) -> ItemKey {
+        ItemKey {
+            table: self.table().to_owned(),
+            key: Item::from([(attr::ID.into(), number(id))]),
+        }
     }
 
     pub async fn get(&self, id: i64) -> Result<Option<Item>, StoreError> {

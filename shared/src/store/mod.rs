@@ -426,6 +426,80 @@ pub async fn batch_get(
     Ok(found)
 }
 
+/// Where an item is: its table and key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemKey {
+    pub table: String,
+    pub key: Item,
+}
+
+impl ItemKey {
+    fn matches(&self, table: &str, item: &Item) -> bool {
+        self.table == table
+            && self
+                .key
+                .iter()
+                .all(|(name, value)| item.get(name) == Some(value))
+    }
+}
+
+/// An item read ahead of its use, with the caller's token: what was at `key`.
+#[derive(Debug, Clone)]
+pub struct ReadAhead {
+    pub key: ItemKey,
+    pub item: Option<Item>,
+}
+
+/// The items at two keys, read consistently in one BatchGetItem (one round trip where
+/// two GetItems would take two), asking again for any DynamoDB left unprocessed.
+pub async fn get_pair(
+    client: &Client,
+    first: &ItemKey,
+    second: &ItemKey,
+) -> Result<(Option<Item>, Option<Item>), StoreError> {
+    let mut wanted: HashMap<String, Vec<Item>> = HashMap::new();
+    for key in [first, second] {
+        wanted
+            .entry(key.table.clone())
+            .or_default()
+            .push(key.key.clone());
+    }
+    let mut requests = HashMap::new();
+    for (table, keys) in wanted {
+        let request = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(true)
+            .build()?;
+        requests.insert(table, request);
+    }
+    let (mut found_first, mut found_second) = (None, None);
+    let mut backoff = Backoff::new();
+    loop {
+        let output = client
+            .batch_get_item()
+            .set_request_items(Some(requests))
+            .send()
+            .await?;
+        for (table, items) in output.responses.unwrap_or_default() {
+            for item in items {
+                if first.matches(&table, &item) {
+                    found_first = Some(item);
+                } else if second.matches(&table, &item) {
+                    found_second = Some(item);
+                }
+            }
+        }
+        requests = output.unprocessed_keys.unwrap_or_default();
+        requests.retain(|_, request| !request.keys().is_empty());
+        if requests.is_empty() {
+            return Ok((found_first, found_second));
+        }
+        if !backoff.wait().await {
+            return Err(StoreError::Busy("a batch read"));
+        }
+    }
+}
+
 /// Puts an item, replacing any with its key.
 pub async fn put(
     client: &Client,

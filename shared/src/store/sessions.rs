@@ -5,8 +5,8 @@
 //! consistent GetItem; its use is written only once per [`USE_RECORDING_INTERVAL`].
 
 use super::{
-    Conditional, Db, Expression, Item, Outcome, Reader, Step, Steps, StoreError, WriteError,
-    number, put_new, put_new_step, send_through_conflicts, string, update_if,
+    Conditional, Db, Expression, Item, ItemKey, Outcome, Reader, Step, Steps, StoreError,
+    WriteError, number, put_new, put_new_step, send_through_conflicts, string, update_if,
 };
 use crate::domain::{
     ABSOLUTE_LIFETIME, Application, Grants, IDLE_LIFETIME, Permission, Profile, Session,
@@ -243,16 +243,35 @@ impl Sessions<'_> {
     /// between the read and the write; on failure DynamoDB hands back the old item, which
     /// tells expired from unknown.
     pub async fn check_and_touch(&self, token: &str, now: i64) -> Result<Check, StoreError> {
-        let key = (attr::TOKEN_HASH, string(tokens::hash(token)));
         let read = self
             .client
             .get_item()
             .table_name(self.table)
-            .key(key.0, key.1.clone())
+            .set_key(Some(self.key_of(token).key))
             .consistent_read(true)
             .send()
             .await?;
-        let Some(item) = read.item() else {
+        self.check_read(token, read.item(), now).await
+    }
+
+    /// Where a session token's item is, for a caller that reads it along with another.
+    pub fn key_of(&self, token: &str) -> ItemKey {
+        ItemKey {
+            table: self.table.to_owned(),
+            key: Item::from([(attr::TOKEN_HASH.into(), string(tokens::hash(token)))]),
+        }
+    }
+
+    /// [`Sessions::check_and_touch`] with the item already read (strongly consistently,
+    /// at [`Sessions::key_of`]).
+    pub async fn check_read(
+        &self,
+        token: &str,
+        item: Option<&Item>,
+        now: i64,
+    ) -> Result<Check, StoreError> {
+        let key = (attr::TOKEN_HASH, string(tokens::hash(token)));
+        let Some(item) = item else {
             return Ok(Check::Unknown);
         };
         let session = session_from(item)?;

@@ -15,7 +15,7 @@ pub async fn update_employee(
         .app
         .db
         .employees()
-        .update(id, email, changes, ctx.now, &audit)
+        .update(id, email, changes, ctx.now, &audit, ctx.read_ahead.clone())
         .await?;
     if changes.active == Some(false) {
         // A deactivated employee must not keep acting through open sessions.
