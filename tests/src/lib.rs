@@ -267,6 +267,25 @@ impl TestEnv {
         )
     }
 
+    /// Runs an operator command line (without the program name) on this environment's
+    /// tables, as `planoauth-admin` would; its JSON, or its error's text.
+    pub async fn admin(&self, line: &str) -> Result<Value, String> {
+        self.admin_mailing(None, line).await
+    }
+
+    /// [`TestEnv::admin`], with the mailer `notifications retry` sends with.
+    pub async fn admin_mailing(&self, mailer: Option<Mailer>, line: &str) -> Result<Value, String> {
+        let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+        let environment = planoauth_admin::commands::Environment {
+            config: self.config.clone(),
+            tables: Some(self.app.db.tables.clone()),
+            mailer,
+        };
+        planoauth_admin::commands::run(&args, &environment)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     /// Every item of a table (a Scan: for checking what a test left behind).
     pub async fn scan(&self, table: &str) -> Vec<planoauth::store::Item> {
         let mut items = Vec::new();

@@ -7,19 +7,8 @@
 use planoauth::domain::Application::PlanoAuth;
 use planoauth::domain::Employee;
 use planoauth::routes;
-use planoauth_admin::commands::{Environment, run};
 use planoauth_tests::{Answer, TestEnv};
-use serde_json::{Value, json};
-
-async fn admin(env: &TestEnv, line: &str) -> Result<Value, String> {
-    let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
-    let environment = Environment {
-        config: env.config.clone(),
-        tables: Some(env.app.db.tables.clone()),
-        mailer: None,
-    };
-    run(&args, &environment).await.map_err(|e| e.to_string())
-}
+use serde_json::json;
 
 async fn update(env: &TestEnv, token: &str, employee: &Employee) -> Answer {
     env.call(
@@ -33,12 +22,10 @@ async fn update(env: &TestEnv, token: &str, employee: &Employee) -> Answer {
 async fn application_tokens_are_created_listed_rotated_and_revoked() {
     let env = TestEnv::new().await;
     let employee = env.employee(&[]).await;
-    let created = admin(
-        &env,
-        "token create --application planox2 --name billing --permissions employees.update",
-    )
-    .await
-    .unwrap();
+    let created = env
+        .admin("token create --application planox2 --name billing --permissions employees.update")
+        .await
+        .unwrap();
     let token = created["token"].as_str().unwrap().to_owned();
     let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(
@@ -46,9 +33,7 @@ async fn application_tokens_are_created_listed_rotated_and_revoked() {
         "action-successful"
     );
 
-    let listed = admin(&env, "token list --application planox2")
-        .await
-        .unwrap();
+    let listed = env.admin("token list --application planox2").await.unwrap();
     let entry = listed
         .as_array()
         .unwrap()
@@ -58,12 +43,10 @@ async fn application_tokens_are_created_listed_rotated_and_revoked() {
     assert_eq!(entry["name"], "billing");
     assert!(entry.get("token").is_none(), "a listing never shows tokens");
 
-    let rotated = admin(
-        &env,
-        &format!("token rotate --application planox2 --id {id}"),
-    )
-    .await
-    .unwrap();
+    let rotated = env
+        .admin(&format!("token rotate --application planox2 --id {id}"))
+        .await
+        .unwrap();
     let new_token = rotated["token"].as_str().unwrap().to_owned();
     assert_eq!(
         update(&env, &token, &employee).await.status(),
@@ -75,23 +58,17 @@ async fn application_tokens_are_created_listed_rotated_and_revoked() {
     );
 
     let new_id = rotated["id"].as_str().unwrap();
-    admin(
-        &env,
-        &format!("token revoke --application planox2 --id {new_id}"),
-    )
-    .await
-    .unwrap();
+    env.admin(&format!("token revoke --application planox2 --id {new_id}"))
+        .await
+        .unwrap();
     assert_eq!(
         update(&env, &new_token, &employee).await.status(),
         "invalid-token"
     );
     assert!(
-        admin(
-            &env,
-            &format!("token revoke --application planox2 --id {new_id}")
-        )
-        .await
-        .is_err()
+        env.admin(&format!("token revoke --application planox2 --id {new_id}"))
+            .await
+            .is_err()
     );
 }
 
@@ -106,15 +83,13 @@ async fn granting_a_role_applies_to_open_sessions_at_once() {
         "permission-denied"
     );
 
-    let granted = admin(
-        &env,
-        &format!(
+    let granted = env
+        .admin(&format!(
             "role grant --user {} --application planoauth --role manager",
             user.id
-        ),
-    )
-    .await
-    .unwrap();
+        ))
+        .await
+        .unwrap();
     assert_eq!(granted["sessions_refreshed"], 1);
     assert_eq!(
         update(&env, &session, &target).await.status(),
@@ -126,12 +101,9 @@ async fn granting_a_role_applies_to_open_sessions_at_once() {
 async fn changing_a_roles_permissions_applies_to_its_holders_sessions() {
     let env = TestEnv::new().await;
     let role = format!("auditor-{}", planoauth::tokens::random_id().to_lowercase());
-    admin(
-        &env,
-        &format!("role put --application planoauth --role {role}"),
-    )
-    .await
-    .unwrap();
+    env.admin(&format!("role put --application planoauth --role {role}"))
+        .await
+        .unwrap();
     let target = env.employee(&[]).await;
     let user = env.employee(&[(PlanoAuth, role.as_str())]).await;
     let session = env.session(user.id, PlanoAuth, false).await;
@@ -140,12 +112,12 @@ async fn changing_a_roles_permissions_applies_to_its_holders_sessions() {
         "permission-denied"
     );
 
-    let changed = admin(
-        &env,
-        &format!("role put --application planoauth --role {role} --permissions employees.update"),
-    )
-    .await
-    .unwrap();
+    let changed = env
+        .admin(&format!(
+            "role put --application planoauth --role {role} --permissions employees.update"
+        ))
+        .await
+        .unwrap();
     assert_eq!(changed["holders"], 1);
     assert_eq!(
         update(&env, &session, &target).await.status(),
@@ -161,7 +133,8 @@ async fn a_users_sessions_can_be_ended() {
         env.session(user.id, PlanoAuth, false).await,
         env.session(user.id, PlanoAuth, true).await,
     ];
-    let ended = admin(&env, &format!("sessions end --user {}", user.id))
+    let ended = env
+        .admin(&format!("sessions end --user {}", user.id))
         .await
         .unwrap();
     assert_eq!(ended["sessions_ended"], 2);
@@ -176,12 +149,13 @@ async fn a_users_sessions_can_be_ended() {
 #[tokio::test]
 async fn a_created_admin_chooses_a_password_then_updates_employees() {
     let env = TestEnv::new().await;
-    let created = admin(
-        &env,
-        &format!("create-admin --email {}", env.unique_email("admin")),
-    )
-    .await
-    .unwrap();
+    let created = env
+        .admin(&format!(
+            "create-admin --email {}",
+            env.unique_email("admin")
+        ))
+        .await
+        .unwrap();
     let app_token = env.application_token(PlanoAuth, &["sessions.create"]).await;
     let signed_in = env
         .call_encoded(
@@ -235,10 +209,9 @@ async fn reference_data_can_be_added() {
             .status(),
         "invalid-param"
     );
-    admin(
-        &env,
-        &format!("reference put --kind service_area --key {area} --name Waco"),
-    )
+    env.admin(&format!(
+        "reference put --kind service_area --key {area} --name Waco"
+    ))
     .await
     .unwrap();
     assert_eq!(
@@ -261,7 +234,7 @@ async fn mistakes_are_reported_not_guessed() {
         "token list",
         "launch rockets",
     ] {
-        assert!(admin(&env, line).await.is_err(), "{line}");
+        assert!(env.admin(line).await.is_err(), "{line}");
     }
 }
 

@@ -14,7 +14,6 @@ use planoauth::routes;
 use planoauth::store::{Item, number};
 use planoauth::tokens;
 use planoauth::use_cases::ResetRequests;
-use planoauth_admin::commands::{Environment, run};
 use planoauth_tests::{Answer, TestEnv, assert_status, links, update_employee};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -34,16 +33,6 @@ async fn app_token(env: &TestEnv) -> (String, String) {
         .await
         .unwrap();
     (token, record.id)
-}
-
-async fn admin(env: &TestEnv, line: &str) -> Result<Value, String> {
-    let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
-    let environment = Environment {
-        config: env.config.clone(),
-        tables: Some(env.app.db.tables.clone()),
-        mailer: None,
-    };
-    run(&args, &environment).await.map_err(|e| e.to_string())
 }
 
 async fn trail(env: &TestEnv, user_id: i64) -> Vec<AuditEntry> {
@@ -86,9 +75,7 @@ async fn assert_no_secrets(env: &TestEnv, user_id: i64, secrets: &[&str]) {
             "an audit item holds a secret"
         );
     }
-    let shown = admin(env, &format!("audit --user {user_id}"))
-        .await
-        .unwrap();
+    let shown = env.admin(&format!("audit --user {user_id}")).await.unwrap();
     for secret in &forbidden {
         assert!(!shown.to_string().contains(secret.as_str()));
     }
@@ -398,32 +385,30 @@ async fn the_operators_changes_are_recorded_and_read_back_by_user_and_by_time() 
     let since = SystemClock.now();
     let since_seconds = since;
     let admin_email = env.unique_email("admin");
-    let created = admin(&env, &format!("create-admin --email {admin_email}"))
+    let created = env
+        .admin(&format!("create-admin --email {admin_email}"))
         .await
         .unwrap();
     let id = created["id"].as_i64().unwrap();
-    admin(
-        &env,
-        &format!("role grant --user {id} --application planoauth --role manager"),
-    )
+    env.admin(&format!(
+        "role grant --user {id} --application planoauth --role manager"
+    ))
     .await
     .unwrap();
     env.session(id, PlanoAuth, false).await;
     env.session(id, PlanoAuth, true).await;
-    let ended = admin(&env, &format!("sessions end --user {id}"))
+    let ended = env
+        .admin(&format!("sessions end --user {id}"))
         .await
         .unwrap();
     assert_eq!(ended["sessions_ended"], 2);
     assert!(
-        admin(
-            &env,
-            "role grant --user 999999999 --application planoauth --role admin"
-        )
-        .await
-        .is_err()
+        env.admin("role grant --user 999999999 --application planoauth --role admin")
+            .await
+            .is_err()
     );
 
-    let shown = admin(&env, &format!("audit --user {id}")).await.unwrap();
+    let shown = env.admin(&format!("audit --user {id}")).await.unwrap();
     let shown = shown.as_array().unwrap();
     let actions: Vec<&str> = shown
         .iter()
@@ -456,9 +441,7 @@ async fn the_operators_changes_are_recorded_and_read_back_by_user_and_by_time() 
     // By time: RFC 3339 or Unix seconds, the same records among everyone's.
     let rfc3339 = planoauth::clock::rfc3339(since);
     for since in [since.to_string(), rfc3339] {
-        let all = admin(&env, &format!("audit --since {since}"))
-            .await
-            .unwrap();
+        let all = env.admin(&format!("audit --since {since}")).await.unwrap();
         let mine: Vec<&Value> = all
             .as_array()
             .unwrap()
@@ -478,12 +461,13 @@ async fn the_operators_changes_are_recorded_and_read_back_by_user_and_by_time() 
         );
         assert!(times.is_sorted(), "oldest first");
     }
-    let later = admin(&env, &format!("audit --since {}", SystemClock.now() + 1))
+    let later = env
+        .admin(&format!("audit --since {}", SystemClock.now() + 1))
         .await
         .unwrap();
     assert!(!later.as_array().unwrap().iter().any(|e| e["user_id"] == id));
-    assert!(admin(&env, "audit").await.is_err(), "--user or --since");
-    assert!(admin(&env, "audit --since yesterday").await.is_err());
+    assert!(env.admin("audit").await.is_err(), "--user or --since");
+    assert!(env.admin("audit --since yesterday").await.is_err());
 }
 
 #[tokio::test]

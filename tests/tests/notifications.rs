@@ -11,22 +11,11 @@ use photographers_create::PhotographersCreate;
 use planoauth::domain::Application::PlanoAuth;
 use planoauth::mail::Mailer;
 use planoauth::use_cases::{MAX_RETRIES, retry_delay};
-use planoauth_admin::commands::{Environment, run};
 use planoauth_tests::{SENDER, TestEnv, assert_status, links, repository_root};
 use serde_json::{Value, json};
 
 /// A sender SES refuses: it was never verified.
 const REFUSED_SENDER: &str = "unverified@planoauth.test";
-
-async fn admin(env: &TestEnv, mailer: Option<Mailer>, line: &str) -> Result<Value, String> {
-    let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
-    let environment = Environment {
-        config: env.config.clone(),
-        tables: Some(env.app.db.tables.clone()),
-        mailer,
-    };
-    run(&args, &environment).await.map_err(|e| e.to_string())
-}
 
 fn mailer(env: &TestEnv, sender: &str) -> Mailer {
     Mailer::new(env.ses.clone(), sender, links())
@@ -52,7 +41,7 @@ async fn photographer_without_welcome(env: &TestEnv) -> (String, String) {
     });
     let answer = env.call_encoded(&refused, &params).await;
     assert_status(&answer, "email-send-failed", 500);
-    let open = admin(env, None, "notifications list --open").await.unwrap();
+    let open = env.admin("notifications list --open").await.unwrap();
     let open = open.as_array().unwrap();
     assert_eq!(open.len(), 1, "one open notification: {open:?}");
     assert_eq!(open[0]["recipient"], email.as_str());
@@ -71,7 +60,7 @@ async fn scheduled_run(env: &TestEnv, sender: &str) -> planoauth::use_cases::Ret
 }
 
 async fn show(env: &TestEnv, id: &str) -> Value {
-    admin(env, None, &format!("notifications show --id {id}"))
+    env.admin(&format!("notifications show --id {id}"))
         .await
         .unwrap()
 }
@@ -118,7 +107,7 @@ async fn the_schedule_sends_a_failed_welcome_once_ses_accepts_it_again() {
     assert_eq!((report.sent, report.failed), (0, 0));
     assert_eq!(env.sent_emails(&email).await.len(), 1);
     assert!(
-        admin(&env, None, "notifications list --open")
+        env.admin("notifications list --open")
             .await
             .unwrap()
             .as_array()
@@ -148,17 +137,17 @@ async fn after_its_last_retry_a_notification_stays_open_for_the_team() {
     assert!(env.sent_emails(&email).await.is_empty());
 
     // The operator retries by hand once SES is fixed, and the notification closes.
-    let retried = admin(
-        &env,
-        Some(mailer(&env, SENDER)),
-        &format!("notifications retry --id {id}"),
-    )
-    .await
-    .unwrap();
+    let retried = &env
+        .admin_mailing(
+            Some(mailer(&env, SENDER)),
+            &format!("notifications retry --id {id}"),
+        )
+        .await
+        .unwrap();
     assert_eq!(retried["retried"]["outcome"], "sent");
     assert_eq!(env.sent_emails(&email).await.len(), 1);
     assert_eq!(show(&env, &id).await["open"], false);
-    let again = admin(&env, None, &format!("notifications retry --id {id}")).await;
+    let again = env.admin(&format!("notifications retry --id {id}")).await;
     assert!(again.unwrap_err().contains("resolved"));
 }
 
@@ -166,13 +155,10 @@ async fn after_its_last_retry_a_notification_stays_open_for_the_team() {
 async fn an_operator_resolves_a_notification_with_a_note() {
     let env = TestEnv::isolated("notifications-resolve").await;
     let (email, id) = photographer_without_welcome(&env).await;
-    let resolved = admin(
-        &env,
-        None,
-        &format!("notifications resolve --id {id} --note phoned"),
-    )
-    .await
-    .unwrap();
+    let resolved = env
+        .admin(&format!("notifications resolve --id {id} --note phoned"))
+        .await
+        .unwrap();
     assert_eq!(resolved["resolved"], true);
     let notification = show(&env, &id).await;
     assert_eq!(notification["open"], false);
@@ -181,29 +167,24 @@ async fn an_operator_resolves_a_notification_with_a_note() {
     assert!(notification["resolved_at"].as_i64().unwrap() >= env.now());
 
     // Resolved: listed among all, not among the open ones, and never retried.
-    let all = admin(&env, None, "notifications list").await.unwrap();
+    let all = env.admin("notifications list").await.unwrap();
     assert!(
         all.as_array()
             .unwrap()
             .iter()
             .any(|n| n["id"] == id.as_str())
     );
-    let open = admin(&env, None, "notifications list --open")
-        .await
-        .unwrap();
+    let open = env.admin("notifications list --open").await.unwrap();
     assert!(open.as_array().unwrap().is_empty());
     env.advance(retry_delay(0));
     assert_eq!(scheduled_run(&env, SENDER).await.sent, 0);
     assert!(env.sent_emails(&email).await.is_empty());
 
-    let twice = admin(
-        &env,
-        None,
-        &format!("notifications resolve --id {id} --note again"),
-    )
-    .await;
+    let twice = env
+        .admin(&format!("notifications resolve --id {id} --note again"))
+        .await;
     assert!(twice.unwrap_err().contains("no open notification"));
-    let unknown = admin(&env, None, "notifications show --id nothing").await;
+    let unknown = env.admin("notifications show --id nothing").await;
     assert!(unknown.unwrap_err().contains("no notification"));
 }
 
@@ -241,13 +222,13 @@ async fn a_password_reset_email_is_not_sent_again() {
     env.advance(retry_delay(MAX_RETRIES));
     let report = scheduled_run(&env, SENDER).await;
     assert_eq!((report.sent, report.failed), (0, 0));
-    let retried = admin(
-        &env,
-        Some(mailer(&env, SENDER)),
-        &format!("notifications retry --id {id}"),
-    )
-    .await
-    .unwrap();
+    let retried = &env
+        .admin_mailing(
+            Some(mailer(&env, SENDER)),
+            &format!("notifications retry --id {id}"),
+        )
+        .await
+        .unwrap();
     assert_eq!(retried["retried"]["outcome"], "not-retryable");
     assert_eq!(show(&env, &id).await["open"], true);
 }

@@ -8,7 +8,6 @@
 
 use planoauth::domain::Application::PlanoAuth;
 use planoauth::routes;
-use planoauth_admin::commands::{Environment, run};
 use planoauth_tests::{Answer, TestEnv};
 use serde_json::json;
 
@@ -18,16 +17,6 @@ async fn isolated_env() -> TestEnv {
         planoauth::tokens::random_id()
     ))
     .await
-}
-
-async fn admin(env: &TestEnv, line: &str) {
-    let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
-    let environment = Environment {
-        config: env.config.clone(),
-        tables: Some(env.app.db.tables.clone()),
-        mailer: None,
-    };
-    run(&args, &environment).await.unwrap();
 }
 
 /// An update of an employee, on an app that reads the registry at every request.
@@ -50,22 +39,22 @@ async fn update(env: &TestEnv) -> Answer {
 #[tokio::test]
 async fn a_route_switched_off_is_route_not_found_until_switched_on() {
     let env = isolated_env().await;
-    admin(
-        &env,
-        "route disable --path /api/v1/employees/update --reason maintenance",
-    )
-    .await;
+    env.admin("route disable --path /api/v1/employees/update --reason maintenance")
+        .await
+        .unwrap();
     let answer = update(&env).await;
     assert_eq!((answer.status(), answer.http), ("route-not-found", 404));
 
-    admin(&env, "route enable --path /api/v1/employees/update").await;
+    env.admin("route enable --path /api/v1/employees/update")
+        .await
+        .unwrap();
     assert_eq!(update(&env).await.status(), "action-successful");
 }
 
 #[tokio::test]
 async fn a_service_switched_off_is_service_not_found() {
     let env = isolated_env().await;
-    admin(&env, "service disable --name employees").await;
+    env.admin("service disable --name employees").await.unwrap();
     let answer = update(&env).await;
     assert_eq!((answer.status(), answer.http), ("service-not-found", 404));
     // Other services go on.
@@ -78,7 +67,7 @@ async fn a_service_switched_off_is_service_not_found() {
         .await;
     assert_eq!(guest.status(), "action-successful");
 
-    admin(&env, "service enable --name employees").await;
+    env.admin("service enable --name employees").await.unwrap();
     assert_eq!(update(&env).await.status(), "action-successful");
 }
 
@@ -131,17 +120,11 @@ async fn unknown_paths_and_methods_are_route_non_existent() {
 #[tokio::test]
 async fn switches_name_only_known_routes_and_services() {
     let env = isolated_env().await;
-    let environment = Environment {
-        config: env.config.clone(),
-        tables: Some(env.app.db.tables.clone()),
-        mailer: None,
-    };
     for line in [
         "route disable --path /api/v1/nothing/here",
         "service disable --name nothing",
     ] {
-        let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
-        assert!(run(&args, &environment).await.is_err(), "{line}");
+        assert!(env.admin(line).await.is_err(), "{line}");
     }
 }
 

@@ -8,7 +8,7 @@
 //! Query per day rather than a Scan; changes to people are rare enough that a day's
 //! partition never runs hot.
 
-use super::{Item, Reader, StoreError, number, string};
+use super::{Item, Reader, StoreError, every_page, number, string};
 use crate::domain::{Actor, Application, AuditAction, AuditEntry, FieldChange, RecordKind};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
@@ -282,9 +282,7 @@ impl Audit<'_> {
 
     /// A person's trail, oldest first.
     pub async fn for_user(&self, user_id: i64) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut entries = Vec::new();
-        let mut start = None;
-        loop {
+        let items = every_page(|start| async move {
             let page = self
                 .client
                 .query()
@@ -296,14 +294,10 @@ impl Audit<'_> {
                 .set_exclusive_start_key(start)
                 .send()
                 .await?;
-            for item in page.items() {
-                entries.push(entry_from(item)?);
-            }
-            match page.last_evaluated_key() {
-                Some(key) => start = Some(key.clone()),
-                None => return Ok(entries),
-            }
-        }
+            Ok((page.items.unwrap_or_default(), page.last_evaluated_key))
+        })
+        .await?;
+        items.iter().map(entry_from).collect()
     }
 
     /// Every change from `since` to `now` (Unix seconds), oldest first: one Query of the
@@ -314,8 +308,8 @@ impl Audit<'_> {
         let from = from_second(since);
         let mut day = since - since.rem_euclid(DAY);
         while day <= now {
-            let mut start = None;
-            loop {
+            let from = &from;
+            let items = every_page(|start| async move {
                 let page = self
                     .client
                     .query()
@@ -325,17 +319,15 @@ impl Audit<'_> {
                     .expression_attribute_names("#day", attr::DAY)
                     .expression_attribute_names("#at_id", attr::AT_ID)
                     .expression_attribute_values(":day", string(day_of(day)))
-                    .expression_attribute_values(":from", string(&from))
+                    .expression_attribute_values(":from", string(from))
                     .set_exclusive_start_key(start)
                     .send()
                     .await?;
-                for item in page.items() {
-                    entries.push(entry_from(item)?);
-                }
-                match page.last_evaluated_key() {
-                    Some(key) => start = Some(key.clone()),
-                    None => break,
-                }
+                Ok((page.items.unwrap_or_default(), page.last_evaluated_key))
+            })
+            .await?;
+            for item in &items {
+                entries.push(entry_from(item)?);
             }
             day += DAY;
         }

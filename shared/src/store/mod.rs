@@ -426,6 +426,25 @@ pub async fn batch_get(
     Ok(found)
 }
 
+/// Every item of a paged Query or Scan: `page` sends the request from a start key and
+/// answers the page's items and the key the next page starts from.
+pub(crate) async fn every_page<F, Fut>(mut page: F) -> Result<Vec<Item>, StoreError>
+where
+    F: FnMut(Option<Item>) -> Fut,
+    Fut: Future<Output = Result<(Vec<Item>, Option<Item>), StoreError>>,
+{
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let (mut found, next) = page(start).await?;
+        items.append(&mut found);
+        match next {
+            Some(key) => start = Some(key),
+            None => return Ok(items),
+        }
+    }
+}
+
 /// Where an item is: its table and key.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemKey {

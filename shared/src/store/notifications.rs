@@ -8,7 +8,9 @@
 //! conditional write, so that one attempt sends at most one email however many runners
 //! race for it.
 
-use super::{Conditional, Expression, Item, Reader, StoreError, number, string, update_if};
+use super::{
+    Conditional, Expression, Item, Reader, StoreError, every_page, number, string, update_if,
+};
 use crate::tokens;
 use aws_sdk_dynamodb::Client;
 use serde::Serialize;
@@ -168,9 +170,7 @@ impl Notifications<'_> {
 
     /// The open notifications, oldest first, through the sparse index.
     pub async fn open(&self) -> Result<Vec<Record>, StoreError> {
-        let mut records = Vec::new();
-        let mut start = None;
-        loop {
+        let items = every_page(|start| async move {
             let output = self
                 .client
                 .query()
@@ -182,22 +182,16 @@ impl Notifications<'_> {
                 .set_exclusive_start_key(start)
                 .send()
                 .await?;
-            for item in output.items() {
-                records.push(Record::read(item)?);
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(records);
-            }
-        }
+            Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
+        })
+        .await?;
+        items.iter().map(Record::read).collect()
     }
 
     /// Every notification, newest first. A Scan: for the operator, off every request
     /// path, over a table that holds only failures.
     pub async fn all(&self) -> Result<Vec<Record>, StoreError> {
-        let mut records = Vec::new();
-        let mut start = None;
-        loop {
+        let items = every_page(|start| async move {
             let output = self
                 .client
                 .scan()
@@ -205,14 +199,13 @@ impl Notifications<'_> {
                 .set_exclusive_start_key(start)
                 .send()
                 .await?;
-            for item in output.items() {
-                records.push(Record::read(item)?);
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+            Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
+        })
+        .await?;
+        let mut records = items
+            .iter()
+            .map(Record::read)
+            .collect::<Result<Vec<_>, _>>()?;
         records.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
         Ok(records)
     }
