@@ -104,9 +104,11 @@ def outcome(response: bytes | None) -> str:
 
 
 def meter() -> dict:
-    """What the local DynamoDB has answered so far (calls, seconds, request units)."""
+    """What the local DynamoDB has answered so far (calls, seconds, request units). The
+    emulator can stall for seconds as its tables fill; that shows in the figures rather
+    than ending the run."""
     url = os.environ["AWS_ENDPOINT_URL"].rstrip("/") + "/_local/meter"
-    with urllib.request.urlopen(url, timeout=10) as answer:
+    with urllib.request.urlopen(url, timeout=60) as answer:
         return json.load(answer)
 
 

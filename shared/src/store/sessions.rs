@@ -9,7 +9,7 @@ use super::{
     WriteError, number, put_new, put_new_step, send_through_conflicts, string, update_if,
 };
 use crate::domain::{
-    ABSOLUTE_LIFETIME, Application, Grants, IDLE_LIFETIME, Permission, Profile, Session,
+    ABSOLUTE_LIFETIME, Application, AuditEntry, Grants, IDLE_LIFETIME, Permission, Profile, Session,
 };
 use crate::tokens::{self, TokenKind};
 use aws_sdk_dynamodb::Client;
@@ -21,6 +21,9 @@ use std::collections::{BTreeMap, HashMap};
 const TTL_GRACE: i64 = 24 * 60 * 60;
 /// Deletes in flight at once when a user's sessions all end.
 const CONCURRENT_DELETES: usize = 16;
+/// Sessions one transaction ends: DynamoDB's 100 items, less the account's list and the
+/// audit record.
+const ENDINGS_PER_TRANSACTION: usize = 98;
 /// Sessions that can expire (not `remember_me`), by last use and by creation, for the
 /// cleanup to find expired ones without a Scan. Spread over shards so that no index
 /// partition takes every session's writes.
@@ -632,6 +635,54 @@ impl Sessions<'_> {
     /// and takes them off the list. Returns how many there were.
     pub async fn end_all_for_user(&self, user_id: i64) -> Result<usize, StoreError> {
         self.end_all_for_user_but(user_id, None).await
+    }
+
+    /// [`Sessions::end_all_for_user`] with its `audit` record (for an operator's ending,
+    /// the count filled in here): the sessions' deletes, their removal from the account's
+    /// list and the record, in one transaction. An account listing more sessions than a
+    /// transaction holds ends them in several, the record with the first, which carries
+    /// the whole count. Returns how many the account listed.
+    pub async fn end_all_for_user_recorded(
+        &self,
+        user_id: i64,
+        audit: &AuditEntry,
+    ) -> Result<usize, StoreError> {
+        let hashes = self.db.users().session_hashes(user_id).await?;
+        let mut record = Some(AuditEntry {
+            count: Some(hashes.len() as i64),
+            ..audit.clone()
+        });
+        if hashes.is_empty() {
+            let entry = record.take().unwrap_or_else(|| audit.clone());
+            return self.db.audit().record(&entry).await.map(|()| 0);
+        }
+        for chunk in hashes.chunks(ENDINGS_PER_TRANSACTION) {
+            let mut steps = Steps::default();
+            for hash in chunk {
+                let key = (attr::TOKEN_HASH, string(hash));
+                steps.push(
+                    Step::Session,
+                    Expression::default().delete_step(self.table, key)?,
+                );
+            }
+            steps.push(
+                Step::Account,
+                self.db.users().forget_sessions_step(user_id, chunk)?,
+            );
+            if let Some(entry) = record.take() {
+                steps.push(Step::Audit, self.db.audit().put(&entry)?);
+            }
+            match steps.run(self.client).await? {
+                Outcome::Written => {}
+                Outcome::Conflict => return Err(StoreError::Busy("ending a user's sessions")),
+                refused => {
+                    return Err(StoreError::Malformed(format!(
+                        "ending user {user_id}'s sessions was refused ({refused:?})"
+                    )));
+                }
+            }
+        }
+        Ok(hashes.len())
     }
 
     /// [`Sessions::end_all_for_user`] but for the session `kept` (the caller's).

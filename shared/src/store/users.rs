@@ -314,6 +314,19 @@ impl Users<'_> {
     }
 
     /// Takes ended sessions off an account's list.
+    /// The transaction step that takes sessions off the account's list, if it exists.
+    pub fn forget_sessions_step(
+        &self,
+        user_id: i64,
+        hashes: &[String],
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut e = Expression::default();
+        e.delete(attr::SESSIONS, AttributeValue::Ss(hashes.to_vec()));
+        let id = e.name(attr::ID);
+        e.condition(format!("attribute_exists({id})"));
+        e.update_step(self.table(), Users::key(user_id))
+    }
+
     pub async fn forget_sessions(&self, user_id: i64, hashes: &[String]) -> Result<(), StoreError> {
         if hashes.is_empty() {
             return Ok(());

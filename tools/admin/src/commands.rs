@@ -237,14 +237,12 @@ pub async fn run(args: &[String], environment: &Environment) -> Result<Value, Bo
         ["sessions", "end"] => {
             let app = environment.app()?;
             let user_id = options.user()?;
-            let ended = app.db.sessions().end_all_for_user(user_id).await?;
-            // Its own write, after: the sessions end one DeleteItem each, at once and as
-            // many as there are (a transaction holds at most 100 items), and the one
-            // record carries how many ended, known only then. Should the tool stop in
-            // between, the sessions are ended all the same, unrecorded.
-            let mut audit = operator_audit(app.clock.now(), AuditAction::SessionsEnded, user_id);
-            audit.count = Some(ended as i64);
-            app.db.audit().record(&audit).await?;
+            let audit = operator_audit(app.clock.now(), AuditAction::SessionsEnded, user_id);
+            let ended = app
+                .db
+                .sessions()
+                .end_all_for_user_recorded(user_id, &audit)
+                .await?;
             Ok(json!({ "user": user_id, "sessions_ended": ended }))
         }
         ["audit"] => {
