@@ -171,8 +171,13 @@ def request_units(operation: str, request: dict, answer: dict) -> tuple:
     if operation in ("Query", "Scan"):
         return _units(sum(_size(item) for item in answer.get("Items", [])), 4096) * consistent, 0
     if operation == "BatchGetItem":
-        items = [item for found in answer.get("Responses", {}).values() for item in found]
-        return sum(_units(_size(item), 4096) for item in items) * 0.5, 0
+        # Consistency is asked per table.
+        tables = request.get("RequestItems", {})
+        return sum(
+            _units(_size(item), 4096) * (1 if tables.get(table, {}).get("ConsistentRead") else 0.5)
+            for table, found in answer.get("Responses", {}).items()
+            for item in found
+        ), 0
     if operation == "TransactGetItems":
         return sum(2 * _units(_size(r.get("Item")), 4096) for r in answer.get("Responses", [])), 0
     if operation == "PutItem":
