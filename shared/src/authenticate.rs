@@ -54,18 +54,10 @@ pub fn take_token(params: &mut Params, request: &Request) -> Result<String, ApiE
 }
 
 /// Who the token belongs to. An expired session is refused with `session-expired` but
-/// still handed back, as the response carries it.
+/// still handed back, as the response carries it. With `also`, the item there is read in
+/// the same round trip (one BatchGetItem) for the endpoint, which gets it back unless
+/// the token is of no kind there is.
 pub async fn authenticate(
-    db: &Db,
-    token: &str,
-    now: i64,
-) -> Result<Caller, (ApiError, Option<Session>)> {
-    authenticate_reading(db, token, now, None).await.0
-}
-
-/// [`authenticate`], reading the item at `also` in the same round trip (one BatchGetItem)
-/// for the endpoint, which gets it back unless the token is of no kind there is.
-pub async fn authenticate_reading(
     db: &Db,
     token: &str,
     now: i64,

@@ -2,7 +2,7 @@
 //! authorise → handle → respond. An endpoint supplies only the handle step.
 
 use crate::app::App;
-use crate::authenticate::{Caller, authenticate_reading, take_token};
+use crate::authenticate::{Caller, authenticate, take_token};
 use crate::authorise::authorise;
 use crate::decode::decode;
 use crate::domain::{Actor, Application, AuditAction, AuditEntry, RecordKind, Session};
@@ -269,8 +269,7 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
         session_view = params.optional::<View>("session_view")?.unwrap_or_default();
         let now = app.clock.now();
         let also = endpoint.read_ahead(&app.db, &params);
-        let (authenticated, read_ahead) =
-            authenticate_reading(&app.db, &token, now, also.as_ref()).await;
+        let (authenticated, read_ahead) = authenticate(&app.db, &token, now, also.as_ref()).await;
         // A key's record belongs to the token that made its first request, so a repeat is
         // answered even when that request ended the session token it came with (as a
         // registration does). An application token must still be good.
