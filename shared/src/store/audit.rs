@@ -9,6 +9,7 @@
 //! partition never runs hot.
 
 use super::{Item, Reader, StoreError, every_page, number, string};
+use crate::clock::rfc3339;
 use crate::domain::{Actor, Application, AuditAction, AuditEntry, FieldChange, RecordKind};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
@@ -45,12 +46,6 @@ pub fn day_of(at: i64) -> String {
     let mut text = rfc3339(at);
     text.truncate(10);
     text
-}
-
-fn rfc3339(at: i64) -> String {
-    aws_smithy_types::DateTime::from_secs(at)
-        .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .unwrap_or_default()
 }
 
 /// The sort key: the change's second first, so that `--since` is a key condition; the
