@@ -4,7 +4,9 @@ lambda_http function and a naive one (a DynamoDB client built the ordinary way).
 Each binary is started as Lambda starts it, against an emulation of the Lambda Runtime
 API on loopback, and serves its sample event on the local stack.
 
-Cold runs (RUNS processes per function, one invocation each; medians):
+Cold runs (RUNS processes per function, one invocation each; medians). The starts are
+taken in rounds, one of each function a round, so that a spell of load on the machine
+falls on every function alike rather than on whichever was being measured:
   - cold init: from process start to its first request for an event (init done);
   - first call: from handing it the event to its response (DynamoDB included);
   - peak RSS: the process's high-water mark (VmHWM) after answering.
@@ -222,12 +224,18 @@ def main() -> None:
         function, event_file = arg.split("=", 1)
         function, _, label = function.partition(":")
         cases.append((function, label or os.path.basename(function), event_file))
-    cold_results, warm_results = [], []
-    for function, label, event_file in cases:
+    binaries = [os.path.join(target, function) for function, _, _ in cases]
+    events = []
+    for _, _, event_file in cases:
         with open(event_file, "rb") as file:
-            event = file.read()
-        binary = os.path.join(target, function)
-        cold_results.append([cold(binary, event) for _ in range(runs)])
+            events.append(file.read())
+    cold_results = [[] for _ in cases]
+    for round_number in range(1, runs + 1):
+        for samples, binary, event in zip(cold_results, binaries, events):
+            samples.append(cold(binary, event))
+        print(f"cold round {round_number} of {runs}", file=sys.stderr, flush=True)
+    warm_results = []
+    for (_, label, _), binary, event in zip(cases, binaries, events):
         warm_results.append(warm(binary, event, invocations, label))
         print(f"measured {label}", file=sys.stderr, flush=True)
 

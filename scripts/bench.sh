@@ -3,7 +3,7 @@
 # own time above DynamoDB), peak memory after 1, 100 and WARM invocations in one process,
 # DynamoDB request units and their price, and the arm64 artefact zipped when `make build`
 # has run; against a bare lambda_http function and a naive one built the same way
-# (release, this machine's architecture), on a fresh local stack. RUNS (default 15) cold
+# (release, this machine's architecture), on a fresh local stack. RUNS (default 21) cold
 # starts each; WARM (default 1000) invocations in the warm process.
 # Then the time of a failed sign-in for an address with an account and for one without,
 # through the local API (debug build, argon2 optimised as in every build).
@@ -65,7 +65,7 @@ cases+=("sessions-create:sessions-create sign-in=$STACK_DIR/sign-in.event.json")
 # The warm processes' warnings and errors, kept for a look after the run.
 export BENCH_LOGS="$root/.local/bench-logs"
 rm -rf "$BENCH_LOGS" && mkdir -p "$BENCH_LOGS"
-python3 scripts/bench.py target/release "${RUNS:-15}" "${WARM:-1000}" "${cases[@]}"
+python3 scripts/bench.py target/release "${RUNS:-21}" "${WARM:-1000}" "${cases[@]}"
 echo "(the warm processes' logs: .local/bench-logs/)"
 echo
 echo "release binaries (x86_64, stripped):"

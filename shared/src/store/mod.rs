@@ -392,38 +392,45 @@ pub async fn batch_get(
     table: &str,
     keys: Vec<Item>,
 ) -> Result<Vec<Item>, StoreError> {
-    let mut found = Vec::new();
-    let mut backoff = Backoff::new();
-    let mut keys = Some(
-        KeysAndAttributes::builder()
+    let found = batch_read(client, HashMap::from([(table.to_owned(), keys)])).await?;
+    Ok(found.into_values().flatten().collect())
+}
+
+/// The items that exist at these keys, by table, read consistently with BatchGetItem (at
+/// most 100 keys in all). DynamoDB may leave keys unprocessed when a table or partition is
+/// busy; they are asked for again after a jittered backoff, up to its limit.
+async fn batch_read(
+    client: &Client,
+    keys_by_table: HashMap<String, Vec<Item>>,
+) -> Result<HashMap<String, Vec<Item>>, StoreError> {
+    let mut requests = HashMap::new();
+    for (table, keys) in keys_by_table {
+        let request = KeysAndAttributes::builder()
             .set_keys(Some(keys))
             .consistent_read(true)
-            .build()?,
-    );
-    while let Some(request) = keys.take() {
+            .build()?;
+        requests.insert(table, request);
+    }
+    let mut found: HashMap<String, Vec<Item>> = HashMap::new();
+    let mut backoff = Backoff::new();
+    loop {
         let output = client
             .batch_get_item()
-            .request_items(table, request)
+            .set_request_items(Some(requests))
             .send()
             .await?;
-        found.extend(
-            output
-                .responses()
-                .and_then(|by_table| by_table.get(table))
-                .into_iter()
-                .flatten()
-                .cloned(),
-        );
-        keys = output
-            .unprocessed_keys()
-            .and_then(|by_table| by_table.get(table))
-            .filter(|unprocessed| !unprocessed.keys().is_empty())
-            .cloned();
-        if keys.is_some() && !backoff.wait().await {
+        for (table, items) in output.responses.unwrap_or_default() {
+            found.entry(table).or_default().extend(items);
+        }
+        requests = output.unprocessed_keys.unwrap_or_default();
+        requests.retain(|_, request| !request.keys().is_empty());
+        if requests.is_empty() {
+            return Ok(found);
+        }
+        if !backoff.wait().await {
             return Err(StoreError::Busy("a batch read"));
         }
     }
-    Ok(found)
 }
 
 /// Every item of a paged Query or Scan: `page` sends the request from a start key and
@@ -470,7 +477,7 @@ pub struct ReadAhead {
 }
 
 /// The items at two keys, read consistently in one BatchGetItem (one round trip where
-/// two GetItems would take two), asking again for any DynamoDB left unprocessed.
+/// two GetItems would take two).
 pub async fn get_pair(
     client: &Client,
     first: &ItemKey,
@@ -483,40 +490,17 @@ pub async fn get_pair(
             .or_default()
             .push(key.key.clone());
     }
-    let mut requests = HashMap::new();
-    for (table, keys) in wanted {
-        let request = KeysAndAttributes::builder()
-            .set_keys(Some(keys))
-            .consistent_read(true)
-            .build()?;
-        requests.insert(table, request);
-    }
     let (mut found_first, mut found_second) = (None, None);
-    let mut backoff = Backoff::new();
-    loop {
-        let output = client
-            .batch_get_item()
-            .set_request_items(Some(requests))
-            .send()
-            .await?;
-        for (table, items) in output.responses.unwrap_or_default() {
-            for item in items {
-                if first.matches(&table, &item) {
-                    found_first = Some(item);
-                } else if second.matches(&table, &item) {
-                    found_second = Some(item);
-                }
+    for (table, items) in batch_read(client, wanted).await? {
+        for item in items {
+            if first.matches(&table, &item) {
+                found_first = Some(item);
+            } else if second.matches(&table, &item) {
+                found_second = Some(item);
             }
         }
-        requests = output.unprocessed_keys.unwrap_or_default();
-        requests.retain(|_, request| !request.keys().is_empty());
-        if requests.is_empty() {
-            return Ok((found_first, found_second));
-        }
-        if !backoff.wait().await {
-            return Err(StoreError::Busy("a batch read"));
-        }
     }
+    Ok((found_first, found_second))
 }
 
 /// Puts an item, replacing any with its key.
