@@ -12,8 +12,12 @@ falls on every function alike rather than on whichever was being measured:
   - peak RSS: the process's high-water mark (VmHWM) after answering.
 Warm run (one process per function serving the same event WARM times, as a warm Lambda
 sandbox does):
-  - p50 and p99 of an invocation, and of the handler's own time above its DynamoDB round
-    trips (the invocation less the time the local DynamoDB spent answering it);
+  - p50 and p99 of an invocation (from the Runtime API's side: the event handed out to
+    the answer received);
+  - p50 and p99 of the handler's own time, and p50 of its time waiting on DynamoDB, as
+    the function itself reports them in each request's metrics record (`OwnMs`,
+    `DynamoDbMs`: the SDK client times each request on the wire); scheduled functions
+    write no request records;
   - peak RSS after 1, 100 and WARM invocations;
   - DynamoDB request units per invocation (median), from the local DynamoDB's meter, and
     what a million such requests cost on demand;
@@ -118,7 +122,9 @@ class Process:
     """A function started as Lambda starts it, on a Runtime API of its own (a request
     still queued from a process ended before must not take this one's event)."""
 
-    def __init__(self, binary: str, log_name: str | None = None):
+    def __init__(self, binary: str, log_name: str | None = None, records: list | None = None):
+        """`records`, when given, receives the request metrics records the process writes
+        on standard output."""
         handler = type("Handler", (RuntimeApi,), {"events": queue.Queue(), "answers": queue.Queue()})
         self.events, self.answers = handler.events, handler.answers
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -132,8 +138,15 @@ class Process:
         log = subprocess.DEVNULL
         if log_name and os.environ.get("BENCH_LOGS"):
             log = open(os.path.join(os.environ["BENCH_LOGS"], f"{log_name}.log"), "wb")
-        self.process = subprocess.Popen([binary], env=env, stdout=log, stderr=subprocess.STDOUT)
+        if records is None:
+            self.process = subprocess.Popen([binary], env=env, stdout=log, stderr=subprocess.STDOUT)
+        else:
+            self.process = subprocess.Popen([binary], env=env, stdout=subprocess.PIPE, stderr=log)
         self.binary = binary
+        self.reader = None
+        if records is not None:
+            self.reader = threading.Thread(target=read_records, args=(self.process.stdout, records, log), daemon=True)
+            self.reader.start()
 
     def invoke(self, event: bytes) -> tuple[float, float, bytes]:
         """(when the process asked for the event, when it answered, the answer)."""
@@ -154,8 +167,24 @@ class Process:
         self.events.put(None)
         self.process.kill()
         self.process.wait()
+        if self.reader:
+            self.reader.join()
         self.server.shutdown()
         self.server.server_close()
+
+
+def read_records(stdout, records: list, log) -> None:
+    """Keeps the request metrics records among a process's output lines; the other lines
+    go to its log."""
+    for line in stdout:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if isinstance(record, dict) and "OwnMs" in record:
+            records.append(record)
+        elif log is not subprocess.DEVNULL:
+            log.write(line)
 
 
 def cold(binary: str, event: bytes) -> tuple[float, float, int, str]:
@@ -169,8 +198,9 @@ def cold(binary: str, event: bytes) -> tuple[float, float, int, str]:
 
 
 def warm(binary: str, event: bytes, invocations: int, label: str) -> dict:
-    process = Process(binary, label.replace(" ", "-"))
-    times, own, reads, writes, rss, answers = [], [], [], [], {}, set()
+    records = []
+    process = Process(binary, label.replace(" ", "-"), records)
+    times, reads, writes, rss, answers = [], [], [], {}, set()
     try:
         for n in range(1, invocations + 1):
             before = meter()
@@ -179,7 +209,6 @@ def warm(binary: str, event: bytes, invocations: int, label: str) -> dict:
             if n > 1:
                 took = answered - asked
                 times.append(took * 1000)
-                own.append((took - (after["seconds"] - before["seconds"])) * 1000)
                 reads.append(after["read_units"] - before["read_units"])
                 writes.append(after["write_units"] - before["write_units"])
                 answers.add(outcome(body))
@@ -187,12 +216,22 @@ def warm(binary: str, event: bytes, invocations: int, label: str) -> dict:
                 rss[n] = process.peak_rss_kib() / 1024
     finally:
         process.end()
-    return {"times": times, "own": own, "reads": reads, "writes": writes, "rss": rss, "answers": answers}
+    # The first invocation's record is the cold one's.
+    warm_records = records[1:]
+    own = [record["OwnMs"] for record in warm_records]
+    waited = [record["DynamoDbMs"] for record in warm_records]
+    return {"times": times, "own": own, "waited": waited, "reads": reads, "writes": writes, "rss": rss,
+            "answers": answers}
 
 
 def percentile(values: list, share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+def milliseconds(values: list, share: float) -> str:
+    """A percentile for the table, to the microsecond, or - when there are no values."""
+    return f"{percentile(values, share):6.3f}ms" if values else f"{'-':>8}"
 
 
 def zipped_mb(function: str) -> str:
@@ -251,14 +290,16 @@ def main() -> None:
         print(f"{name:<24} {init:7.2f}ms {init / bare:6.2f}x {init / naive:7.2f}x {first:7.2f}ms {rss:5.1f}MB  {answers}")
     print()
     last = f"@{invocations}"
-    print(f"{'function':<24} {'p50':>7} {'p99':>7} {'own p50':>8} {'own p99':>8} {'RSS@1':>6} {'@100':>6} {last:>6}"
+    print(f"{'function':<24} {'p50':>7} {'p99':>7} {'own p50':>8} {'own p99':>8} {'db p50':>8}"
+          f" {'RSS@1':>6} {'@100':>6} {last:>6}"
           f" {'RRU':>5} {'WRU':>5} {'$/M req':>8} {'arm64 zip':>9}")
     for (function, name, _), result in zip(cases, warm_results):
         reads, writes = percentile(result["reads"], 0.5), percentile(result["writes"], 0.5)
         price = reads * READ_PRICE + writes * WRITE_PRICE
         rss = result["rss"]
         print(f"{name:<24} {percentile(result['times'], 0.5):5.2f}ms {percentile(result['times'], 0.99):5.2f}ms"
-              f" {percentile(result['own'], 0.5):6.2f}ms {percentile(result['own'], 0.99):6.2f}ms"
+              f" {milliseconds(result['own'], 0.5)} {milliseconds(result['own'], 0.99)}"
+              f" {milliseconds(result['waited'], 0.5)}"
               f" {rss.get(1, 0):4.1f}MB {rss.get(100, 0):4.1f}MB {rss.get(invocations, 0):4.1f}MB"
               f" {reads:5.1f} {writes:5.1f} {price:8.3f} {zipped_mb(os.path.basename(function)):>7}MB  {','.join(sorted(result['answers']))}")
 

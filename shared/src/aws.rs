@@ -16,11 +16,12 @@ use aws_smithy_runtime_api::client::http::{
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 pub use aws_types::SdkConfig;
 use std::time::Duration;
 
@@ -103,9 +104,25 @@ pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
 
 /// Counts, for the metrics, each attempt after an operation's first (the SDK's own
 /// retries, which it otherwise absorbs silently) and each answer that is DynamoDB
-/// throttling.
+/// throttling; and times each attempt on the wire, so that a request's record can tell
+/// the time spent waiting on DynamoDB from its own ([`metrics::RequestTimer`]).
 #[derive(Debug)]
 pub struct AttemptMetrics;
+
+/// The current attempt's time on the wire: set as it is sent, ended as its answer comes
+/// back or, when sending failed, as the attempt ends (replacing it drops the old one).
+#[derive(Debug)]
+struct OnTheWire {
+    _wait: Option<metrics::DynamoDbWait>,
+}
+
+impl Storable for OnTheWire {
+    type Storer = StoreReplace<Self>;
+}
+
+fn off_the_wire(cfg: &mut ConfigBag) {
+    cfg.interceptor_state().store_put(OnTheWire { _wait: None });
+}
 
 /// The error codes with which DynamoDB throttles a request.
 const THROTTLING: [&str; 3] = [
@@ -134,12 +151,35 @@ impl Intercept for AttemptMetrics {
         Ok(())
     }
 
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        cfg.interceptor_state().store_put(OnTheWire {
+            _wait: Some(metrics::DynamoDbWait::start()),
+        });
+        Ok(())
+    }
+
+    fn read_after_transmit(
+        &self,
+        _context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        off_the_wire(cfg);
+        Ok(())
+    }
+
     fn read_after_attempt(
         &self,
         context: &FinalizerInterceptorContextRef<'_>,
         _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        off_the_wire(cfg);
         // DynamoDB names the error in the body's `__type`, read into memory by now.
         let throttled = context.response().is_some_and(|response| {
             response.status().as_u16() == 400

@@ -7,11 +7,17 @@
 //! A Lambda process serves one event at a time, so the counts belong to that event.
 //! `template.yaml`'s alarms watch these names; a test keeps the two in agreement.
 //! Records go to standard output inside Lambda, nowhere elsewhere unless [`capture`]d.
+//!
+//! A request's record also carries where its time went ([`RequestTimer`]): `DurationMs`,
+//! `DynamoDbMs` (time with a DynamoDB request on the wire) and `OwnMs` (the rest: our
+//! code, the SDK's serialisation and signing). They are properties, not declared metrics,
+//! so that they cost nothing until queried (CloudWatch Logs Insights can take their
+//! percentiles by `Route`); declared per route they would be a custom metric each.
 
 use serde_json::{Map, Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub const NAMESPACE: &str = "PlanoAuth";
 /// Every answered request, with `Route` and `Status` (a catalogue slug) dimensions, and
@@ -83,6 +89,88 @@ pub fn count_n(metric: Metric, n: u64) {
     COUNTS[metric as usize].fetch_add(n, Ordering::Relaxed);
 }
 
+/// Wall time with at least one DynamoDB request on the wire. Requests in flight together
+/// (a batch of deletes) count once, so that the waiting is never more than the time.
+struct Waiting {
+    in_flight: u32,
+    since: Option<Instant>,
+    total: Duration,
+}
+
+static WAITING: Mutex<Waiting> = Mutex::new(Waiting {
+    in_flight: 0,
+    since: None,
+    total: Duration::ZERO,
+});
+
+/// A DynamoDB request on the wire, from its sending until this is dropped: when its
+/// answer comes back, or with the operation when a timeout abandons it mid-flight.
+#[derive(Debug)]
+pub struct DynamoDbWait(());
+
+impl DynamoDbWait {
+    pub fn start() -> Self {
+        if let Ok(mut waiting) = WAITING.lock() {
+            if waiting.in_flight == 0 {
+                waiting.since = Some(Instant::now());
+            }
+            waiting.in_flight += 1;
+        }
+        DynamoDbWait(())
+    }
+}
+
+impl Drop for DynamoDbWait {
+    fn drop(&mut self) {
+        if let Ok(mut waiting) = WAITING.lock() {
+            waiting.in_flight = waiting.in_flight.saturating_sub(1);
+            if waiting.in_flight == 0 {
+                if let Some(since) = waiting.since.take() {
+                    waiting.total += since.elapsed();
+                }
+            }
+        }
+    }
+}
+
+/// All the waiting so far, an interval still open included.
+fn waited() -> Duration {
+    WAITING.lock().map_or(Duration::ZERO, |waiting| {
+        waiting.total
+            + waiting
+                .since
+                .map_or(Duration::ZERO, |since| since.elapsed())
+    })
+}
+
+/// Times one request: its duration, and how much of it was spent waiting on DynamoDB.
+/// The waiting is the process's, which is the request's in Lambda (one event at a time);
+/// in a server answering requests together the split means nothing.
+pub struct RequestTimer {
+    started: Instant,
+    waited_before: Duration,
+}
+
+impl RequestTimer {
+    pub fn start() -> Self {
+        RequestTimer {
+            started: Instant::now(),
+            waited_before: waited(),
+        }
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// (the request's duration, the part of it spent waiting on DynamoDB).
+    fn split(&self) -> (Duration, Duration) {
+        let duration = self.started.elapsed();
+        let waited = waited().saturating_sub(self.waited_before).min(duration);
+        (duration, waited)
+    }
+}
+
 /// Where records go.
 enum Sink {
     Stdout,
@@ -119,9 +207,17 @@ pub fn captured() -> Vec<Value> {
     }
 }
 
-/// Writes one record: the request's route and status when there is one, and every count
-/// since the last record (which it resets).
-pub fn emit(request: Option<(&str, &str)>) {
+/// A request's part of a record.
+pub struct RequestRecord<'a> {
+    pub route: &'a str,
+    /// The answer's catalogue slug.
+    pub status: &'a str,
+    pub timer: &'a RequestTimer,
+}
+
+/// Writes one record: the request's route, status and timing when there is one, and every
+/// count since the last record (which it resets).
+pub fn emit(request: Option<RequestRecord>) {
     let counts: Vec<(Metric, u64)> = Metric::ALL
         .iter()
         .map(|metric| (*metric, COUNTS[*metric as usize].swap(0, Ordering::Relaxed)))
@@ -130,6 +226,10 @@ pub fn emit(request: Option<(&str, &str)>) {
     if request.is_none() && counts.is_empty() {
         return;
     }
+    let request = request.map(|r| {
+        let (duration, waited) = r.timer.split();
+        (r.route, r.status, duration, waited)
+    });
     let record = record(request, &counts, now_ms());
     match sink() {
         Sink::Stdout => println!("{record}"),
@@ -149,10 +249,14 @@ fn now_ms() -> u64 {
 }
 
 /// One EMF record: a directive per dimension set, the values at the top level.
-fn record(request: Option<(&str, &str)>, counts: &[(Metric, u64)], timestamp: u64) -> Value {
+fn record(
+    request: Option<(&str, &str, Duration, Duration)>,
+    counts: &[(Metric, u64)],
+    timestamp: u64,
+) -> Value {
     let mut directives = Vec::new();
     let mut values = Map::new();
-    if let Some((route, status)) = request {
+    if let Some((route, status, duration, waited)) = request {
         directives.push(json!({
             "Namespace": NAMESPACE,
             "Dimensions": [["Route", "Status"], ["Status"]],
@@ -161,6 +265,12 @@ fn record(request: Option<(&str, &str)>, counts: &[(Metric, u64)], timestamp: u6
         values.insert("Route".into(), route.into());
         values.insert("Status".into(), status.into());
         values.insert(REQUESTS.into(), 1.into());
+        values.insert("DurationMs".into(), milliseconds(duration));
+        values.insert("DynamoDbMs".into(), milliseconds(waited));
+        values.insert(
+            "OwnMs".into(),
+            milliseconds(duration.saturating_sub(waited)),
+        );
     }
     if !counts.is_empty() {
         directives.push(json!({
@@ -182,6 +292,11 @@ fn record(request: Option<(&str, &str)>, counts: &[(Metric, u64)], timestamp: u6
     Value::Object(values)
 }
 
+/// Milliseconds to the microsecond.
+fn milliseconds(duration: Duration) -> Value {
+    json!((duration.as_micros() as f64) / 1000.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,7 +304,12 @@ mod tests {
     #[test]
     fn a_record_declares_each_value_it_carries() {
         let record = record(
-            Some(("/api/v1/sessions/create", "invalid-credentials")),
+            Some((
+                "/api/v1/sessions/create",
+                "invalid-credentials",
+                Duration::from_micros(12_345),
+                Duration::from_micros(10_000),
+            )),
             &[(Metric::SignInFailures, 1), (Metric::DynamoDbRetries, 2)],
             1_764_000_000_000,
         );
@@ -210,6 +330,30 @@ mod tests {
         assert_eq!(record["Status"], "invalid-credentials");
         assert_eq!(record["SignInFailures"], 1);
         assert_eq!(record["DynamoDbRetries"], 2);
+        assert_eq!(record["DurationMs"], 12.345);
+        assert_eq!(record["DynamoDbMs"], 10.0);
+        assert_eq!(record["OwnMs"], 2.345);
+    }
+
+    #[test]
+    fn requests_on_the_wire_together_wait_once() {
+        // The only test of this module that touches the process's waiting.
+        let timer = RequestTimer::start();
+        let first = DynamoDbWait::start();
+        let second = DynamoDbWait::start();
+        std::thread::sleep(Duration::from_millis(20));
+        drop(first);
+        std::thread::sleep(Duration::from_millis(20));
+        drop(second);
+        std::thread::sleep(Duration::from_millis(20));
+        let (duration, waited) = timer.split();
+        assert!(waited >= Duration::from_millis(40), "{waited:?}");
+        assert!(
+            duration >= waited + Duration::from_millis(20),
+            "{duration:?} {waited:?}"
+        );
+        // Nothing is left open.
+        assert_eq!(WAITING.lock().unwrap().in_flight, 0);
     }
 
     #[test]

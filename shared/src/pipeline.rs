@@ -9,7 +9,7 @@ use crate::domain::{Actor, Application, AuditAction, AuditEntry, RecordKind, Ses
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::identify::identify;
-use crate::metrics;
+use crate::metrics::{self, RequestRecord, RequestTimer};
 use crate::params::Params;
 use crate::respond::envelope;
 use crate::routes::Route;
@@ -28,7 +28,6 @@ use serde_json::Value;
 use std::error::Error;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::time::Instant;
 
 /// What a handler knows about the request besides its own parameters.
 pub struct Ctx<'a> {
@@ -175,7 +174,7 @@ pub trait Endpoint: Send + Sync {
 /// tests all call. It never fails and never panics; anything unexpected becomes
 /// `application-crash`, logged with its cause.
 pub async fn serve<E: Endpoint>(app: &App, endpoint: &E, request: Request) -> Response<Body> {
-    let started = Instant::now();
+    let timer = RequestTimer::start();
     let route = E::ROUTE.path;
     let request_id = request_id(&request);
     let answer = AssertUnwindSafe(process(app, endpoint, &request))
@@ -216,13 +215,17 @@ pub async fn serve<E: Endpoint>(app: &App, endpoint: &E, request: Request) -> Re
             .headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
-    metrics::emit(Some((route, status.slug())));
+    metrics::emit(Some(RequestRecord {
+        route,
+        status: status.slug(),
+        timer: &timer,
+    }));
     tracing::info!(
         route,
         request_id,
         status = status.slug(),
         replayed,
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        duration_ms = timer.elapsed().as_secs_f64() * 1000.0,
         "request"
     );
     response

@@ -63,6 +63,15 @@ async fn requests_and_what_happened_in_them_are_counted() {
             .all(|d| d["Namespace"] == metrics::NAMESPACE)
     );
 
+    // Where its time went: the record splits the request's duration into the time
+    // DynamoDB was waited on (its account read and throttle write, at least) and the rest
+    // (the argon2 verification, at least a few milliseconds).
+    let duration = record["DurationMs"].as_f64().unwrap();
+    let waited = record["DynamoDbMs"].as_f64().unwrap();
+    let own = record["OwnMs"].as_f64().unwrap();
+    assert!(waited > 0.0 && own > 1.0, "{record}");
+    assert!((duration - waited - own).abs() < 0.002, "{record}");
+
     // A right one: no failure counted.
     let answer = env
         .call_encoded(env.route(routes::SESSIONS_CREATE), &sign_in(PASSWORD))

@@ -4,11 +4,17 @@
 
 use lambda_http::{Body, Request, Response};
 use planoauth::Status;
+use planoauth::metrics::{self, RequestRecord, RequestTimer};
 use planoauth::respond::envelope;
 
 pub fn answer(request: &Request) -> Response<Body> {
+    let timer = RequestTimer::start();
     let status = Status::RouteNonExistent;
-    planoauth::metrics::emit(Some(("$default", status.slug())));
+    metrics::emit(Some(RequestRecord {
+        route: "$default",
+        status: status.slug(),
+        timer: &timer,
+    }));
     tracing::info!(method = %request.method(), path = request.uri().path(), status = status.slug(), "request");
     envelope(status, status.message(), None, None)
 }
