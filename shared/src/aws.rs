@@ -4,9 +4,6 @@
 
 use crate::error::BoxError;
 use crate::metrics::{self, Metric};
-use aws_sdk_dynamodb::config::endpoint::{
-    DefaultResolver, Endpoint, EndpointFuture, Params, ResolveEndpoint,
-};
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
@@ -26,7 +23,6 @@ use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 pub use aws_types::SdkConfig;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 /// The roots AWS service endpoints chain to: Amazon Trust Services' Amazon Root CA 1 to 4
@@ -98,74 +94,12 @@ pub fn retries() -> RetryConfig {
 }
 
 /// The DynamoDB client of a process, counting the attempts the SDK makes again and the
-/// requests DynamoDB throttles ([`AttemptMetrics`]), with the endpoint resolver that
-/// keeps the SDK's rules engine off the cold start ([`DynamoDbEndpoints`]).
+/// requests DynamoDB throttles ([`AttemptMetrics`]).
 pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::config::Builder::from(config)
-        .endpoint_resolver(DynamoDbEndpoints::default())
         .interceptor(AttemptMetrics)
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
-}
-
-/// DynamoDB's endpoint for a function's requests. The SDK's default resolver parses its
-/// table of AWS partitions (a JSON document) as it is built, which was 44 % of a
-/// function's cold init (0.71 of 1.61 million instructions, by callgrind). A function
-/// only ever asks for one of two answers: its region's regional endpoint in the `aws`
-/// partition, or the configured endpoint URL (the local stack). Those are computed here,
-/// as DynamoDB's endpoint rules compute them; anything else (FIPS, dual-stack, account-
-/// based endpoints, another partition) goes to the SDK's resolver, built the first time it
-/// is needed. A test checks that the two agree.
-#[derive(Debug, Default)]
-pub struct DynamoDbEndpoints {
-    rules: OnceLock<DefaultResolver>,
-}
-
-impl ResolveEndpoint for DynamoDbEndpoints {
-    fn resolve_endpoint<'a>(&'a self, params: &'a Params) -> EndpointFuture<'a> {
-        match plain_endpoint(params) {
-            Some(url) => EndpointFuture::ready(Ok(Endpoint::builder().url(url).build())),
-            None => self
-                .rules
-                .get_or_init(DefaultResolver::new)
-                .resolve_endpoint(params),
-        }
-    }
-}
-
-/// The endpoint when the request asks for nothing but a region or a URL.
-fn plain_endpoint(params: &Params) -> Option<String> {
-    let plain = params.use_fips() == Some(false)
-        && params.use_dual_stack() == Some(false)
-        && params.account_id().is_none()
-        && params.account_id_endpoint_mode() != Some("required")
-        && params.resource_arn().is_none()
-        && params.resource_arn_list().is_none()
-        && params.is_search_operation() != Some(true);
-    if !plain {
-        return None;
-    }
-    if let Some(url) = params.endpoint() {
-        return Some(url.to_owned());
-    }
-    let region = params.region()?;
-    in_aws_partition(region).then(|| format!("https://dynamodb.{region}.amazonaws.com"))
-}
-
-/// Whether the region is one of the `aws` partition's, by the partition's pattern
-/// `^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$` (no region of another partition matches it).
-fn in_aws_partition(region: &str) -> bool {
-    let mut parts = region.split('-');
-    let (Some(area), Some(place), Some(number), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return false;
-    };
-    ["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"].contains(&area)
-        && !place.is_empty()
-        && place.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !number.is_empty()
-        && number.chars().all(|c| c.is_ascii_digit())
 }
 
 /// Counts, for the metrics, each attempt after an operation's first (the SDK's own
@@ -303,7 +237,6 @@ pub async fn aws_config() -> Result<SdkConfig, BoxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use futures_util::FutureExt;
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
     use sha2::{Digest, Sha256};
@@ -355,82 +288,5 @@ mod tests {
                 .any(|w| w == name.as_bytes());
             assert!(subject, "{name} is named in its certificate");
         }
-    }
-
-    fn resolved(resolver: &impl ResolveEndpoint, params: &Params) -> Result<Endpoint, String> {
-        resolver
-            .resolve_endpoint(params)
-            .now_or_never()
-            .expect("endpoints resolve at once")
-            .map_err(|error| error.to_string())
-    }
-
-    #[test]
-    fn endpoints_agree_with_the_sdks_rules() {
-        let ours = DynamoDbEndpoints::default();
-        let sdk = DefaultResolver::new();
-        let regions = [
-            "us-east-1",
-            "eu-west-1",
-            "ap-southeast-7",
-            "mx-central-1",
-            "il-central-1",
-            "ca-west-1",
-            "us-gov-west-1",
-            "cn-north-1",
-            "us-iso-east-1",
-            "us-isob-east-1",
-            "eu-isoe-west-1",
-            "eusc-de-east-1",
-            "aws-global",
-            "local",
-            "us-east",
-            "xx-east-1",
-        ];
-        let mut plain = 0;
-        for region in regions {
-            for fips in [false, true] {
-                for dual_stack in [false, true] {
-                    for endpoint in [None, Some("http://127.0.0.1:4566")] {
-                        for account_id in [None, Some("111111111111")] {
-                            for mode in
-                                [None, Some("preferred"), Some("disabled"), Some("required")]
-                            {
-                                let mut builder = Params::builder()
-                                    .region(region)
-                                    .use_fips(fips)
-                                    .use_dual_stack(dual_stack)
-                                    .set_endpoint(endpoint.map(str::to_owned))
-                                    .set_account_id(account_id.map(str::to_owned));
-                                if let Some(mode) = mode {
-                                    builder = builder.account_id_endpoint_mode(mode);
-                                }
-                                let params = builder.build().expect("valid parameters");
-                                plain += usize::from(plain_endpoint(&params).is_some());
-                                assert_eq!(
-                                    resolved(&ours, &params),
-                                    resolved(&sdk, &params),
-                                    "{params:?}"
-                                );
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        // The cases computed here, not handed to the SDK's rules, were among those compared.
-        assert!(plain > 50, "{plain}");
-        // What a function in us-east-1 asks for: computed here.
-        let params = Params::builder()
-            .region("us-east-1")
-            .use_fips(false)
-            .use_dual_stack(false)
-            .account_id_endpoint_mode("preferred")
-            .build()
-            .expect("valid parameters");
-        assert_eq!(
-            plain_endpoint(&params).as_deref(),
-            Some("https://dynamodb.us-east-1.amazonaws.com")
-        );
     }
 }
