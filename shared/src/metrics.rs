@@ -10,9 +10,10 @@
 //!
 //! A request's record also carries where its time went ([`RequestTimer`]): `DurationMs`,
 //! `DynamoDbMs` (time with a DynamoDB request on the wire) and `OwnMs` (the rest: our
-//! code, the SDK's serialisation and signing). They are properties, not declared metrics,
-//! so that they cost nothing until queried (CloudWatch Logs Insights can take their
-//! percentiles by `Route`); declared per route they would be a custom metric each.
+//! code, the SDK's serialisation and signing, and any email's send, which SES answers).
+//! They are properties, not declared metrics, so that they cost nothing until queried
+//! (CloudWatch Logs Insights can take their percentiles by `Route`); declared per route
+//! they would be a custom metric each.
 
 use serde_json::{Map, Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
