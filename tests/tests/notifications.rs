@@ -59,6 +59,16 @@ async fn scheduled_run(env: &TestEnv, sender: &str) -> planoauth::use_cases::Ret
         .unwrap()
 }
 
+/// The operator's `notifications retry`, sending through SES as it accepts mail.
+async fn retry_by_hand(env: &TestEnv, id: &str) -> Value {
+    env.admin_mailing(
+        Some(mailer(env, SENDER)),
+        &format!("notifications retry --id {id}"),
+    )
+    .await
+    .unwrap()
+}
+
 async fn show(env: &TestEnv, id: &str) -> Value {
     env.admin(&format!("notifications show --id {id}"))
         .await
@@ -137,13 +147,7 @@ async fn after_its_last_retry_a_notification_stays_open_for_the_team() {
     assert!(env.sent_emails(&email).await.is_empty());
 
     // The operator retries by hand once SES is fixed, and the notification closes.
-    let retried = &env
-        .admin_mailing(
-            Some(mailer(&env, SENDER)),
-            &format!("notifications retry --id {id}"),
-        )
-        .await
-        .unwrap();
+    let retried = retry_by_hand(&env, &id).await;
     assert_eq!(retried["retried"]["outcome"], "sent");
     assert_eq!(env.sent_emails(&email).await.len(), 1);
     assert_eq!(show(&env, &id).await["open"], false);
@@ -222,13 +226,7 @@ async fn a_password_reset_email_is_not_sent_again() {
     env.advance(retry_delay(MAX_RETRIES));
     let report = scheduled_run(&env, SENDER).await;
     assert_eq!((report.sent, report.failed), (0, 0));
-    let retried = &env
-        .admin_mailing(
-            Some(mailer(&env, SENDER)),
-            &format!("notifications retry --id {id}"),
-        )
-        .await
-        .unwrap();
+    let retried = retry_by_hand(&env, &id).await;
     assert_eq!(retried["retried"]["outcome"], "not-retryable");
     assert_eq!(show(&env, &id).await["open"], true);
 }
