@@ -648,14 +648,14 @@ impl Sessions<'_> {
         audit: &AuditEntry,
     ) -> Result<usize, StoreError> {
         let hashes = self.db.users().session_hashes(user_id).await?;
-        let mut record = Some(AuditEntry {
+        let entry = AuditEntry {
             count: Some(hashes.len() as i64),
             ..audit.clone()
-        });
+        };
         if hashes.is_empty() {
-            let entry = record.take().unwrap_or_else(|| audit.clone());
             return self.db.audit().record(&entry).await.map(|()| 0);
         }
+        let mut record = Some(entry);
         for chunk in hashes.chunks(ENDINGS_PER_TRANSACTION) {
             let mut steps = Steps::default();
             for hash in chunk {
