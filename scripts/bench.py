@@ -46,6 +46,10 @@ import urllib.request
 import artefacts
 
 PREFIX = "/2018-06-01/runtime"
+# What template.yaml gives PlanoAuth's functions beyond the local stack's settings: the
+# endpoint partitions of a stack in the aws partition (its layer's file). The bare and
+# naive functions go without, as an ordinary function would.
+FUNCTION_ENV = {"SMITHY_CLIENT_SDK_CUSTOM_PARTITION": os.path.abspath("layers/endpoint-partitions/partitions/aws.json")}
 # DynamoDB on-demand prices in us-east-1, dollars per million request units.
 READ_PRICE, WRITE_PRICE = 0.125, 0.625
 RSS_CHECKPOINTS = (1, 100)
@@ -122,9 +126,10 @@ class Process:
     """A function started as Lambda starts it, on a Runtime API of its own (a request
     still queued from a process ended before must not take this one's event)."""
 
-    def __init__(self, binary: str, log_name: str | None = None, records: list | None = None):
+    def __init__(self, binary: str, log_name: str | None = None, records: list | None = None,
+                 extra_env: dict | None = None):
         """`records`, when given, receives the request metrics records the process writes
-        on standard output."""
+        on standard output; `extra_env` adds to the environment."""
         handler = type("Handler", (RuntimeApi,), {"events": queue.Queue(), "answers": queue.Queue()})
         self.events, self.answers = handler.events, handler.answers
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -132,7 +137,7 @@ class Process:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{self.server.server_address[1]}",
                    AWS_LAMBDA_FUNCTION_NAME="bench", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256",
-                   AWS_LAMBDA_FUNCTION_VERSION="$LATEST", RUST_LOG="warn")
+                   AWS_LAMBDA_FUNCTION_VERSION="$LATEST", RUST_LOG="warn", **(extra_env or {}))
         self.started = time.perf_counter()
         # BENCH_LOGS=DIR keeps the warm processes' logs (warnings and errors) there.
         log = subprocess.DEVNULL
@@ -187,8 +192,8 @@ def read_records(stdout, records: list, log) -> None:
             log.write(line)
 
 
-def cold(binary: str, event: bytes) -> tuple[float, float, int, str]:
-    process = Process(binary)
+def cold(binary: str, event: bytes, extra_env: dict) -> tuple[float, float, int, str]:
+    process = Process(binary, extra_env=extra_env)
     try:
         asked, answered, body = process.invoke(event)
         rss = process.peak_rss_kib()
@@ -197,9 +202,9 @@ def cold(binary: str, event: bytes) -> tuple[float, float, int, str]:
     return (asked - process.started) * 1000, (answered - asked) * 1000, rss, outcome(body)
 
 
-def warm(binary: str, event: bytes, invocations: int, label: str) -> dict:
+def warm(binary: str, event: bytes, invocations: int, label: str, extra_env: dict) -> dict:
     records = []
-    process = Process(binary, label.replace(" ", "-"), records)
+    process = Process(binary, label.replace(" ", "-"), records, extra_env)
     times, reads, writes, rss, answers = [], [], [], {}, set()
     try:
         for n in range(1, invocations + 1):
@@ -243,7 +248,7 @@ def invoke_once(binary: str, event_file: str) -> None:
     """Prints the function's answer to one event (to set up what the benchmark needs)."""
     with open(event_file, "rb") as file:
         event = file.read()
-    process = Process(binary)
+    process = Process(binary, extra_env=FUNCTION_ENV)
     try:
         print(process.invoke(event)[2].decode())
     finally:
@@ -268,14 +273,15 @@ def main() -> None:
     for _, _, event_file in cases:
         with open(event_file, "rb") as file:
             events.append(file.read())
+    environments = [{}, {}] + [FUNCTION_ENV] * (len(cases) - 2)
     cold_results = [[] for _ in cases]
     for round_number in range(1, runs + 1):
-        for samples, binary, event in zip(cold_results, binaries, events):
-            samples.append(cold(binary, event))
+        for samples, binary, event, extra_env in zip(cold_results, binaries, events, environments):
+            samples.append(cold(binary, event, extra_env))
         print(f"cold round {round_number} of {runs}", file=sys.stderr, flush=True)
     warm_results = []
-    for (_, label, _), binary, event in zip(cases, binaries, events):
-        warm_results.append(warm(binary, event, invocations, label))
+    for (_, label, _), binary, event, extra_env in zip(cases, binaries, events, environments):
+        warm_results.append(warm(binary, event, invocations, label, extra_env))
         print(f"measured {label}", file=sys.stderr, flush=True)
 
     inits = [statistics.median(s[0] for s in samples) for samples in cold_results]

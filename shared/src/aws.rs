@@ -23,6 +23,7 @@ use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 pub use aws_types::SdkConfig;
+use std::path::Path;
 use std::time::Duration;
 
 /// The roots AWS service endpoints chain to: Amazon Trust Services' Amazon Root CA 1 to 4
@@ -201,6 +202,7 @@ impl Intercept for AttemptMetrics {
 /// which costs cold-start time and artefact size.
 pub fn lambda_config() -> Result<SdkConfig, BoxError> {
     let variable = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
+    check_partitions_file(std::env::var_os(PARTITIONS_FILE).as_deref().map(Path::new))?;
     let credentials = Credentials::new(
         variable("AWS_ACCESS_KEY_ID")?,
         variable("AWS_SECRET_ACCESS_KEY")?,
@@ -221,6 +223,24 @@ pub fn lambda_config() -> Result<SdkConfig, BoxError> {
     Ok(config.build())
 }
 
+/// The variable naming the file the SDK reads its endpoint partitions from, instead of
+/// parsing the whole table it embeds as its first client is built (template.yaml sets it
+/// to the file of the stack's partition, from `EndpointPartitionsLayer`).
+pub const PARTITIONS_FILE: &str = "SMITHY_CLIENT_SDK_CUSTOM_PARTITION";
+
+/// The SDK panics, as the first client is built, when the partitions file it is given
+/// cannot be read: a missing layer is told at init, in words, instead.
+fn check_partitions_file(path: Option<&Path>) -> Result<(), BoxError> {
+    match path {
+        Some(path) if !path.is_file() => Err(format!(
+            "{PARTITIONS_FILE} names {}, which is not a file (is the partitions layer attached?)",
+            path.display()
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
 /// The AWS configuration through the SDK's whole chain (environment, profiles, SSO, …),
 /// with PlanoAuth's HTTPS client, timeouts and retries: for the tools that run outside
 /// Lambda.
@@ -237,6 +257,17 @@ pub async fn aws_config() -> Result<SdkConfig, BoxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_partitions_file_that_is_not_there_stops_the_start_in_words() {
+        assert!(check_partitions_file(None).is_ok());
+        let layer = Path::new(env!("CARGO_MANIFEST_DIR")).join("../layers/endpoint-partitions");
+        assert!(check_partitions_file(Some(&layer.join("partitions/aws.json"))).is_ok());
+        let missing = "/opt/partitions/aws.json";
+        let error = check_partitions_file(Some(Path::new(missing))).unwrap_err();
+        assert!(error.to_string().contains(missing), "{error}");
+        assert!(check_partitions_file(Some(&layer)).is_err());
+    }
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
     use sha2::{Digest, Sha256};
