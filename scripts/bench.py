@@ -7,7 +7,8 @@ API on loopback, and serves its sample event on the local stack.
 Cold runs (RUNS processes per function, one invocation each; medians). The starts are
 taken in rounds, one of each function a round, so that a spell of load on the machine
 falls on every function alike rather than on whichever was being measured:
-  - cold init: from process start to its first request for an event (init done);
+  - cold init: from process start to its first connection to the Runtime API, made to
+    ask for an event (init done);
   - first call: from handing it the event to its response (DynamoDB included);
   - peak RSS: the process's high-water mark (VmHWM) after answering.
 Warm run (one process per function serving the same event WARM times, as a warm Lambda
@@ -36,6 +37,7 @@ import http.server
 import json
 import os
 import queue
+import signal
 import statistics
 import subprocess
 import sys
@@ -122,6 +124,21 @@ def meter() -> dict:
         return json.load(answer)
 
 
+class RuntimeApiServer(http.server.ThreadingHTTPServer):
+    """Notes when the function first connects: its request for an event follows at once,
+    and that connection, not the request's arrival in a Python handler thread (a
+    millisecond or more later), is where its init ends."""
+
+    daemon_threads = True
+    first_connection: float | None = None
+
+    def get_request(self):
+        connection = super().get_request()
+        if self.first_connection is None:
+            self.first_connection = time.perf_counter()
+        return connection
+
+
 class Process:
     """A function started as Lambda starts it, on a Runtime API of its own (a request
     still queued from a process ended before must not take this one's event)."""
@@ -132,21 +149,28 @@ class Process:
         on standard output; `extra_env` adds to the environment."""
         handler = type("Handler", (RuntimeApi,), {"events": queue.Queue(), "answers": queue.Queue()})
         self.events, self.answers = handler.events, handler.answers
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
+        self.server = RuntimeApiServer(("127.0.0.1", 0), handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{self.server.server_address[1]}",
                    AWS_LAMBDA_FUNCTION_NAME="bench", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256",
                    AWS_LAMBDA_FUNCTION_VERSION="$LATEST", RUST_LOG="warn", **(extra_env or {}))
-        self.started = time.perf_counter()
         # BENCH_LOGS=DIR keeps the warm processes' logs (warnings and errors) there.
         log = subprocess.DEVNULL
         if log_name and os.environ.get("BENCH_LOGS"):
             log = open(os.path.join(os.environ["BENCH_LOGS"], f"{log_name}.log"), "wb")
-        if records is None:
+        self.started = time.perf_counter()
+        self.process = None
+        if records is None and log is subprocess.DEVNULL:
+            # posix_spawn runs the binary at once; Popen spends a millisecond or more of its
+            # own first, which would count as the function's init.
+            self.pid = os.posix_spawn(binary, [binary], env, file_actions=[
+                (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0), (os.POSIX_SPAWN_DUP2, 1, 2)])
+        elif records is None:
             self.process = subprocess.Popen([binary], env=env, stdout=log, stderr=subprocess.STDOUT)
         else:
             self.process = subprocess.Popen([binary], env=env, stdout=subprocess.PIPE, stderr=log)
+        if self.process:
+            self.pid = self.process.pid
         self.binary = binary
         self.reader = None
         if records is not None:
@@ -166,12 +190,16 @@ class Process:
         return marks["asked"][0], marks["answered"][0], marks["answered"][1]
 
     def peak_rss_kib(self) -> int:
-        return peak_rss_kib(self.process.pid)
+        return peak_rss_kib(self.pid)
 
     def end(self) -> None:
         self.events.put(None)
-        self.process.kill()
-        self.process.wait()
+        if self.process:
+            self.process.kill()
+            self.process.wait()
+        else:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
         if self.reader:
             self.reader.join()
         self.server.shutdown()
@@ -199,7 +227,8 @@ def cold(binary: str, event: bytes, extra_env: dict) -> tuple[float, float, int,
         rss = process.peak_rss_kib()
     finally:
         process.end()
-    return (asked - process.started) * 1000, (answered - asked) * 1000, rss, outcome(body)
+    init = process.server.first_connection - process.started
+    return init * 1000, (answered - asked) * 1000, rss, outcome(body)
 
 
 def warm(binary: str, event: bytes, invocations: int, label: str, extra_env: dict) -> dict:
