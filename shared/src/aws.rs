@@ -257,17 +257,6 @@ pub async fn aws_config() -> Result<SdkConfig, BoxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_partitions_file_that_is_not_there_stops_the_start_in_words() {
-        assert!(check_partitions_file(None).is_ok());
-        let layer = Path::new(env!("CARGO_MANIFEST_DIR")).join("../layers/endpoint-partitions");
-        assert!(check_partitions_file(Some(&layer.join("partitions/aws.json"))).is_ok());
-        let missing = "/opt/partitions/aws.json";
-        let error = check_partitions_file(Some(Path::new(missing))).unwrap_err();
-        assert!(error.to_string().contains(missing), "{error}");
-        assert!(check_partitions_file(Some(&layer)).is_err());
-    }
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
     use sha2::{Digest, Sha256};
@@ -319,5 +308,16 @@ mod tests {
                 .any(|w| w == name.as_bytes());
             assert!(subject, "{name} is named in its certificate");
         }
+    }
+
+    #[test]
+    fn a_partitions_file_that_is_not_there_stops_the_start_in_words() {
+        assert!(check_partitions_file(None).is_ok());
+        let layer = Path::new(env!("CARGO_MANIFEST_DIR")).join("../layers/endpoint-partitions");
+        assert!(check_partitions_file(Some(&layer.join("partitions/aws.json"))).is_ok());
+        let missing = "/opt/partitions/aws.json";
+        let error = check_partitions_file(Some(Path::new(missing))).unwrap_err();
+        assert!(error.to_string().contains(missing), "{error}");
+        assert!(check_partitions_file(Some(&layer)).is_err());
     }
 }

@@ -6,8 +6,6 @@
 //! The SDK reads the variable once per process, so each resolution runs in a child
 //! process: this test binary again, running only the ignored probe below.
 
-use aws_sdk_dynamodb::config::endpoint::ResolveEndpoint as _;
-use aws_sdk_ses::config::endpoint::ResolveEndpoint as _;
 use planoauth::aws::PARTITIONS_FILE;
 use planoauth_tests::repository_root;
 use std::collections::BTreeMap;
@@ -122,6 +120,23 @@ fn every_function_reads_its_stacks_partition_from_the_layer() {
     );
 }
 
+/// The endpoint (or the error) the default resolver of an SDK crate gives.
+macro_rules! resolve {
+    ($sdk:ident, $region:expr, $fips:expr, $dual_stack:expr) => {{
+        use $sdk::config::endpoint::{DefaultResolver, Params, ResolveEndpoint as _};
+        let params = Params::builder()
+            .region($region)
+            .use_fips($fips)
+            .use_dual_stack($dual_stack)
+            .build()
+            .expect("parameters");
+        DefaultResolver::new()
+            .resolve_endpoint(&params)
+            .await
+            .map_or_else(|e| format!("error({e})"), |e| e.url().to_owned())
+    }};
+}
+
 /// Prints the endpoints of the regions the parent names (run only as its child).
 #[tokio::test]
 #[ignore = "a child process of the tests above"]
@@ -130,26 +145,8 @@ async fn resolve_endpoints_for_the_partitions_test() {
     for region in regions.split(',') {
         for fips in [false, true] {
             for dual_stack in [false, true] {
-                let dynamodb = aws_sdk_dynamodb::config::endpoint::Params::builder()
-                    .region(region)
-                    .use_fips(fips)
-                    .use_dual_stack(dual_stack)
-                    .build()
-                    .expect("parameters");
-                let dynamodb = aws_sdk_dynamodb::config::endpoint::DefaultResolver::new()
-                    .resolve_endpoint(&dynamodb)
-                    .await
-                    .map_or_else(|e| format!("error({e})"), |e| e.url().to_owned());
-                let ses = aws_sdk_ses::config::endpoint::Params::builder()
-                    .region(region)
-                    .use_fips(fips)
-                    .use_dual_stack(dual_stack)
-                    .build()
-                    .expect("parameters");
-                let ses = aws_sdk_ses::config::endpoint::DefaultResolver::new()
-                    .resolve_endpoint(&ses)
-                    .await
-                    .map_or_else(|e| format!("error({e})"), |e| e.url().to_owned());
+                let dynamodb = resolve!(aws_sdk_dynamodb, region, fips, dual_stack);
+                let ses = resolve!(aws_sdk_ses, region, fips, dual_stack);
                 println!("endpoint {region} fips={fips} dual-stack={dual_stack}: {dynamodb} {ses}");
             }
         }
