@@ -9,7 +9,7 @@ of the partition the function runs in. Each file is the SDK's own entry for one 
 less what cannot change an answer: the regions' descriptions, which the SDK's parser
 skips, and the regions that the partition's expression matches and that override none of
 its outputs. The result resolves every region of that partition as the SDK's table does
-(tests/tests/partitions.rs checks it) from a sixth of the text.
+(tests/tests/partitions.rs checks it) from about 300 bytes of JSON instead of 4.9 KB.
 
     python3 scripts/partitions.py          (writes the files)
     python3 scripts/partitions.py --check  (exits 1 when they differ from the SDK's)
