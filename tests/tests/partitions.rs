@@ -1,6 +1,6 @@
 //! The endpoint-partitions layer: the file of each partition, read by the SDK in place of
 //! the table it embeds (`SMITHY_CLIENT_SDK_CUSTOM_PARTITION`), resolves every region of
-//! that partition's as the SDK's own table does, for DynamoDB and SES, with and without
+//! that partition as the SDK's own table does, for DynamoDB and SES, with and without
 //! FIPS and dual-stack.
 //!
 //! The SDK reads the variable once per process, so each resolution runs in a child
