@@ -490,7 +490,6 @@ impl TestEnv {
                     password_change_required: false,
                 },
                 self.now(),
-                None,
             )
             .expect("request builds");
         self.app

@@ -92,9 +92,6 @@ impl Clients<'_> {
         let (users, emails) = (self.db.users(), self.db.emails());
         let record = registration.record;
         let normalized = registration.email.normalized();
-        // The new session is listed on the account by the write that creates or extends
-        // it: a transaction writes an item once.
-        let new_session = registration.session.map(|(_, new)| new.token_hash.as_str());
         let item = item_of(record, registration.email);
         let bookkeeping = [
             attr::ID,
@@ -123,7 +120,6 @@ impl Clients<'_> {
                     Profile::Client,
                     registration.roles,
                     (registration.proven_password, registration.password_hash),
-                    new_session,
                 )?,
             );
             steps.push(
@@ -138,10 +134,7 @@ impl Clients<'_> {
                 password_hash: Some(registration.password_hash),
                 password_change_required: false,
             };
-            steps.push(
-                Step::Record,
-                users.put(&account, record.created_at, new_session)?,
-            );
+            steps.push(Step::Record, users.put(&account, record.created_at)?);
             steps.push(Step::EmailClaim, emails.claim(&normalized, record.id)?);
         }
         if let Some((session, new)) = registration.session {

@@ -221,7 +221,7 @@ impl Employees<'_> {
         let mut steps = Steps::default();
         steps.push(
             Step::Record,
-            self.db.users().put(&account, employee.created_at, None)?,
+            self.db.users().put(&account, employee.created_at)?,
         );
         let item = item_of(employee, email);
         let mut changes = audit::changes(&Item::new(), &item, BOOKKEEPING);

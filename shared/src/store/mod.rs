@@ -28,8 +28,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, Delete, KeysAndAttributes, Put, ReturnValue,
-    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, CancellationReason, ConditionCheck, Delete, KeysAndAttributes, Put,
+    ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use reference::KnownReferences;
 use std::collections::HashMap;
@@ -914,6 +914,23 @@ impl Expression {
             key,
             Some(ReturnValuesOnConditionCheckFailure::AllOld),
         )
+    }
+
+    /// The transaction step that checks this expression's condition on the item at `key`,
+    /// writing nothing.
+    pub fn check_step(
+        &self,
+        table: &str,
+        key: (&str, AttributeValue),
+    ) -> Result<TransactWriteItem, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(table)
+            .key(key.0, key.1)
+            .set_condition_expression(self.condition_expression())
+            .set_expression_attribute_names(self.names())
+            .set_expression_attribute_values(self.values())
+            .build()?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
     /// The transaction step that deletes the item at `key` on this expression's condition.

@@ -101,7 +101,7 @@ impl PasswordResets<'_> {
             Step::Account,
             self.db
                 .users()
-                .set_password(user_id, proof, new_password_hash, None)?,
+                .set_password(user_id, proof, new_password_hash)?,
         );
         steps.push(Step::Audit, self.db.audit().put(audit)?);
         match steps.run(&self.db.client).await? {

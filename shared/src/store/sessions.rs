@@ -3,27 +3,30 @@
 //! A session carries what authorisation needs (the user's records and the permissions of
 //! their roles, resolved when it opens), so that checking a request costs one strongly
 //! consistent GetItem; its use is written only once per [`USE_RECORDING_INTERVAL`].
+//!
+//! A user's session is also listed in the account sessions table, keyed by the user, in
+//! the transaction that opens it: ending them all queries that listing.
 
 use super::{
     Conditional, Db, Expression, Item, ItemKey, Outcome, Reader, Step, Steps, StoreError,
-    WriteError, number, put_new, put_new_step, send_through_conflicts, string, update_if,
+    WriteError, number, put, put_new, put_new_step, send_through_conflicts, string, update_if,
 };
 use crate::domain::{
     ABSOLUTE_LIFETIME, Application, AuditEntry, Grants, IDLE_LIFETIME, Permission, Profile, Session,
 };
 use crate::tokens::{self, TokenKind};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
-use futures_util::StreamExt;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use futures_util::{StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, HashMap};
 
 /// DynamoDB's TTL deletes an item up to days after its time; it is only a backstop.
 const TTL_GRACE: i64 = 24 * 60 * 60;
-/// Deletes in flight at once when a user's sessions all end.
-const CONCURRENT_DELETES: usize = 16;
-/// Sessions one transaction ends: DynamoDB's 100 items, less the account's list and the
-/// audit record.
-const ENDINGS_PER_TRANSACTION: usize = 98;
+/// Writes in flight at once when a user's sessions all end.
+const CONCURRENT_WRITES: usize = 16;
+/// Sessions one transaction ends, each its item and its listing: DynamoDB's 100 items,
+/// less the audit record.
+const ENDINGS_PER_TRANSACTION: usize = 49;
 /// Sessions that can expire (not `remember_me`), by last use and by creation, for the
 /// cleanup to find expired ones without a Scan. Spread over shards so that no index
 /// partition takes every session's writes.
@@ -50,6 +53,14 @@ mod attr {
     pub const EXPIRY_SHARD: &str = "expiry_shard";
     /// Present (true) only while the user must change a password someone else set.
     pub const PASSWORD_CHANGE_REQUIRED: &str = "password_change_required";
+}
+
+/// A session's listing in the account sessions table (`user_id`, `token_hash`), with the
+/// session's TTL backstop.
+mod listing {
+    pub const USER_ID: &str = "user_id";
+    pub const TOKEN_HASH: &str = "token_hash";
+    pub const EXPIRES: &str = "expires";
 }
 
 /// A new session for a user (with their grants) or a guest, and its token: the only time
@@ -106,11 +117,8 @@ fn item_of(session: &Session) -> Item {
     if let Some(user_id) = session.user_id {
         item.insert(attr::USER_ID.into(), number(user_id));
     }
-    if !session.remember_me {
-        item.insert(
-            attr::EXPIRES.into(),
-            number(session.created_at + ABSOLUTE_LIFETIME + TTL_GRACE),
-        );
+    if let Some(expires) = ttl_of(session) {
+        item.insert(attr::EXPIRES.into(), number(expires));
         let shard = rand::random::<u32>() % EXPIRY_SHARDS;
         item.insert(attr::EXPIRY_SHARD.into(), string(shard.to_string()));
     }
@@ -127,6 +135,18 @@ fn item_of(session: &Session) -> Item {
         );
     }
     item
+}
+
+/// When DynamoDB may delete a session's items: never for a `remember_me` one.
+fn ttl_of(session: &Session) -> Option<i64> {
+    (!session.remember_me).then_some(session.created_at + ABSOLUTE_LIFETIME + TTL_GRACE)
+}
+
+fn listing_key(user_id: i64, token_hash: &str) -> Item {
+    Item::from([
+        (listing::USER_ID.into(), number(user_id)),
+        (listing::TOKEN_HASH.into(), string(token_hash)),
+    ])
 }
 
 fn session_from(item: &Item) -> Result<Session, StoreError> {
@@ -352,9 +372,9 @@ impl Sessions<'_> {
         }
     }
 
-    /// The steps that go with a new session of a user: listing it on the account (while
-    /// its password is `proof`, if given) and, for an employee, the condition that they
-    /// are active.
+    /// The steps that go with a new session of a user: the condition that the account
+    /// exists (with its password still `proof`, if given), the session's listing and, for
+    /// an employee, the condition that they are active.
     fn push_listing(
         &self,
         steps: &mut Steps,
@@ -362,11 +382,8 @@ impl Sessions<'_> {
         proof: Option<&str>,
     ) -> Result<(), StoreError> {
         if let Some(user_id) = session.user_id {
-            let listing = self
-                .db
-                .users()
-                .list_session(user_id, &session.token_hash, proof)?;
-            steps.push(Step::Account, listing);
+            steps.push(Step::Account, self.db.users().must_exist(user_id, proof)?);
+            steps.push(Step::Session, self.list_step(user_id, session)?);
             if session.profiles.contains(&Profile::Employee) {
                 let active = self.db.employees().must_be_active(user_id)?;
                 steps.push(Step::EmployeeActive, active);
@@ -413,6 +430,9 @@ impl Sessions<'_> {
         let mut steps = Steps::default();
         steps.push(Step::Session, retire);
         steps.push(Step::Record, put);
+        if let Some(user_id) = session.user_id {
+            steps.push(Step::Session, self.unlist_step(user_id, token_hash)?);
+        }
         self.push_listing(
             &mut steps,
             &Session {
@@ -441,8 +461,8 @@ impl Sessions<'_> {
         }
     }
 
-    /// Ends one session (signing out), and takes it off its user's list. Returns whether
-    /// it existed.
+    /// Ends one session (signing out), and takes it off its user's listing. Returns
+    /// whether it existed.
     pub async fn end(&self, token_hash: &str) -> Result<bool, StoreError> {
         let output = send_through_conflicts("ending a session", || {
             self.client
@@ -457,8 +477,7 @@ impl Sessions<'_> {
             return Ok(false);
         };
         if let Some(user_id) = Reader(old).opt_num(attr::USER_ID)? {
-            let ended = [token_hash.to_owned()];
-            self.db.users().forget_sessions(user_id, &ended).await?;
+            self.unlist(user_id, &[token_hash.to_owned()]).await?;
         }
         Ok(true)
     }
@@ -466,8 +485,8 @@ impl Sessions<'_> {
     /// The writes that replace `session` with `new` (a new token for the same caller,
     /// once it acts for someone else): the old one ends, on condition that it is still
     /// live and still the same caller's, and the new one is written (for an employee, on
-    /// condition that they are still active). For the transaction that changes what the
-    /// caller is, which also lists the new session on the account.
+    /// condition that they are still active), each listing with it. For the transaction
+    /// that changes what the caller is, which also writes the account.
     pub fn rotate(
         &self,
         session: &Session,
@@ -493,6 +512,15 @@ impl Sessions<'_> {
                 put_new_step(self.table, item_of(new), attr::TOKEN_HASH)?,
             ),
         ];
+        if let Some(user_id) = session.user_id {
+            steps.push((
+                Step::Session,
+                self.unlist_step(user_id, &session.token_hash)?,
+            ));
+        }
+        if let Some(user_id) = new.user_id {
+            steps.push((Step::Session, self.list_step(user_id, new)?));
+        }
         if let Some(user_id) = new
             .user_id
             .filter(|_| new.profiles.contains(&Profile::Employee))
@@ -507,7 +535,7 @@ impl Sessions<'_> {
     /// role takes effect at once. Returns how many sessions were updated.
     pub async fn refresh_grants(&self, grants: &Grants) -> Result<usize, StoreError> {
         let mut refreshed = 0;
-        for hash in self.db.users().session_hashes(grants.user_id).await? {
+        for hash in self.listed(grants.user_id).await? {
             let mut e = Expression::default();
             set_grants(&mut e, grants);
             let name = e.name(attr::TOKEN_HASH);
@@ -611,10 +639,7 @@ impl Sessions<'_> {
                         .and_then(|item| item.get(attr::TOKEN_HASH)),
                 ) {
                     if let Some(user_id) = old.opt_num(attr::USER_ID)? {
-                        self.db
-                            .users()
-                            .forget_sessions(user_id, std::slice::from_ref(hash))
-                            .await?;
+                        self.unlist(user_id, std::slice::from_ref(hash)).await?;
                     }
                 }
                 Ok(true)
@@ -631,23 +656,23 @@ impl Sessions<'_> {
     }
 
     /// Ends every session of a user (on deactivation or sign-out everywhere), as the
-    /// account lists them (a consistent read: every session opened before it is there),
-    /// and takes them off the list. Returns how many there were.
+    /// account's listing has them (a consistent read: every session opened before it is
+    /// there), and takes them off it. Returns how many there were.
     pub async fn end_all_for_user(&self, user_id: i64) -> Result<usize, StoreError> {
         self.end_all_for_user_but(user_id, None).await
     }
 
     /// [`Sessions::end_all_for_user`] with its `audit` record (for an operator's ending,
-    /// the count filled in here): the sessions' deletes, their removal from the account's
-    /// list and the record, in one transaction. An account listing more sessions than a
-    /// transaction holds ends them in several, the record with the first, which carries
-    /// the whole count. Returns how many the account listed.
+    /// the count filled in here): the sessions' deletes, their listings' and the record,
+    /// in one transaction. An account listing more sessions than a transaction holds ends
+    /// them in several, the record with the first, which carries the whole count. Returns
+    /// how many the account listed.
     pub async fn end_all_for_user_recorded(
         &self,
         user_id: i64,
         audit: &AuditEntry,
     ) -> Result<usize, StoreError> {
-        let hashes = self.db.users().session_hashes(user_id).await?;
+        let hashes = self.listed(user_id).await?;
         let entry = AuditEntry {
             count: Some(hashes.len() as i64),
             ..audit.clone()
@@ -664,11 +689,8 @@ impl Sessions<'_> {
                     Step::Session,
                     Expression::default().delete_step(self.table, key)?,
                 );
+                steps.push(Step::Session, self.unlist_step(user_id, hash)?);
             }
-            steps.push(
-                Step::Account,
-                self.db.users().forget_sessions_step(user_id, chunk)?,
-            );
             if let Some(entry) = record.take() {
                 steps.push(Step::Audit, self.db.audit().put(&entry)?);
             }
@@ -691,7 +713,7 @@ impl Sessions<'_> {
         user_id: i64,
         kept: Option<&str>,
     ) -> Result<usize, StoreError> {
-        let mut hashes = self.db.users().session_hashes(user_id).await?;
+        let mut hashes = self.listed(user_id).await?;
         hashes.retain(|hash| Some(hash.as_str()) != kept);
         let mut ended = 0;
         let (client, table) = (self.client, self.table);
@@ -707,13 +729,113 @@ impl Sessions<'_> {
                 })
                 .await
             })
-            .buffer_unordered(CONCURRENT_DELETES);
+            .buffer_unordered(CONCURRENT_WRITES);
         while let Some(deleted) = deletes.next().await {
             if deleted??.attributes().is_some() {
                 ended += 1;
             }
         }
-        self.db.users().forget_sessions(user_id, &hashes).await?;
+        self.unlist(user_id, &hashes).await?;
         Ok(ended)
+    }
+
+    fn listings(&self) -> &str {
+        &self.db.tables.account_sessions
+    }
+
+    /// The transaction step that lists a user's new session on their account.
+    fn list_step(&self, user_id: i64, session: &Session) -> Result<TransactWriteItem, StoreError> {
+        let mut item = listing_key(user_id, &session.token_hash);
+        if let Some(expires) = ttl_of(session) {
+            item.insert(listing::EXPIRES.into(), number(expires));
+        }
+        let put = Put::builder()
+            .table_name(self.listings())
+            .set_item(Some(item))
+            .build()?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// The transaction step that takes a session off its user's listing.
+    fn unlist_step(&self, user_id: i64, token_hash: &str) -> Result<TransactWriteItem, StoreError> {
+        let delete = Delete::builder()
+            .table_name(self.listings())
+            .set_key(Some(listing_key(user_id, token_hash)))
+            .build()?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// Takes ended sessions off their user's listing.
+    async fn unlist(&self, user_id: i64, hashes: &[String]) -> Result<(), StoreError> {
+        let (client, table) = (self.client, self.listings());
+        let keys: Vec<Item> = hashes.iter().map(|h| listing_key(user_id, h)).collect();
+        futures_util::stream::iter(keys)
+            .map(|key| async move {
+                send_through_conflicts("unlisting a session", || {
+                    client
+                        .delete_item()
+                        .table_name(table)
+                        .set_key(Some(key.clone()))
+                        .send()
+                })
+                .await??;
+                Ok::<_, StoreError>(())
+            })
+            .buffer_unordered(CONCURRENT_WRITES)
+            .try_collect()
+            .await
+    }
+
+    /// The hashes of the sessions a user's listing has, read consistently: every session
+    /// opened before the read is there. Those an earlier release listed in the account's
+    /// item move to the listing first.
+    async fn listed(&self, user_id: i64) -> Result<Vec<String>, StoreError> {
+        self.move_legacy_listing(user_id).await?;
+        let mut hashes = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(self.listings())
+                .key_condition_expression("#user = :user")
+                .projection_expression("#hash")
+                .expression_attribute_names("#user", listing::USER_ID)
+                .expression_attribute_names("#hash", listing::TOKEN_HASH)
+                .expression_attribute_values(":user", number(user_id))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in page.items() {
+                hashes.push(Reader(item).str(listing::TOKEN_HASH)?.to_owned());
+            }
+            match page.last_evaluated_key() {
+                Some(key) => start = Some(key.clone()),
+                None => return Ok(hashes),
+            }
+        }
+    }
+
+    /// Moves the sessions an earlier release listed in the account's item to the listing:
+    /// the listings first, so that a failure in between leaves a session listed twice,
+    /// never unlisted. (A listing of a session that has ended meanwhile only costs its
+    /// next ending a delete that finds nothing.)
+    async fn move_legacy_listing(&self, user_id: i64) -> Result<(), StoreError> {
+        let legacy = self.db.users().legacy_session_hashes(user_id).await?;
+        if legacy.is_empty() {
+            return Ok(());
+        }
+        let (client, table) = (self.client, self.listings());
+        let keys: Vec<Item> = legacy.iter().map(|h| listing_key(user_id, h)).collect();
+        futures_util::stream::iter(keys)
+            .map(|key| put(client, table, key, "listing a session"))
+            .buffer_unordered(CONCURRENT_WRITES)
+            .try_collect::<()>()
+            .await?;
+        self.db
+            .users()
+            .forget_legacy_sessions(user_id, &legacy)
+            .await
     }
 }

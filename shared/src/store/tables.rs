@@ -5,6 +5,7 @@
 #[derive(Debug, Clone)]
 pub struct Tables {
     pub sessions: String,
+    pub account_sessions: String,
     pub application_tokens: String,
     pub roles: String,
     pub users: String,
@@ -23,8 +24,9 @@ pub struct Tables {
 
 impl Tables {
     /// Every table resource of `template.yaml`, with the field it fills.
-    pub const RESOURCES: [&'static str; 15] = [
+    pub const RESOURCES: [&'static str; 16] = [
         "SessionsTable",
+        "AccountSessionsTable",
         "ApplicationTokensTable",
         "RolesTable",
         "UsersTable",
@@ -45,6 +47,7 @@ impl Tables {
     pub fn named(name: impl FnMut(&str) -> String) -> Tables {
         let [
             sessions,
+            account_sessions,
             application_tokens,
             roles,
             users,
@@ -62,6 +65,7 @@ impl Tables {
         ] = Tables::RESOURCES.map(name);
         Tables {
             sessions,
+            account_sessions,
             application_tokens,
             roles,
             users,

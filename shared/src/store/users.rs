@@ -19,8 +19,8 @@ mod attr {
     pub const ROLES: &str = "roles";
     pub const PROFILES: &str = "profiles";
     pub const PASSWORD_HASH: &str = "password_hash";
-    /// The hashes of the account's sessions' tokens: read consistently, unlike an index,
-    /// so that ending them all finds every one.
+    /// Where releases before the account sessions table listed the account's sessions
+    /// (the hashes of their tokens); moved to that table when next read.
     pub const SESSIONS: &str = "sessions";
     /// Present (true) only while the password someone else set awaits its replacement.
     pub const PASSWORD_CHANGE_REQUIRED: &str = "password_change_required";
@@ -72,14 +72,8 @@ impl Users<'_> {
         (attr::ID, number(user_id))
     }
 
-    /// The write that creates a user, for a transaction that also creates their record
-    /// (and, with `session`, their first session).
-    pub fn put(
-        &self,
-        user: &NewUser<'_>,
-        now: i64,
-        session: Option<&str>,
-    ) -> Result<TransactWriteItem, StoreError> {
+    /// The write that creates a user, for a transaction that also creates their record.
+    pub fn put(&self, user: &NewUser<'_>, now: i64) -> Result<TransactWriteItem, StoreError> {
         let roles = user
             .roles
             .iter()
@@ -100,12 +94,6 @@ impl Users<'_> {
             item.insert(
                 attr::PASSWORD_CHANGE_REQUIRED.into(),
                 AttributeValue::Bool(true),
-            );
-        }
-        if let Some(session) = session {
-            item.insert(
-                attr::SESSIONS.into(),
-                AttributeValue::Ss(vec![session.to_owned()]),
             );
         }
         put_new_step(self.table(), item, attr::ID)
@@ -202,28 +190,26 @@ impl Users<'_> {
         }
     }
 
-    /// The transaction step that lists a new session on its user's account, on condition
-    /// that the account exists and, with `password_hash`, that its password is that one.
-    pub fn list_session(
+    /// The transaction step that checks, for a new session, that the account exists and,
+    /// with `password_hash`, that its password is that one. It writes nothing: the
+    /// session's listing is an item of its own.
+    pub fn must_exist(
         &self,
         user_id: i64,
-        hash: &str,
         password_hash: Option<&str>,
     ) -> Result<TransactWriteItem, StoreError> {
         let mut e = Expression::default();
-        e.add(attr::SESSIONS, AttributeValue::Ss(vec![hash.to_owned()]));
         let id = e.name(attr::ID);
         e.condition(format!("attribute_exists({id})"));
         if let Some(password_hash) = password_hash {
             let (name, value) = (e.name(attr::PASSWORD_HASH), e.value(string(password_hash)));
             e.condition(format!("{name} = {value}"));
         }
-        e.update_step(self.table(), Users::key(user_id))
+        e.check_step(self.table(), Users::key(user_id))
     }
 
-    /// The hashes of the sessions an account lists, read consistently: every session
-    /// written before the read is there.
-    pub async fn session_hashes(&self, user_id: i64) -> Result<Vec<String>, StoreError> {
+    /// The sessions an earlier release listed in the account's item, read consistently.
+    pub async fn legacy_session_hashes(&self, user_id: i64) -> Result<Vec<String>, StoreError> {
         let output = self
             .db
             .client
@@ -243,21 +229,17 @@ impl Users<'_> {
 
     /// The transaction step that sets a new password on an account, on condition that the
     /// proof still holds (its password, or its newest reset token, unchanged): it clears
-    /// a required change and any reset token, and lists `session` (the caller's new one).
+    /// a required change and any reset token.
     pub fn set_password(
         &self,
         user_id: i64,
         proof: PasswordProof<'_>,
         new_hash: &str,
-        session: Option<&str>,
     ) -> Result<TransactWriteItem, StoreError> {
         let mut e = Expression::default();
         e.set(attr::PASSWORD_HASH, string(new_hash))
             .remove(attr::PASSWORD_CHANGE_REQUIRED)
             .remove(attr::RESET_TOKEN_HASH);
-        if let Some(session) = session {
-            e.add(attr::SESSIONS, AttributeValue::Ss(vec![session.to_owned()]));
-        }
         let (attribute, expected) = match proof {
             PasswordProof::Current(hash) => (attr::PASSWORD_HASH, hash),
             PasswordProof::ResetToken(hash) => (attr::RESET_TOKEN_HASH, hash),
@@ -284,7 +266,7 @@ impl Users<'_> {
             .ok_or_else(|| StoreError::Malformed("a guest has no password".into()))?;
         let mut steps = Steps::default();
         let proof = PasswordProof::Current(proven);
-        let change = self.set_password(user_id, proof, new_hash, Some(&successor.token_hash))?;
+        let change = self.set_password(user_id, proof, new_hash)?;
         steps.push(Step::Account, change);
         for (kind, step) in self.db.sessions().rotate(session, successor)? {
             steps.push(kind, step);
@@ -313,21 +295,12 @@ impl Users<'_> {
         e.update_step(self.table(), Users::key(user_id))
     }
 
-    /// Takes ended sessions off an account's list.
-    /// The transaction step that takes sessions off the account's list, if it exists.
-    pub fn forget_sessions_step(
+    /// Takes sessions off the account item's list of an earlier release.
+    pub async fn forget_legacy_sessions(
         &self,
         user_id: i64,
         hashes: &[String],
-    ) -> Result<TransactWriteItem, StoreError> {
-        let mut e = Expression::default();
-        e.delete(attr::SESSIONS, AttributeValue::Ss(hashes.to_vec()));
-        let id = e.name(attr::ID);
-        e.condition(format!("attribute_exists({id})"));
-        e.update_step(self.table(), Users::key(user_id))
-    }
-
-    pub async fn forget_sessions(&self, user_id: i64, hashes: &[String]) -> Result<(), StoreError> {
+    ) -> Result<(), StoreError> {
         if hashes.is_empty() {
             return Ok(());
         }
@@ -373,8 +346,7 @@ impl Users<'_> {
     }
 
     /// The write that adds a record's profile, its roles and a new password hash to an
-    /// existing account (and, with `session`, lists a new session), for the transaction
-    /// that creates the record. `passwords` is the hash the account had when the caller
+    /// existing account, for the transaction that creates the record. `passwords` is the hash the account had when the caller
     /// proved they know it (`None` if it had none), which it must still have, and the new
     /// one.
     pub fn add_profile(
@@ -383,13 +355,9 @@ impl Users<'_> {
         profile: Profile,
         roles: &[(Application, &str)],
         passwords: (Option<&str>, &str),
-        session: Option<&str>,
     ) -> Result<TransactWriteItem, StoreError> {
         let (proven, password_hash) = passwords;
         let mut e = Expression::default();
-        if let Some(session) = session {
-            e.add(attr::SESSIONS, AttributeValue::Ss(vec![session.to_owned()]));
-        }
         e.add(
             attr::PROFILES,
             AttributeValue::Ss(vec![profile.name().to_owned()]),
