@@ -47,7 +47,8 @@ pub fn work_budget(deadline_ms: u64) -> Duration {
 }
 
 /// JSON log lines (what CloudWatch Logs Insights queries), levels from `RUST_LOG`
-/// (`warn`, or per target as in `info,aws_smithy_runtime=debug`; default `info`). A panic
+/// (`warn`, or per target as in `warn,planoauth=info`; default `info`; release builds
+/// have no debug or trace events, debug builds all of them). A panic
 /// is logged as one JSON line with its location; the pipeline turns it into
 /// `application-crash`.
 pub fn init_logging() {
