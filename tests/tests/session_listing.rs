@@ -46,6 +46,16 @@ async fn listed(env: &TestEnv, user_id: i64) -> Vec<Item> {
     output.items.unwrap_or_default()
 }
 
+async fn assert_ended(env: &TestEnv, session: &str) {
+    let shown = env
+        .call(
+            env.route(routes::SESSIONS_SHOW),
+            &json!({ "token": session, "session_view": "internalapps_view" }),
+        )
+        .await;
+    assert_status(&shown, "invalid-token", 401);
+}
+
 fn listing_of<'a>(listing: &'a [Item], token: &str) -> Option<&'a Item> {
     let hash = planoauth::tokens::hash(token);
     listing
@@ -134,14 +144,8 @@ async fn sessions_an_earlier_release_listed_in_the_account_item_end_with_the_res
         .await;
     assert_status(&everywhere, "action-successful", 200);
     assert_eq!(everywhere.data()["ended"], 2);
-    for session in [current, legacy] {
-        let shown = env
-            .call(
-                env.route(routes::SESSIONS_SHOW),
-                &json!({ "token": session, "session_view": "internalapps_view" }),
-            )
-            .await;
-        assert_status(&shown, "invalid-token", 401);
+    for session in [&current, &legacy] {
+        assert_ended(&env, session).await;
     }
     assert_eq!(account_item(&env, user.id).await.get("sessions"), None);
     assert_eq!(listed(&env, user.id).await, Vec::<Item>::new());
@@ -162,12 +166,6 @@ async fn an_operator_ends_more_sessions_than_one_transaction_holds() {
     assert_eq!(ended["sessions_ended"], 60);
     assert_eq!(listed(&env, user.id).await, Vec::<Item>::new());
     for session in [&sessions[0], &sessions[59]] {
-        let shown = env
-            .call(
-                env.route(routes::SESSIONS_SHOW),
-                &json!({ "token": session, "session_view": "internalapps_view" }),
-            )
-            .await;
-        assert_status(&shown, "invalid-token", 401);
+        assert_ended(&env, session).await;
     }
 }
