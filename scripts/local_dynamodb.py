@@ -164,7 +164,10 @@ def _units(size: int, per_unit: int) -> int:
 def request_units(operation: str, request: dict, answer: dict) -> tuple:
     """(read units, write units) one call costs on demand: a strongly consistent read
     is a unit per 4 KB (half for an eventually consistent one), a write a unit per 1 KB,
-    and a transaction twice either. A refused conditional write is billed as a write."""
+    and a transaction twice either. A refused conditional write is billed as a write.
+    A transaction's updates, deletes and condition checks count their minimum, 2 units:
+    the request does not carry the item they touch, and DynamoDB bills them by its size
+    (those of PlanoAuth's transactions are items under 1 KB)."""
     consistent = 1 if request.get("ConsistentRead") else 0.5
     if operation == "GetItem":
         return _units(_size(answer.get("Item")), 4096) * consistent, 0
