@@ -346,9 +346,9 @@ impl Users<'_> {
     }
 
     /// The write that adds a record's profile, its roles and a new password hash to an
-    /// existing account, for the transaction that creates the record. `passwords` is the hash the account had when the caller
-    /// proved they know it (`None` if it had none), which it must still have, and the new
-    /// one.
+    /// existing account, for the transaction that creates the record. `passwords` is the
+    /// hash the account had when the caller proved they know it (`None` if it had none),
+    /// which it must still have, and the new one.
     pub fn add_profile(
         &self,
         user_id: i64,
