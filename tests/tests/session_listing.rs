@@ -130,11 +130,28 @@ async fn sessions_an_earlier_release_listed_in_the_account_item_end_with_the_res
         .table_name(&db.tables.users)
         .key("id", AttributeValue::N(user.id.to_string()))
         .update_expression("ADD sessions :hash")
-        .expression_attribute_values(":hash", AttributeValue::Ss(vec![legacy_hash]))
+        // With a session that ended while listed there, as its sign-outs left them.
+        .expression_attribute_values(
+            ":hash",
+            AttributeValue::Ss(vec![legacy_hash, planoauth::tokens::hash("signed-out")]),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(listed(&env, user.id).await.len(), 1);
+
+    // A role change reads every session of the account: the list moves to the table,
+    // but for the session that no longer exists.
+    env.admin(&format!(
+        "role grant --user {} --application planoauth --role admin",
+        user.id
+    ))
+    .await
+    .unwrap();
+    assert_eq!(account_item(&env, user.id).await.get("sessions"), None);
+    let listing = listed(&env, user.id).await;
+    assert_eq!(listing.len(), 2);
+    assert_eq!(listing_of(&listing, &legacy).unwrap().get("expires"), None);
 
     let everywhere = env
         .call(

@@ -575,10 +575,11 @@ pub enum Step {
     /// A write to the record itself (or its own email claim being released).
     Record,
     EmailClaim,
-    /// The session a registration replaces.
+    /// A session's item or its listing: the one a registration or a password change
+    /// replaces, the new one's listing, the ones an ending deletes.
     Session,
-    /// A write to the user's account that holds while it is as it was read (its password,
-    /// its existence).
+    /// A write to the user's account, or a check of it, that holds while it is as it was
+    /// read (its password, its existence).
     Account,
     /// The condition that the employee a session opens for is active.
     EmployeeActive,

@@ -329,7 +329,7 @@ impl Sessions<'_> {
         Ok((token, session))
     }
 
-    /// Writes a new session, listed on its user's account in the same transaction, and
+    /// Writes a new session, with its listing for a user's in the same transaction, and
     /// for an employee on condition that they are active, so that no session opens after
     /// a deactivation. With `proof` (the password hash a sign-in verified), on condition
     /// that the account's password is still that one ([`WriteError::PasswordChanged`]),
@@ -817,19 +817,34 @@ impl Sessions<'_> {
         }
     }
 
-    /// Moves the sessions an earlier release listed in the account's item to the listing:
-    /// the listings first, so that a failure in between leaves a session listed twice,
-    /// never unlisted. (A listing of a session that has ended meanwhile only costs its
-    /// next ending a delete that finds nothing.)
+    /// Moves the sessions an earlier release listed in the account's item to the listing,
+    /// those that still exist, each with its TTL (that list also kept sessions already
+    /// signed out or cleaned up). The listings are written first and the list emptied
+    /// after, so that a failure in between leaves a session listed twice, never unlisted;
+    /// the next reading finishes the move.
     async fn move_legacy_listing(&self, user_id: i64) -> Result<(), StoreError> {
         let legacy = self.db.users().legacy_session_hashes(user_id).await?;
         if legacy.is_empty() {
             return Ok(());
         }
+        let mut listings = Vec::new();
+        for chunk in legacy.chunks(100) {
+            let keys = chunk
+                .iter()
+                .map(|hash| Item::from([(attr::TOKEN_HASH.into(), string(hash))]))
+                .collect();
+            for item in super::batch_get(self.client, self.table, keys).await? {
+                let session = session_from(&item)?;
+                let mut listing = listing_key(user_id, &session.token_hash);
+                if let Some(expires) = ttl_of(&session) {
+                    listing.insert(listing::EXPIRES.into(), number(expires));
+                }
+                listings.push(listing);
+            }
+        }
         let (client, table) = (self.client, self.listings());
-        let keys: Vec<Item> = legacy.iter().map(|h| listing_key(user_id, h)).collect();
-        futures_util::stream::iter(keys)
-            .map(|key| put(client, table, key, "listing a session"))
+        futures_util::stream::iter(listings)
+            .map(|listing| put(client, table, listing, "listing a session"))
             .buffer_unordered(CONCURRENT_WRITES)
             .try_collect::<()>()
             .await?;
