@@ -9,7 +9,8 @@
 
 use super::{
     Conditional, Db, Expression, Item, ItemKey, Outcome, Reader, Step, Steps, StoreError,
-    WriteError, number, put, put_new, put_new_step, send_through_conflicts, string, update_if,
+    WriteError, every_page, number, put, put_new, put_new_step, send_through_conflicts, string,
+    update_if,
 };
 use crate::domain::{
     ABSOLUTE_LIFETIME, Application, AuditEntry, Grants, IDLE_LIFETIME, Permission, Profile, Session,
@@ -791,13 +792,11 @@ impl Sessions<'_> {
     /// item move to the listing first.
     async fn listed(&self, user_id: i64) -> Result<Vec<String>, StoreError> {
         self.move_legacy_listing(user_id).await?;
-        let mut hashes = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
+        let (client, table) = (self.client, self.listings());
+        let items = every_page(|start| async move {
+            let page = client
                 .query()
-                .table_name(self.listings())
+                .table_name(table)
                 .key_condition_expression("#user = :user")
                 .projection_expression("#hash")
                 .expression_attribute_names("#user", listing::USER_ID)
@@ -807,14 +806,13 @@ impl Sessions<'_> {
                 .set_exclusive_start_key(start)
                 .send()
                 .await?;
-            for item in page.items() {
-                hashes.push(Reader(item).str(listing::TOKEN_HASH)?.to_owned());
-            }
-            match page.last_evaluated_key() {
-                Some(key) => start = Some(key.clone()),
-                None => return Ok(hashes),
-            }
-        }
+            Ok((page.items.unwrap_or_default(), page.last_evaluated_key))
+        })
+        .await?;
+        items
+            .iter()
+            .map(|item| Ok(Reader(item).str(listing::TOKEN_HASH)?.to_owned()))
+            .collect()
     }
 
     /// Moves the sessions an earlier release listed in the account's item to the listing,
