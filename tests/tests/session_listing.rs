@@ -9,8 +9,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use planoauth::domain::Application::PlanoAuth;
 use planoauth::routes;
 use planoauth::store::Item;
-use planoauth_tests::{TestEnv, assert_status};
+use planoauth_tests::{Answer, TestEnv, assert_status, injected, set_faults};
 use serde_json::json;
+use std::time::Duration;
 
 const PASSWORD: &str = "quiet-Lantern-58-meadow";
 
@@ -185,4 +186,90 @@ async fn an_operator_ends_more_sessions_than_one_transaction_holds() {
     for session in [&sessions[0], &sessions[59]] {
         assert_ended(&env, session).await;
     }
+}
+
+/// Signs `email` in with its transaction applied and its answer held (1.5 s) while
+/// `change` writes the account or the employee underneath it, straight to the table: as
+/// if the change's ending had queried the listing before the sign-in's transaction
+/// reached it, and so missed the session. The sign-in's answer.
+async fn sign_in_across(env: &TestEnv, email: &str, change: impl Future<Output = ()>) -> Answer {
+    let token = env.application_token(PlanoAuth, &["sessions.create"]).await;
+    let stalls = || async { injected(&env.prefix).await["stalls"].as_u64().unwrap_or(0) };
+    let stalls_before = stalls().await;
+    set_faults(
+        &env.prefix,
+        json!({ "stall_ms": 1500, "stall_next": { "operation": "TransactWriteItems", "count": 1 } }),
+    )
+    .await;
+    let params = json!({ "token": token, "email": email, "password": PASSWORD });
+    let sign_in = env.call_encoded(env.route(routes::SESSIONS_CREATE), &params);
+    let change_underneath = async {
+        while stalls().await == stalls_before {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        change.await;
+    };
+    tokio::join!(sign_in, change_underneath).0
+}
+
+/// Sets one attribute of the item with this `id` in `table`.
+async fn set_attribute(env: &TestEnv, table: &str, id: i64, name: &str, value: AttributeValue) {
+    env.app
+        .db
+        .client
+        .update_item()
+        .table_name(table)
+        .key("id", AttributeValue::N(id.to_string()))
+        .update_expression("SET #name = :value")
+        .expression_attribute_names("#name", name)
+        .expression_attribute_values(":value", value)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The sessions a user has in the sessions table, listed or not.
+async fn sessions_of(env: &TestEnv, user_id: i64) -> Vec<Item> {
+    let user = AttributeValue::N(user_id.to_string());
+    let sessions = env.scan(&env.app.db.tables.sessions).await;
+    sessions
+        .into_iter()
+        .filter(|session| session.get("user_id") == Some(&user))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_sign_in_is_refused_and_its_session_ended_if_the_password_changed_before_it_returned() {
+    let env = TestEnv::isolated("confirm-password").await;
+    let manager = env
+        .employee_with_password(&[(PlanoAuth, "manager")], Some(PASSWORD))
+        .await;
+    let users = env.app.db.tables.users.clone();
+    let changed = AttributeValue::S(planoauth::passwords::hash("another-Lantern-59").unwrap());
+    let change = set_attribute(&env, &users, manager.id, "password_hash", changed);
+    let answer = sign_in_across(&env, &manager.email, change).await;
+    assert_status(&answer, "invalid-param", 400);
+    assert!(listed(&env, manager.id).await.is_empty());
+    assert!(sessions_of(&env, manager.id).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_sign_in_is_refused_and_its_session_ended_if_the_employee_was_deactivated_before_it_returned()
+ {
+    let env = TestEnv::isolated("confirm-active").await;
+    let manager = env
+        .employee_with_password(&[(PlanoAuth, "manager")], Some(PASSWORD))
+        .await;
+    let employees = env.app.db.tables.employees.clone();
+    let change = set_attribute(
+        &env,
+        &employees,
+        manager.id,
+        "active",
+        AttributeValue::Bool(false),
+    );
+    let answer = sign_in_across(&env, &manager.email, change).await;
+    assert_status(&answer, "permission-denied", 403);
+    assert!(listed(&env, manager.id).await.is_empty());
+    assert!(sessions_of(&env, manager.id).await.is_empty());
 }

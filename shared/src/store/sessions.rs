@@ -334,9 +334,10 @@ impl Sessions<'_> {
     /// for an employee on condition that they are active, so that no session opens after
     /// a deactivation. With `proof` (the password hash a sign-in verified), on condition
     /// that the account's password is still that one ([`WriteError::PasswordChanged`]),
-    /// so that none opens with a password changed meanwhile. With `claim` (an idempotency
-    /// key's), in the same transaction too, and [`WriteError::KeyClaimed`] if another
-    /// request claimed the key first.
+    /// so that none opens with a password changed meanwhile. Both conditions are checked
+    /// again once the session is written ([`Sessions::confirm_opened`]). With `claim` (an
+    /// idempotency key's), in the same transaction too, and [`WriteError::KeyClaimed`] if
+    /// another request claimed the key first.
     pub async fn put(
         &self,
         session: &Session,
@@ -361,7 +362,7 @@ impl Sessions<'_> {
         self.push_listing(&mut steps, session, proof)?;
         steps.push_claim(claim);
         match steps.run(self.client).await? {
-            Outcome::Written => Ok(()),
+            Outcome::Written => self.confirm_opened(session, proof).await,
             Outcome::Refused(Step::IdempotencyKey) => Err(WriteError::KeyClaimed),
             Outcome::Refused(Step::EmployeeActive) => Err(WriteError::Deactivated),
             Outcome::Refused(Step::Account) => Err(WriteError::PasswordChanged),
@@ -371,6 +372,51 @@ impl Sessions<'_> {
             ))
             .into()),
         }
+    }
+
+    /// Checks a user's session, once its transaction has returned, against what that
+    /// transaction checked (the account's password, the employee being active), and ends
+    /// it if either has changed: [`WriteError::PasswordChanged`] or
+    /// [`WriteError::Deactivated`], and its token is never handed out.
+    ///
+    /// The ending that follows a password change or a deactivation finds sessions with a
+    /// Query, which DynamoDB isolates from transactions only read-committed: it can miss
+    /// a listing whose transaction has been applied to the account but not yet to the
+    /// listing. Such a Query ran before this transaction returned, so after the change
+    /// that preceded it, which this strongly consistent read therefore sees. Either the
+    /// ending finds the session or this read does.
+    pub async fn confirm_opened(
+        &self,
+        session: &Session,
+        proof: Option<&str>,
+    ) -> Result<(), WriteError> {
+        let Some(user_id) = session.user_id else {
+            return Ok(());
+        };
+        let employee = session.profiles.contains(&Profile::Employee);
+        if proof.is_none() && !employee {
+            return Ok(());
+        }
+        let (account, active) =
+            futures_util::future::try_join(self.db.users().account(user_id), async {
+                match employee {
+                    true => Ok(self.db.employees().find(user_id).await?.map(|e| e.active)),
+                    false => Ok(None),
+                }
+            })
+            .await?;
+        let password_kept = account.is_some_and(|account| {
+            proof.is_none_or(|proof| account.password_hash.as_deref() == Some(proof))
+        });
+        let refusal = if !password_kept {
+            WriteError::PasswordChanged
+        } else if employee && active != Some(true) {
+            WriteError::Deactivated
+        } else {
+            return Ok(());
+        };
+        self.end(&session.token_hash).await?;
+        Err(refusal)
     }
 
     /// The steps that go with a new session of a user: the condition that the account

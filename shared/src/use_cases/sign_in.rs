@@ -143,8 +143,9 @@ async fn sign_in(
         return Err(mismatch());
     }
     // A deactivated employee is refused by the write of the session itself, which holds
-    // only while they are active (`WriteError::Deactivated`): no read here could see a
-    // deactivation that lands before the session does.
+    // only while they are active and is checked again once written
+    // (`WriteError::Deactivated`): no read here could see a deactivation that lands
+    // before the session does.
     account.ok_or_else(mismatch)
 }
 
