@@ -192,8 +192,22 @@ async fn an_operator_ends_more_sessions_than_one_transaction_holds() {
 /// `change` writes the account or the employee underneath it, straight to the table: as
 /// if the change's ending had queried the listing before the sign-in's transaction
 /// reached it, and so missed the session. The sign-in's answer.
-async fn sign_in_across(env: &TestEnv, email: &str, change: impl Future<Output = ()>) -> Answer {
+async fn sign_in_across(
+    env: &TestEnv,
+    email: &str,
+    key: Option<&str>,
+    change: impl Future<Output = ()>,
+) -> Answer {
     let token = env.application_token(PlanoAuth, &["sessions.create"]).await;
+    let params = json!({ "token": token, "email": email, "password": PASSWORD });
+    if let Some(key) = key {
+        // The first request with the key opens the session; the one across the change
+        // repeats it.
+        let first = env
+            .call_encoded_with_key(env.route(routes::SESSIONS_CREATE), &params, key)
+            .await;
+        assert_status(&first, "action-successful", 200);
+    }
     let stalls = || async { injected(&env.prefix).await["stalls"].as_u64().unwrap_or(0) };
     let stalls_before = stalls().await;
     set_faults(
@@ -201,8 +215,13 @@ async fn sign_in_across(env: &TestEnv, email: &str, change: impl Future<Output =
         json!({ "stall_ms": 1500, "stall_next": { "operation": "TransactWriteItems", "count": 1 } }),
     )
     .await;
-    let params = json!({ "token": token, "email": email, "password": PASSWORD });
-    let sign_in = env.call_encoded(env.route(routes::SESSIONS_CREATE), &params);
+    let sign_in = async {
+        let route = env.route(routes::SESSIONS_CREATE);
+        match key {
+            Some(key) => env.call_encoded_with_key(route, &params, key).await,
+            None => env.call_encoded(route, &params).await,
+        }
+    };
     let change_underneath = async {
         while stalls().await == stalls_before {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -247,7 +266,7 @@ async fn a_sign_in_is_refused_and_its_session_ended_if_the_password_changed_befo
     let users = env.app.db.tables.users.clone();
     let changed = AttributeValue::S(planoauth::passwords::hash("another-Lantern-59").unwrap());
     let change = set_attribute(&env, &users, manager.id, "password_hash", changed);
-    let answer = sign_in_across(&env, &manager.email, change).await;
+    let answer = sign_in_across(&env, &manager.email, None, change).await;
     assert_status(&answer, "invalid-param", 400);
     assert!(listed(&env, manager.id).await.is_empty());
     assert!(sessions_of(&env, manager.id).await.is_empty());
@@ -268,8 +287,35 @@ async fn a_sign_in_is_refused_and_its_session_ended_if_the_employee_was_deactiva
         "active",
         AttributeValue::Bool(false),
     );
-    let answer = sign_in_across(&env, &manager.email, change).await;
+    let answer = sign_in_across(&env, &manager.email, None, change).await;
     assert_status(&answer, "permission-denied", 403);
+    assert!(listed(&env, manager.id).await.is_empty());
+    assert!(sessions_of(&env, manager.id).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_repeated_sign_in_finds_its_session_ended_if_the_employee_was_deactivated_before_it_returned()
+ {
+    let env = TestEnv::isolated("confirm-repeat").await;
+    let manager = env
+        .employee_with_password(&[(PlanoAuth, "manager")], Some(PASSWORD))
+        .await;
+    let employees = env.app.db.tables.employees.clone();
+    let change = set_attribute(
+        &env,
+        &employees,
+        manager.id,
+        "active",
+        AttributeValue::Bool(false),
+    );
+    let key = "confirm-repeat-0000000000000001";
+    let answer = sign_in_across(&env, &manager.email, Some(key), change).await;
+    assert_status(&answer, "invalid-param", 400);
+    assert!(
+        answer.body["message"].as_str().unwrap().contains("ended"),
+        "{:?}",
+        answer.body
+    );
     assert!(listed(&env, manager.id).await.is_empty());
     assert!(sessions_of(&env, manager.id).await.is_empty());
 }

@@ -442,7 +442,8 @@ impl Sessions<'_> {
     /// Gives a live session a new token: the session stays what it is (its id, user,
     /// grants and times), its old token stops working, and `also(new_hash)` (the
     /// idempotency key's record following it) is written in the same transaction.
-    /// `None` if the session has ended or expired.
+    /// `None` if the session has ended or expired, or the employee was deactivated (checked
+    /// in the transaction and again after it, as [`Sessions::confirm_opened`] says).
     pub async fn reissue(
         &self,
         token_hash: &str,
@@ -490,13 +491,17 @@ impl Sessions<'_> {
         )?;
         steps.push(Step::IdempotencyKey, also(&new_hash)?);
         match steps.run(self.client).await? {
-            Outcome::Written => Ok(Some((
-                token,
-                Session {
+            Outcome::Written => {
+                let reissued = Session {
                     token_hash: new_hash,
                     ..session
-                },
-            ))),
+                };
+                match self.confirm_opened(&reissued, None).await {
+                    Ok(()) => Ok(Some((token, reissued))),
+                    Err(WriteError::Deactivated | WriteError::PasswordChanged) => Ok(None),
+                    Err(error) => Err(error),
+                }
+            }
             Outcome::Refused(Step::Session) => Ok(None),
             Outcome::Refused(Step::IdempotencyKey) => Err(WriteError::KeyClaimed),
             // The employee was deactivated or the account removed: the session is over.
