@@ -461,7 +461,7 @@ async fn a_sign_in_that_checked_a_password_since_changed_opens_no_session() {
     // ...and the sign-in's session is refused when it is written.
     let grants = db.users().grants_of(&account).await.unwrap();
     let (_, opened) = sessions::open(Some(&grants), PlanoAuth, false, s.env.now());
-    let written = db.sessions().put(&opened, Some(&checked), None).await;
+    let written = db.sessions().put(&opened, Some(&account), None).await;
     assert!(
         matches!(written, Err(WriteError::PasswordChanged)),
         "{written:?}"

@@ -13,7 +13,8 @@ use super::{
     update_if,
 };
 use crate::domain::{
-    ABSOLUTE_LIFETIME, Application, AuditEntry, Grants, IDLE_LIFETIME, Permission, Profile, Session,
+    ABSOLUTE_LIFETIME, Account, Application, AuditEntry, Grants, IDLE_LIFETIME, Permission,
+    Profile, Session,
 };
 use crate::tokens::{self, TokenKind};
 use aws_sdk_dynamodb::Client;
@@ -326,34 +327,36 @@ impl Sessions<'_> {
         now: i64,
     ) -> Result<(String, Session), WriteError> {
         let (token, session) = open(grants, application, remember_me, now);
-        self.put(&session, None, None).await?;
+        let session = self.put(&session, None, None).await?;
         Ok((token, session))
     }
 
     /// Writes a new session, with its listing for a user's in the same transaction, and
     /// for an employee on condition that they are active, so that no session opens after
-    /// a deactivation. With `proof` (the password hash a sign-in verified), on condition
-    /// that the account's password is still that one ([`WriteError::PasswordChanged`]),
-    /// so that none opens with a password changed meanwhile. Both conditions are checked
-    /// again once the session is written ([`Sessions::confirm_opened`]). With `claim` (an
-    /// idempotency key's), in the same transaction too, and [`WriteError::KeyClaimed`] if
-    /// another request claimed the key first.
+    /// a deactivation. With `signed_in` (the account as a sign-in read it, its password
+    /// verified), on condition that the account's password is still that one
+    /// ([`WriteError::PasswordChanged`]), so that none opens with a password changed
+    /// meanwhile. Both conditions are checked again once the session is written, and the
+    /// grants too ([`Sessions::confirm_opened`]): the session as it stands is returned.
+    /// With `claim` (an idempotency key's), in the same transaction too, and
+    /// [`WriteError::KeyClaimed`] if another request claimed the key first.
     pub async fn put(
         &self,
         session: &Session,
-        proof: Option<&str>,
+        signed_in: Option<&Account>,
         claim: Option<TransactWriteItem>,
-    ) -> Result<(), WriteError> {
+    ) -> Result<Session, WriteError> {
         let item = item_of(session);
         if session.user_id.is_none() && claim.is_none() {
             // A guest's session is one item: one conditional put.
             return match put_new(self.client, self.table, attr::TOKEN_HASH, item).await? {
-                true => Ok(()),
+                true => Ok(session.clone()),
                 false => {
                     Err(StoreError::Malformed("a session with this token exists".into()).into())
                 }
             };
         }
+        let proof = signed_in.and_then(|account| account.password_hash.as_deref());
         let mut steps = Steps::default();
         steps.push(
             Step::Record,
@@ -362,7 +365,7 @@ impl Sessions<'_> {
         self.push_listing(&mut steps, session, proof)?;
         steps.push_claim(claim);
         match steps.run(self.client).await? {
-            Outcome::Written => self.confirm_opened(session, proof).await,
+            Outcome::Written => self.confirm_opened(session, signed_in).await,
             Outcome::Refused(Step::IdempotencyKey) => Err(WriteError::KeyClaimed),
             Outcome::Refused(Step::EmployeeActive) => Err(WriteError::Deactivated),
             Outcome::Refused(Step::Account) => Err(WriteError::PasswordChanged),
@@ -374,28 +377,32 @@ impl Sessions<'_> {
         }
     }
 
-    /// Checks a user's session, once its transaction has returned, against what that
-    /// transaction checked (the account's password, the employee being active), and ends
-    /// it if either has changed: [`WriteError::PasswordChanged`] or
-    /// [`WriteError::Deactivated`], and its token is never handed out.
+    /// Checks a user's session, once its transaction has returned, against the account
+    /// and the employee as they are now. If the password is no longer the one `signed_in`
+    /// had, or the employee is deactivated, the session ends and its token is never
+    /// handed out ([`WriteError::PasswordChanged`], [`WriteError::Deactivated`]). If the
+    /// account's roles or profiles are no longer those its grants were read from, it gets
+    /// the account's grants now. Returns the session as it stands.
     ///
-    /// The ending that follows a password change or a deactivation finds sessions with a
-    /// Query, which DynamoDB isolates from transactions only read-committed: it can miss
-    /// a listing whose transaction has been applied to the account but not yet to the
-    /// listing. Such a Query ran before this transaction returned, so after the change
-    /// that preceded it, which this strongly consistent read therefore sees. Either the
-    /// ending finds the session or this read does.
+    /// The ending that follows a password change or a deactivation, and the refresh that
+    /// follows a change of role, find sessions with a Query, which DynamoDB isolates from
+    /// transactions only read-committed: it can miss a listing whose transaction has been
+    /// applied to the account but not yet to the listing, and it misses any session whose
+    /// transaction comes after it with grants read before the change. Such a Query ran
+    /// before this transaction returned, so after the change that preceded it, which this
+    /// strongly consistent read therefore sees. Either that Query finds the session or
+    /// this read finds the change.
     pub async fn confirm_opened(
         &self,
         session: &Session,
-        proof: Option<&str>,
-    ) -> Result<(), WriteError> {
+        signed_in: Option<&Account>,
+    ) -> Result<Session, WriteError> {
         let Some(user_id) = session.user_id else {
-            return Ok(());
+            return Ok(session.clone());
         };
         let employee = session.profiles.contains(&Profile::Employee);
-        if proof.is_none() && !employee {
-            return Ok(());
+        if signed_in.is_none() && !employee {
+            return Ok(session.clone());
         }
         let (account, active) =
             futures_util::future::try_join(self.db.users().account(user_id), async {
@@ -405,15 +412,28 @@ impl Sessions<'_> {
                 }
             })
             .await?;
-        let password_kept = account.is_some_and(|account| {
-            proof.is_none_or(|proof| account.password_hash.as_deref() == Some(proof))
-        });
-        let refusal = if !password_kept {
-            WriteError::PasswordChanged
-        } else if employee && active != Some(true) {
-            WriteError::Deactivated
-        } else {
-            return Ok(());
+        let account = account
+            .filter(|now| signed_in.is_none_or(|then| now.password_hash == then.password_hash));
+        let refusal = match account {
+            None => WriteError::PasswordChanged,
+            Some(_) if employee && active != Some(true) => WriteError::Deactivated,
+            Some(now) => {
+                let regranted = signed_in.is_some_and(|then| {
+                    (&now.roles, &now.profiles, now.password_change_required)
+                        != (&then.roles, &then.profiles, then.password_change_required)
+                });
+                if !regranted {
+                    return Ok(session.clone());
+                }
+                let grants = self.db.users().grants_of(&now).await?;
+                self.regrant(&session.token_hash, &grants).await?;
+                return Ok(Session {
+                    profiles: grants.profiles,
+                    permissions: grants.permissions,
+                    password_change_required: grants.password_change_required,
+                    ..session.clone()
+                });
+            }
         };
         self.end(&session.token_hash).await?;
         Err(refusal)
@@ -497,7 +517,7 @@ impl Sessions<'_> {
                     ..session
                 };
                 match self.confirm_opened(&reissued, None).await {
-                    Ok(()) => Ok(Some((token, reissued))),
+                    Ok(reissued) => Ok(Some((token, reissued))),
                     Err(WriteError::Deactivated | WriteError::PasswordChanged) => Ok(None),
                     Err(error) => Err(error),
                 }
@@ -588,23 +608,24 @@ impl Sessions<'_> {
     pub async fn refresh_grants(&self, grants: &Grants) -> Result<usize, StoreError> {
         let mut refreshed = 0;
         for hash in self.listed(grants.user_id).await? {
-            let mut e = Expression::default();
-            set_grants(&mut e, grants);
-            let name = e.name(attr::TOKEN_HASH);
-            e.condition(format!("attribute_exists({name})"));
-            match update_if(
-                self.client,
-                self.table,
-                (attr::TOKEN_HASH, string(hash)),
-                &e,
-            )
-            .await?
-            {
-                Conditional::Updated(_) => refreshed += 1,
-                Conditional::Refused(_) => {} // ended meanwhile
+            if self.regrant(&hash, grants).await? {
+                refreshed += 1;
             }
         }
         Ok(refreshed)
+    }
+
+    /// Gives one session these grants; false if it has ended meanwhile.
+    async fn regrant(&self, token_hash: &str, grants: &Grants) -> Result<bool, StoreError> {
+        let mut e = Expression::default();
+        set_grants(&mut e, grants);
+        let name = e.name(attr::TOKEN_HASH);
+        e.condition(format!("attribute_exists({name})"));
+        let key = (attr::TOKEN_HASH, string(token_hash));
+        Ok(matches!(
+            update_if(self.client, self.table, key, &e).await?,
+            Conditional::Updated(_)
+        ))
     }
 
     /// One page of sessions that an expiry index says are past `cutoff` (last use or

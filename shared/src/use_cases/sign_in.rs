@@ -29,12 +29,12 @@ pub async fn open_session(
     remember_me: bool,
     limits: &Limits,
 ) -> Result<Reply, ApiError> {
-    let (grants, proof) = match credentials {
+    let (grants, account) = match credentials {
         None => (None, None),
         Some((email, password)) => {
             let account = sign_in(ctx, &email, password, limits).await?;
             let grants = ctx.app.db.users().grants_of(&account).await?;
-            (Some(grants), account.password_hash)
+            (Some(grants), Some(account))
         }
     };
     let (token, session) = sessions::open(grants.as_ref(), ctx.application, remember_me, ctx.now);
@@ -43,18 +43,18 @@ pub async fn open_session(
         grants.as_ref().map(|g| g.user_id),
         Some(&session.token_hash),
     )?;
-    match ctx
+    let session = match ctx
         .app
         .db
         .sessions()
-        .put(&session, proof.as_deref(), claim)
+        .put(&session, account.as_ref(), claim)
         .await
     {
-        Ok(()) => {}
+        Ok(session) => session,
         // The password was changed or reset since it was checked.
         Err(WriteError::PasswordChanged) => return Err(mismatch()),
         Err(error) => return Err(error.into()),
-    }
+    };
     Ok(Reply::session(shown_with_token(
         &session,
         token,
