@@ -55,6 +55,8 @@ FUNCTION_ENV = {"SMITHY_CLIENT_SDK_CUSTOM_PARTITION": os.path.abspath("layers/en
 # DynamoDB on-demand prices in us-east-1, dollars per million request units.
 READ_PRICE, WRITE_PRICE = 0.125, 0.625
 RSS_CHECKPOINTS = (1, 100)
+# What a function's cold init may take, as a multiple of the bare function's.
+INIT_TARGET = 1.3
 
 
 class RuntimeApi(http.server.BaseHTTPRequestHandler):
@@ -317,16 +319,20 @@ def main() -> None:
     bare, naive = inits[0], inits[1]
     print(f"cold: medians of {runs} starts; warm: one process, {invocations} invocations of the same event")
     print()
-    print(f"{'function':<24} {'cold init':>9} {'vs bare':>7} {'vs naive':>8} {'1st call':>9} {'RSS':>7}  answer")
+    print(f"{'function':<24} {'cold init':>9} {'vs bare':>7} {'vs naive':>8} {'1st call':>9} {'RSS':>8}  answer")
     for (_, name, _), samples, init in zip(cases, cold_results, inits):
         first = statistics.median(s[1] for s in samples)
         rss = statistics.median(s[2] for s in samples) / 1024
         answers = ",".join(sorted({s[3] for s in samples}))
-        print(f"{name:<24} {init:7.2f}ms {init / bare:6.2f}x {init / naive:7.2f}x {first:7.2f}ms {rss:5.1f}MB  {answers}")
+        print(f"{name:<24} {init:7.2f}ms {init / bare:6.2f}x {init / naive:7.2f}x {first:7.2f}ms {rss:5.1f}MiB  {answers}")
+    functions = [(name, init / bare) for (_, name, _), init in list(zip(cases, inits))[2:]]
+    over = [f"{name} {ratio:.2f}x" for name, ratio in functions if ratio > INIT_TARGET]
+    print(f"within {INIT_TARGET}x the bare function's cold init: {len(functions) - len(over)} of {len(functions)}"
+          + (f" (over: {', '.join(over)})" if over else ""))
     print()
     last = f"@{invocations}"
     print(f"{'function':<24} {'p50':>7} {'p99':>7} {'own p50':>8} {'own p99':>8} {'db p50':>8}"
-          f" {'RSS@1':>6} {'@100':>6} {last:>6}"
+          f" {'RSS@1':>7} {'@100':>7} {last:>7}"
           f" {'RRU':>5} {'WRU':>5} {'$/M req':>8} {'arm64 zip':>9}")
     for (function, name, _), result in zip(cases, warm_results):
         reads, writes = percentile(result["reads"], 0.5), percentile(result["writes"], 0.5)
@@ -335,7 +341,7 @@ def main() -> None:
         print(f"{name:<24} {percentile(result['times'], 0.5):5.2f}ms {percentile(result['times'], 0.99):5.2f}ms"
               f" {milliseconds(result['own'], 0.5)} {milliseconds(result['own'], 0.99)}"
               f" {milliseconds(result['waited'], 0.5)}"
-              f" {rss.get(1, 0):4.1f}MB {rss.get(100, 0):4.1f}MB {rss.get(invocations, 0):4.1f}MB"
+              f" {rss.get(1, 0):4.1f}MiB {rss.get(100, 0):4.1f}MiB {rss.get(invocations, 0):4.1f}MiB"
               f" {reads:5.1f} {writes:5.1f} {price:8.3f} {zipped_mb(os.path.basename(function)):>7}MB  {','.join(sorted(result['answers']))}")
 
 
