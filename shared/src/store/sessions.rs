@@ -244,6 +244,14 @@ fn set_grants(e: &mut Expression, grants: &Grants) {
     }
 }
 
+/// Whether two readings of an account give its sessions the same grants (the roles'
+/// permissions aside, which belong to the roles).
+fn same_grants_basis(one: &Account, other: &Account) -> bool {
+    one.roles == other.roles
+        && one.profiles == other.profiles
+        && one.password_change_required == other.password_change_required
+}
+
 /// What checking a session token found.
 #[derive(Debug)]
 pub enum Check {
@@ -327,7 +335,7 @@ impl Sessions<'_> {
         now: i64,
     ) -> Result<(String, Session), WriteError> {
         let (token, session) = open(grants, application, remember_me, now);
-        let session = self.put(&session, None, None).await?;
+        self.put(&session, None, None).await?;
         Ok((token, session))
     }
 
@@ -337,20 +345,20 @@ impl Sessions<'_> {
     /// verified), on condition that the account's password is still that one
     /// ([`WriteError::PasswordChanged`]), so that none opens with a password changed
     /// meanwhile. Both conditions are checked again once the session is written, and the
-    /// grants too ([`Sessions::confirm_opened`]): the session as it stands is returned.
-    /// With `claim` (an idempotency key's), in the same transaction too, and
-    /// [`WriteError::KeyClaimed`] if another request claimed the key first.
+    /// roles its grants come from too ([`Sessions::confirm_opened`]). With `claim` (an
+    /// idempotency key's), in the same transaction too, and [`WriteError::KeyClaimed`] if
+    /// another request claimed the key first.
     pub async fn put(
         &self,
         session: &Session,
         signed_in: Option<&Account>,
         claim: Option<TransactWriteItem>,
-    ) -> Result<Session, WriteError> {
+    ) -> Result<(), WriteError> {
         let item = item_of(session);
         if session.user_id.is_none() && claim.is_none() {
             // A guest's session is one item: one conditional put.
             return match put_new(self.client, self.table, attr::TOKEN_HASH, item).await? {
-                true => Ok(session.clone()),
+                true => Ok(()),
                 false => {
                     Err(StoreError::Malformed("a session with this token exists".into()).into())
                 }
@@ -378,31 +386,31 @@ impl Sessions<'_> {
     }
 
     /// Checks a user's session, once its transaction has returned, against the account
-    /// and the employee as they are now. If the password is no longer the one `signed_in`
-    /// had, or the employee is deactivated, the session ends and its token is never
-    /// handed out ([`WriteError::PasswordChanged`], [`WriteError::Deactivated`]). If the
-    /// account's roles or profiles are no longer those its grants were read from, it gets
-    /// the account's grants now. Returns the session as it stands.
+    /// and the employee as they are now, and ends it (its token is never handed out) if
+    /// the password is no longer the one `signed_in` had ([`WriteError::PasswordChanged`]),
+    /// the employee is deactivated ([`WriteError::Deactivated`]), or the account's roles
+    /// or profiles are no longer those its grants were read from (record-busy: a new
+    /// sign-in gets the grants as they are now).
     ///
-    /// The ending that follows a password change or a deactivation, and the refresh that
-    /// follows a change of role, find sessions with a Query, which DynamoDB isolates from
-    /// transactions only read-committed: it can miss a listing whose transaction has been
-    /// applied to the account but not yet to the listing, and it misses any session whose
-    /// transaction comes after it with grants read before the change. Such a Query ran
-    /// before this transaction returned, so after the change that preceded it, which this
-    /// strongly consistent read therefore sees. Either that Query finds the session or
-    /// this read finds the change.
+    /// The ending that follows a password change or a deactivation, and the refresh of
+    /// open sessions that follows a change of role, find sessions with a Query. DynamoDB
+    /// isolates a Query from transactions only read-committed: it can miss a listing
+    /// whose transaction has been applied to the account but not yet to the listing; and
+    /// a session whose transaction comes after it, with grants read before the change, is
+    /// not there to find. Such a Query ran before this transaction returned, so after the
+    /// change that preceded it, which this strongly consistent read therefore sees: either
+    /// the Query finds the session or this read finds the change.
     pub async fn confirm_opened(
         &self,
         session: &Session,
         signed_in: Option<&Account>,
-    ) -> Result<Session, WriteError> {
+    ) -> Result<(), WriteError> {
         let Some(user_id) = session.user_id else {
-            return Ok(session.clone());
+            return Ok(());
         };
         let employee = session.profiles.contains(&Profile::Employee);
         if signed_in.is_none() && !employee {
-            return Ok(session.clone());
+            return Ok(());
         }
         let (account, active) =
             futures_util::future::try_join(self.db.users().account(user_id), async {
@@ -412,28 +420,16 @@ impl Sessions<'_> {
                 }
             })
             .await?;
-        let account = account
-            .filter(|now| signed_in.is_none_or(|then| now.password_hash == then.password_hash));
-        let refusal = match account {
-            None => WriteError::PasswordChanged,
-            Some(_) if employee && active != Some(true) => WriteError::Deactivated,
-            Some(now) => {
-                let regranted = signed_in.is_some_and(|then| {
-                    (&now.roles, &now.profiles, now.password_change_required)
-                        != (&then.roles, &then.profiles, then.password_change_required)
-                });
-                if !regranted {
-                    return Ok(session.clone());
-                }
-                let grants = self.db.users().grants_of(&now).await?;
-                self.regrant(&session.token_hash, &grants).await?;
-                return Ok(Session {
-                    profiles: grants.profiles,
-                    permissions: grants.permissions,
-                    password_change_required: grants.password_change_required,
-                    ..session.clone()
-                });
+        let refusal = match (account, signed_in) {
+            (None, _) => WriteError::PasswordChanged,
+            (Some(now), Some(then)) if now.password_hash != then.password_hash => {
+                WriteError::PasswordChanged
             }
+            _ if employee && active != Some(true) => WriteError::Deactivated,
+            (Some(now), Some(then)) if !same_grants_basis(&now, then) => {
+                StoreError::Busy("the account's roles changed meanwhile").into()
+            }
+            _ => return Ok(()),
         };
         self.end(&session.token_hash).await?;
         Err(refusal)
@@ -517,7 +513,7 @@ impl Sessions<'_> {
                     ..session
                 };
                 match self.confirm_opened(&reissued, None).await {
-                    Ok(reissued) => Ok(Some((token, reissued))),
+                    Ok(()) => Ok(Some((token, reissued))),
                     Err(WriteError::Deactivated | WriteError::PasswordChanged) => Ok(None),
                     Err(error) => Err(error),
                 }
@@ -608,24 +604,23 @@ impl Sessions<'_> {
     pub async fn refresh_grants(&self, grants: &Grants) -> Result<usize, StoreError> {
         let mut refreshed = 0;
         for hash in self.listed(grants.user_id).await? {
-            if self.regrant(&hash, grants).await? {
-                refreshed += 1;
+            let mut e = Expression::default();
+            set_grants(&mut e, grants);
+            let name = e.name(attr::TOKEN_HASH);
+            e.condition(format!("attribute_exists({name})"));
+            match update_if(
+                self.client,
+                self.table,
+                (attr::TOKEN_HASH, string(hash)),
+                &e,
+            )
+            .await?
+            {
+                Conditional::Updated(_) => refreshed += 1,
+                Conditional::Refused(_) => {} // ended meanwhile
             }
         }
         Ok(refreshed)
-    }
-
-    /// Gives one session these grants; false if it has ended meanwhile.
-    async fn regrant(&self, token_hash: &str, grants: &Grants) -> Result<bool, StoreError> {
-        let mut e = Expression::default();
-        set_grants(&mut e, grants);
-        let name = e.name(attr::TOKEN_HASH);
-        e.condition(format!("attribute_exists({name})"));
-        let key = (attr::TOKEN_HASH, string(token_hash));
-        Ok(matches!(
-            update_if(self.client, self.table, key, &e).await?,
-            Conditional::Updated(_)
-        ))
     }
 
     /// One page of sessions that an expiry index says are past `cutoff` (last use or

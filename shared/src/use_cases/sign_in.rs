@@ -43,18 +43,18 @@ pub async fn open_session(
         grants.as_ref().map(|g| g.user_id),
         Some(&session.token_hash),
     )?;
-    let session = match ctx
+    match ctx
         .app
         .db
         .sessions()
         .put(&session, account.as_ref(), claim)
         .await
     {
-        Ok(session) => session,
+        Ok(()) => {}
         // The password was changed or reset since it was checked.
         Err(WriteError::PasswordChanged) => return Err(mismatch()),
         Err(error) => return Err(error.into()),
-    };
+    }
     Ok(Reply::session(shown_with_token(
         &session,
         token,
