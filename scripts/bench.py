@@ -327,7 +327,7 @@ def main() -> None:
         print(f"{name:<24} {init:7.2f}ms {init / bare:6.2f}x {init / naive:7.2f}x {first:7.2f}ms {rss:5.1f}MiB  {answers}")
     functions = [(name, init / bare) for (_, name, _), init in list(zip(cases, inits))[2:]]
     over = [f"{name} {ratio:.2f}x" for name, ratio in functions if ratio > INIT_TARGET]
-    print(f"within {INIT_TARGET}x the bare function's cold init: {len(functions) - len(over)} of {len(functions)}"
+    print(f"cases within {INIT_TARGET}x the bare function's cold init: {len(functions) - len(over)} of {len(functions)}"
           + (f" (over: {', '.join(over)})" if over else ""))
     print()
     last = f"@{invocations}"

@@ -345,9 +345,9 @@ impl Sessions<'_> {
     /// verified), on condition that the account's password is still that one
     /// ([`WriteError::PasswordChanged`]), so that none opens with a password changed
     /// meanwhile. Both conditions are checked again once the session is written, and the
-    /// roles its grants come from too ([`Sessions::confirm_opened`]). With `claim` (an
-    /// idempotency key's), in the same transaction too, and [`WriteError::KeyClaimed`] if
-    /// another request claimed the key first.
+    /// roles its grants come from too (`confirm_opened`). With `claim` (an idempotency
+    /// key's), in the same transaction too, and [`WriteError::KeyClaimed`] if another
+    /// request claimed the key first.
     pub async fn put(
         &self,
         session: &Session,
@@ -400,7 +400,7 @@ impl Sessions<'_> {
     /// not there to find. Such a Query ran before this transaction returned, so after the
     /// change that preceded it, which this strongly consistent read therefore sees: either
     /// the Query finds the session or this read finds the change.
-    pub async fn confirm_opened(
+    async fn confirm_opened(
         &self,
         session: &Session,
         signed_in: Option<&Account>,
@@ -459,7 +459,7 @@ impl Sessions<'_> {
     /// grants and times), its old token stops working, and `also(new_hash)` (the
     /// idempotency key's record following it) is written in the same transaction.
     /// `None` if the session has ended or expired, or the employee was deactivated (checked
-    /// in the transaction and again after it, as [`Sessions::confirm_opened`] says).
+    /// in the transaction and again after it, as `confirm_opened` says).
     pub async fn reissue(
         &self,
         token_hash: &str,
