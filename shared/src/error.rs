@@ -146,6 +146,10 @@ impl From<WriteError> for ApiError {
             WriteError::PasswordChanged => {
                 StoreError::Busy("the account's password changed meanwhile").into()
             }
+            // Trying again reads the new roles.
+            WriteError::GrantsChanged => {
+                StoreError::Busy("the account's roles changed meanwhile").into()
+            }
             WriteError::KeyClaimed => ApiError::KeyClaimed,
             WriteError::Store(error) => error.into(),
         }

@@ -10,7 +10,7 @@ use planoauth::domain::Application::PlanoAuth;
 use planoauth::routes;
 use planoauth::store::Item;
 use planoauth_tests::{Answer, TestEnv, assert_status, injected, set_faults};
-use serde_json::json;
+use serde_json::{Value, json};
 use std::time::Duration;
 
 const PASSWORD: &str = "quiet-Lantern-58-meadow";
@@ -188,26 +188,21 @@ async fn an_operator_ends_more_sessions_than_one_transaction_holds() {
     }
 }
 
-/// Signs `email` in with its transaction applied and its answer held (1.5 s) while
-/// `change` writes the account or the employee underneath it, straight to the table: as
-/// if the change's ending had queried the listing before the sign-in's transaction
-/// reached it, and so missed the session. The sign-in's answer.
+async fn sign_in_params(env: &TestEnv, email: &str) -> Value {
+    let token = env.application_token(PlanoAuth, &["sessions.create"]).await;
+    json!({ "token": token, "email": email, "password": PASSWORD })
+}
+
+/// Signs in with `params` (and `key`, if given), its transaction applied and its answer
+/// held (1.5 s) while `change` writes the account or the employee underneath it,
+/// straight to the table: as if the change's ending had queried the listing before the
+/// sign-in's transaction reached it, and so missed the session. The sign-in's answer.
 async fn sign_in_across(
     env: &TestEnv,
-    email: &str,
+    params: &Value,
     key: Option<&str>,
     change: impl Future<Output = ()>,
 ) -> Answer {
-    let token = env.application_token(PlanoAuth, &["sessions.create"]).await;
-    let params = json!({ "token": token, "email": email, "password": PASSWORD });
-    if let Some(key) = key {
-        // The first request with the key opens the session; the one across the change
-        // repeats it.
-        let first = env
-            .call_encoded_with_key(env.route(routes::SESSIONS_CREATE), &params, key)
-            .await;
-        assert_status(&first, "action-successful", 200);
-    }
     let stalls = || async { injected(&env.prefix).await["stalls"].as_u64().unwrap_or(0) };
     let stalls_before = stalls().await;
     set_faults(
@@ -218,8 +213,8 @@ async fn sign_in_across(
     let sign_in = async {
         let route = env.route(routes::SESSIONS_CREATE);
         match key {
-            Some(key) => env.call_encoded_with_key(route, &params, key).await,
-            None => env.call_encoded(route, &params).await,
+            Some(key) => env.call_encoded_with_key(route, params, key).await,
+            None => env.call_encoded(route, params).await,
         }
     };
     let change_underneath = async {
@@ -266,7 +261,8 @@ async fn a_sign_in_is_refused_and_its_session_ended_if_the_password_changed_befo
     let users = env.app.db.tables.users.clone();
     let changed = AttributeValue::S(planoauth::passwords::hash("another-Lantern-59").unwrap());
     let change = set_attribute(&env, &users, manager.id, "password_hash", changed);
-    let answer = sign_in_across(&env, &manager.email, None, change).await;
+    let params = sign_in_params(&env, &manager.email).await;
+    let answer = sign_in_across(&env, &params, None, change).await;
     assert_status(&answer, "invalid-param", 400);
     assert!(listed(&env, manager.id).await.is_empty());
     assert!(sessions_of(&env, manager.id).await.is_empty());
@@ -287,7 +283,8 @@ async fn a_sign_in_is_refused_and_its_session_ended_if_the_employee_was_deactiva
         "active",
         AttributeValue::Bool(false),
     );
-    let answer = sign_in_across(&env, &manager.email, None, change).await;
+    let params = sign_in_params(&env, &manager.email).await;
+    let answer = sign_in_across(&env, &params, None, change).await;
     assert_status(&answer, "permission-denied", 403);
     assert!(listed(&env, manager.id).await.is_empty());
     assert!(sessions_of(&env, manager.id).await.is_empty());
@@ -309,7 +306,14 @@ async fn a_repeated_sign_in_finds_its_session_ended_if_the_employee_was_deactiva
         AttributeValue::Bool(false),
     );
     let key = "confirm-repeat-0000000000000001";
-    let answer = sign_in_across(&env, &manager.email, Some(key), change).await;
+    // The first request with the key opens the session; the one across the change
+    // repeats it.
+    let params = sign_in_params(&env, &manager.email).await;
+    let first = env
+        .call_encoded_with_key(env.route(routes::SESSIONS_CREATE), &params, key)
+        .await;
+    assert_status(&first, "action-successful", 200);
+    let answer = sign_in_across(&env, &params, Some(key), change).await;
     assert_status(&answer, "invalid-param", 400);
     assert!(
         answer.body["message"].as_str().unwrap().contains("ended"),
@@ -321,7 +325,7 @@ async fn a_repeated_sign_in_finds_its_session_ended_if_the_employee_was_deactiva
 }
 
 #[tokio::test]
-async fn a_sign_in_is_answered_busy_and_its_session_ended_if_a_role_changed_before_it_returned() {
+async fn a_sign_in_is_answered_busy_and_changes_nothing_if_a_role_changed_before_it_returned() {
     let env = TestEnv::isolated("confirm-role").await;
     let manager = env
         .employee_with_password(&[(PlanoAuth, "manager")], Some(PASSWORD))
@@ -332,8 +336,20 @@ async fn a_sign_in_is_answered_busy_and_its_session_ended_if_a_role_changed_befo
     let staff =
         AttributeValue::M([("planoauth".to_owned(), AttributeValue::S("staff".into()))].into());
     let change = set_attribute(&env, &users, manager.id, "roles", staff);
-    let answer = sign_in_across(&env, &manager.email, None, change).await;
+    let key = "confirm-role-00000000000000001";
+    let params = sign_in_params(&env, &manager.email).await;
+    let answer = sign_in_across(&env, &params, Some(key), change).await;
     assert_status(&answer, "record-busy", 409);
     assert!(listed(&env, manager.id).await.is_empty());
     assert!(sessions_of(&env, manager.id).await.is_empty());
+
+    // Nothing was changed, the key included: trying again with it signs in as `staff`.
+    let again = env
+        .call_encoded_with_key(env.route(routes::SESSIONS_CREATE), &params, key)
+        .await;
+    assert_status(&again, "action-successful", 200);
+    assert!(!again.replayed);
+    let sessions = sessions_of(&env, manager.id).await;
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].get("permissions"), None, "staff may do nothing");
 }

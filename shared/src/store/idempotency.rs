@@ -8,7 +8,9 @@
 //! parameters are kept as a hash, a password only as the account it was checked against,
 //! and a session as its token's hash.
 
-use super::{Expression, Item, Reader, StoreError, number, string, update_if};
+use super::{
+    Expression, Item, Reader, StoreError, number, send_through_conflicts, string, update_if,
+};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde_json::Value;
@@ -127,6 +129,35 @@ impl Idempotency<'_> {
         // A record gone by now (past its window) has no one left to answer.
         update_if(self.client, self.table, (attr::KEY, string(key_hash)), &e).await?;
         Ok(())
+    }
+
+    /// Takes back the record a key got with a session that was then refused after all
+    /// (ended before it was answered), so that the key is free again, as though the
+    /// request had changed nothing. Nothing to do if the record is gone or stands for
+    /// another session.
+    pub async fn release(&self, key_hash: &str, session_hash: &str) -> Result<(), StoreError> {
+        let deleted = send_through_conflicts("releasing an idempotency key", || {
+            self.client
+                .delete_item()
+                .table_name(self.table)
+                .key(attr::KEY, string(key_hash))
+                .condition_expression("#session = :hash")
+                .expression_attribute_names("#session", attr::SESSION_HASH)
+                .expression_attribute_values(":hash", string(session_hash))
+                .send()
+        })
+        .await?;
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// The transaction step that points a key's record at the session's new token hash,

@@ -90,6 +90,9 @@ pub enum WriteError {
     /// The account's password is no longer the one the request checked.
     #[error("the password was changed meanwhile")]
     PasswordChanged,
+    /// The account's roles are no longer the ones the request read.
+    #[error("the account's roles were changed meanwhile")]
+    GrantsChanged,
     /// Another request holding the same idempotency key did the work first.
     #[error("the idempotency key was claimed by another request")]
     KeyClaimed,

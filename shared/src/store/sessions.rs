@@ -389,8 +389,8 @@ impl Sessions<'_> {
     /// and the employee as they are now, and ends it (its token is never handed out) if
     /// the password is no longer the one `signed_in` had ([`WriteError::PasswordChanged`]),
     /// the employee is deactivated ([`WriteError::Deactivated`]), or the account's roles
-    /// or profiles are no longer those its grants were read from (record-busy: a new
-    /// sign-in gets the grants as they are now).
+    /// or profiles are no longer those its grants were read from
+    /// ([`WriteError::GrantsChanged`]: a new sign-in gets the grants as they are now).
     ///
     /// The ending that follows a password change or a deactivation, and the refresh of
     /// open sessions that follows a change of role, find sessions with a Query. DynamoDB
@@ -426,9 +426,7 @@ impl Sessions<'_> {
                 WriteError::PasswordChanged
             }
             _ if employee && active != Some(true) => WriteError::Deactivated,
-            (Some(now), Some(then)) if !same_grants_basis(&now, then) => {
-                StoreError::Busy("the account's roles changed meanwhile").into()
-            }
+            (Some(now), Some(then)) if !same_grants_basis(&now, then) => WriteError::GrantsChanged,
             _ => return Ok(()),
         };
         self.end(&session.token_hash).await?;

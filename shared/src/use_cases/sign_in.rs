@@ -43,17 +43,30 @@ pub async fn open_session(
         grants.as_ref().map(|g| g.user_id),
         Some(&session.token_hash),
     )?;
-    match ctx
+    let written = ctx
         .app
         .db
         .sessions()
         .put(&session, account.as_ref(), claim)
-        .await
-    {
-        Ok(()) => {}
-        // The password was changed or reset since it was checked.
-        Err(WriteError::PasswordChanged) => return Err(mismatch()),
-        Err(error) => return Err(error.into()),
+        .await;
+    if let Err(refusal) = written {
+        let refused_once_written = matches!(
+            refusal,
+            WriteError::PasswordChanged | WriteError::Deactivated | WriteError::GrantsChanged
+        );
+        if let (true, Some(key)) = (refused_once_written, ctx.idempotency) {
+            // The session may have been written with the key's record and then ended: the
+            // key must not stand for it.
+            let idempotency = ctx.app.db.idempotency();
+            idempotency
+                .release(&key.key_hash, &session.token_hash)
+                .await?;
+        }
+        return Err(match refusal {
+            // The password was changed or reset since it was checked.
+            WriteError::PasswordChanged => mismatch(),
+            refusal => refusal.into(),
+        });
     }
     Ok(Reply::session(shown_with_token(
         &session,
