@@ -50,13 +50,13 @@ pub async fn open_session(
         .put(&session, account.as_ref(), claim)
         .await;
     if let Err(refusal) = written {
-        let refused_once_written = matches!(
+        // Refused by its transaction, or once written and then ended: then the key's
+        // record was written with it, and must not stand for it.
+        let maybe_written = matches!(
             refusal,
             WriteError::PasswordChanged | WriteError::Deactivated | WriteError::GrantsChanged
         );
-        if let (true, Some(key)) = (refused_once_written, ctx.idempotency) {
-            // The session may have been written with the key's record and then ended: the
-            // key must not stand for it.
+        if let Some(key) = ctx.idempotency.filter(|_| maybe_written) {
             let idempotency = ctx.app.db.idempotency();
             idempotency
                 .release(&key.key_hash, &session.token_hash)
