@@ -252,20 +252,31 @@ async fn sessions_of(env: &TestEnv, user_id: i64) -> Vec<Item> {
         .collect()
 }
 
+/// Asserts that the user has no session left: none listed, none in the sessions table.
+async fn assert_no_session(env: &TestEnv, user_id: i64) {
+    assert!(listed(env, user_id).await.is_empty());
+    assert!(sessions_of(env, user_id).await.is_empty());
+}
+
+/// Deactivates the employee straight in the table (no ending of their sessions follows).
+fn deactivate(env: &TestEnv, id: i64) -> impl Future<Output = ()> {
+    let employees = &env.app.db.tables.employees;
+    set_attribute(env, employees, id, "active", AttributeValue::Bool(false))
+}
+
 #[tokio::test]
 async fn a_sign_in_is_refused_and_its_session_ended_if_the_password_changed_before_it_returned() {
     let env = TestEnv::isolated("confirm-password").await;
     let manager = env
         .employee_with_password(&[(PlanoAuth, "manager")], Some(PASSWORD))
         .await;
-    let users = env.app.db.tables.users.clone();
+    let users = &env.app.db.tables.users;
     let changed = AttributeValue::S(planoauth::passwords::hash("another-Lantern-59").unwrap());
-    let change = set_attribute(&env, &users, manager.id, "password_hash", changed);
+    let change = set_attribute(&env, users, manager.id, "password_hash", changed);
     let params = sign_in_params(&env, &manager.email).await;
     let answer = sign_in_across(&env, &params, None, change).await;
     assert_status(&answer, "invalid-param", 400);
-    assert!(listed(&env, manager.id).await.is_empty());
-    assert!(sessions_of(&env, manager.id).await.is_empty());
+    assert_no_session(&env, manager.id).await;
 }
 
 #[tokio::test]
@@ -275,19 +286,11 @@ async fn a_sign_in_is_refused_and_its_session_ended_if_the_employee_was_deactiva
     let manager = env
         .employee_with_password(&[(PlanoAuth, "manager")], Some(PASSWORD))
         .await;
-    let employees = env.app.db.tables.employees.clone();
-    let change = set_attribute(
-        &env,
-        &employees,
-        manager.id,
-        "active",
-        AttributeValue::Bool(false),
-    );
+    let change = deactivate(&env, manager.id);
     let params = sign_in_params(&env, &manager.email).await;
     let answer = sign_in_across(&env, &params, None, change).await;
     assert_status(&answer, "permission-denied", 403);
-    assert!(listed(&env, manager.id).await.is_empty());
-    assert!(sessions_of(&env, manager.id).await.is_empty());
+    assert_no_session(&env, manager.id).await;
 }
 
 #[tokio::test]
@@ -297,14 +300,7 @@ async fn a_repeated_sign_in_finds_its_session_ended_if_the_employee_was_deactiva
     let manager = env
         .employee_with_password(&[(PlanoAuth, "manager")], Some(PASSWORD))
         .await;
-    let employees = env.app.db.tables.employees.clone();
-    let change = set_attribute(
-        &env,
-        &employees,
-        manager.id,
-        "active",
-        AttributeValue::Bool(false),
-    );
+    let change = deactivate(&env, manager.id);
     let key = "confirm-repeat-0000000000000001";
     // The first request with the key opens the session; the one across the change
     // repeats it.
@@ -320,8 +316,7 @@ async fn a_repeated_sign_in_finds_its_session_ended_if_the_employee_was_deactiva
         "{:?}",
         answer.body
     );
-    assert!(listed(&env, manager.id).await.is_empty());
-    assert!(sessions_of(&env, manager.id).await.is_empty());
+    assert_no_session(&env, manager.id).await;
 }
 
 #[tokio::test]
@@ -330,18 +325,17 @@ async fn a_sign_in_is_answered_busy_and_changes_nothing_if_a_role_changed_before
     let manager = env
         .employee_with_password(&[(PlanoAuth, "manager")], Some(PASSWORD))
         .await;
-    let users = env.app.db.tables.users.clone();
+    let users = &env.app.db.tables.users;
     // To `staff`, straight to the table: no refresh of the account's sessions follows,
     // as if it had queried them before this one was listed.
     let staff =
         AttributeValue::M([("planoauth".to_owned(), AttributeValue::S("staff".into()))].into());
-    let change = set_attribute(&env, &users, manager.id, "roles", staff);
+    let change = set_attribute(&env, users, manager.id, "roles", staff);
     let key = "confirm-role-00000000000000001";
     let params = sign_in_params(&env, &manager.email).await;
     let answer = sign_in_across(&env, &params, Some(key), change).await;
     assert_status(&answer, "record-busy", 409);
-    assert!(listed(&env, manager.id).await.is_empty());
-    assert!(sessions_of(&env, manager.id).await.is_empty());
+    assert_no_session(&env, manager.id).await;
 
     // Nothing was changed, the key included: trying again with it signs in as `staff`.
     let again = env
