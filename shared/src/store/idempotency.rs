@@ -131,16 +131,23 @@ impl Idempotency<'_> {
         Ok(())
     }
 
-    /// Takes back the record a key got with a session that was then refused after all
-    /// (ended before it was answered), so that the key is free again, as though the
-    /// request had changed nothing. Nothing to do if the record is gone or stands for
-    /// another session.
-    pub async fn release(&self, key_hash: &str, session_hash: &str) -> Result<(), StoreError> {
+    /// Takes back the record `claim` (this store's [`Idempotency::claim`] step) wrote
+    /// with a session that was then refused after all (ended before it was answered), so
+    /// that the key is free again, as though the request had changed nothing. Nothing to
+    /// do if the record is gone or stands for another session.
+    pub async fn release(
+        &self,
+        claim: &TransactWriteItem,
+        session_hash: &str,
+    ) -> Result<(), StoreError> {
+        let Some(key) = claim.put().and_then(|put| put.item().get(attr::KEY)) else {
+            return Err(StoreError::Malformed("a claim without its key".into()));
+        };
         let deleted = send_through_conflicts("releasing an idempotency key", || {
             self.client
                 .delete_item()
                 .table_name(self.table)
-                .key(attr::KEY, string(key_hash))
+                .key(attr::KEY, key.clone())
                 .condition_expression("#session = :hash")
                 .expression_attribute_names("#session", attr::SESSION_HASH)
                 .expression_attribute_values(":hash", string(session_hash))

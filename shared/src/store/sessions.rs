@@ -346,8 +346,8 @@ impl Sessions<'_> {
     /// ([`WriteError::PasswordChanged`]), so that none opens with a password changed
     /// meanwhile. Both conditions are checked again once the session is written, and the
     /// roles its grants come from too (`confirm_opened`). With `claim` (an idempotency
-    /// key's), in the same transaction too, and [`WriteError::KeyClaimed`] if another
-    /// request claimed the key first.
+    /// key's), in the same transaction too (and released if the session is refused once
+    /// written), and [`WriteError::KeyClaimed`] if another request claimed the key first.
     pub async fn put(
         &self,
         session: &Session,
@@ -371,9 +371,12 @@ impl Sessions<'_> {
             put_new_step(self.table, item, attr::TOKEN_HASH)?,
         );
         self.push_listing(&mut steps, session, proof)?;
-        steps.push_claim(claim);
+        steps.push_claim(claim.clone());
         match steps.run(self.client).await? {
-            Outcome::Written => self.confirm_opened(session, signed_in).await,
+            Outcome::Written => {
+                self.confirm_opened(session, signed_in, claim.as_ref())
+                    .await
+            }
             Outcome::Refused(Step::IdempotencyKey) => Err(WriteError::KeyClaimed),
             Outcome::Refused(Step::EmployeeActive) => Err(WriteError::Deactivated),
             Outcome::Refused(Step::Account) => Err(WriteError::PasswordChanged),
@@ -391,6 +394,8 @@ impl Sessions<'_> {
     /// the employee is deactivated ([`WriteError::Deactivated`]), or the account's roles
     /// or profiles are no longer those its grants were read from
     /// ([`WriteError::GrantsChanged`]: a new sign-in gets the grants as they are now).
+    /// An ended session's `claim` (the idempotency key's record, written with it) is
+    /// released, so that the refusal changed nothing.
     ///
     /// The ending that follows a password change or a deactivation, and the refresh of
     /// open sessions that follows a change of role, find sessions with a Query. DynamoDB
@@ -404,6 +409,7 @@ impl Sessions<'_> {
         &self,
         session: &Session,
         signed_in: Option<&Account>,
+        claim: Option<&TransactWriteItem>,
     ) -> Result<(), WriteError> {
         let Some(user_id) = session.user_id else {
             return Ok(());
@@ -430,6 +436,10 @@ impl Sessions<'_> {
             _ => return Ok(()),
         };
         self.end(&session.token_hash).await?;
+        if let Some(claim) = claim {
+            let idempotency = self.db.idempotency();
+            idempotency.release(claim, &session.token_hash).await?;
+        }
         Err(refusal)
     }
 
@@ -510,7 +520,7 @@ impl Sessions<'_> {
                     token_hash: new_hash,
                     ..session
                 };
-                match self.confirm_opened(&reissued, None).await {
+                match self.confirm_opened(&reissued, None, None).await {
                     Ok(()) => Ok(Some((token, reissued))),
                     Err(WriteError::Deactivated | WriteError::PasswordChanged) => Ok(None),
                     Err(error) => Err(error),

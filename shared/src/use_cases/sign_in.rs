@@ -43,30 +43,17 @@ pub async fn open_session(
         grants.as_ref().map(|g| g.user_id),
         Some(&session.token_hash),
     )?;
-    let written = ctx
+    match ctx
         .app
         .db
         .sessions()
         .put(&session, account.as_ref(), claim)
-        .await;
-    if let Err(refusal) = written {
-        // Refused by its transaction, or once written and then ended: then the key's
-        // record was written with it, and must not stand for it.
-        let maybe_written = matches!(
-            refusal,
-            WriteError::PasswordChanged | WriteError::Deactivated | WriteError::GrantsChanged
-        );
-        if let Some(key) = ctx.idempotency.filter(|_| maybe_written) {
-            let idempotency = ctx.app.db.idempotency();
-            idempotency
-                .release(&key.key_hash, &session.token_hash)
-                .await?;
-        }
-        return Err(match refusal {
-            // The password was changed or reset since it was checked.
-            WriteError::PasswordChanged => mismatch(),
-            refusal => refusal.into(),
-        });
+        .await
+    {
+        Ok(()) => {}
+        // The password was changed or reset since it was checked.
+        Err(WriteError::PasswordChanged) => return Err(mismatch()),
+        Err(error) => return Err(error.into()),
     }
     Ok(Reply::session(shown_with_token(
         &session,
