@@ -23,14 +23,16 @@ free_port() {
 # install_local ADMIN PREFIX API_URL OUT
 # A fresh install on the running stack: the tables of template.yaml named PREFIX…, their
 # names exported as the functions read them (SESSIONS_TABLE, …), the welcome-email sender
-# ($ONBOARDING_SENDER) verified, and the bootstrap data written to OUT. Sets
+# ($ONBOARDING_SENDER) verified, a sample photographer to try updates on (employee 2),
+# and the bootstrap data written to OUT. Sets
 # PLANOAUTH_TOKEN to the planoauth application token.
 install_local() {
     local admin=$1 prefix=$2 api_url=$3 out=$4
     eval "$("$admin" create-tables --prefix "$prefix" |
         python3 -c 'import json, sys; [print(f"export {k}={v}") for k, v in json.load(sys.stdin).items()]')"
     "$admin" verify-sender --address "$ONBOARDING_SENDER" >/dev/null
-    "$admin" bootstrap --api-url "$api_url" --out "$out" >/dev/null
+    "$admin" bootstrap --api-url "$api_url" --sample-photographer photographer@planoauth.local \
+        --out "$out" >/dev/null
     PLANOAUTH_TOKEN=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["applications"]["planoauth"])' "$out")
 }
 

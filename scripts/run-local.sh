@@ -30,7 +30,7 @@ Try it:
   curl -s -X POST http://127.0.0.1:$port/api/v1/employees/update \\
     -H 'Content-Type: application/json' \\
     -H 'Authorization: Bearer $token' \\
-    -d '{"id": 1, "email": "admin@planoauth.local", "skills": ["portraits"], "view": "internalapps_view"}'
+    -d '{"id": 2, "email": "photographer@planoauth.local", "skills": ["portraits"], "view": "internalapps_view"}'
 
 MSG
 PORT=$port target/debug/local-api

@@ -8,7 +8,7 @@ use crate::params::Params;
 use crate::status::Status;
 use crate::store::application_tokens::ApplicationTokens;
 use crate::store::sessions::Check;
-use crate::store::{Db, Item, ItemKey, ReadAhead, get_pair};
+use crate::store::{Db, Item, ItemKey, ReadAhead, get_with};
 use crate::tokens::TokenKind;
 use lambda_http::Request;
 use lambda_http::http::header;
@@ -30,16 +30,11 @@ impl Caller {
     }
 }
 
-/// The token from the `token` parameter or, failing that, the `Authorization: Bearer`
-/// header.
+/// The token from the `token` parameter or the `Authorization: Bearer` header. A request
+/// that carries two different tokens is refused rather than decided for either: which
+/// one a client meant is not ours to guess.
 pub fn take_token(params: &mut Params, request: &Request) -> Result<String, ApiError> {
-    if let Some(token) = params.optional::<String>("token")? {
-        return match token.trim() {
-            "" => Err(ApiError::missing("token")),
-            token => Ok(token.to_owned()),
-        };
-    }
-    request
+    let bearer = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -49,41 +44,47 @@ pub fn take_token(params: &mut Params, request: &Request) -> Result<String, ApiE
                 .eq_ignore_ascii_case("bearer")
                 .then(|| token.trim().to_owned())
         })
-        .filter(|token| !token.is_empty())
-        .ok_or_else(|| ApiError::missing("token"))
+        .filter(|token| !token.is_empty());
+    let Some(token) = params.optional::<String>("token")? else {
+        return bearer.ok_or_else(|| ApiError::missing("token"));
+    };
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(ApiError::missing("token"));
+    }
+    if bearer.is_some_and(|bearer| bearer != token) {
+        return Err(ApiError::invalid(
+            "token",
+            "differs from the token in the Authorization header: send one token",
+        ));
+    }
+    Ok(token.to_owned())
 }
 
 /// Who the token belongs to. An expired session is refused with `session-expired` but
-/// still handed back, as the response carries it. With `also`, the item there is read in
-/// the same round trip (one BatchGetItem) for the endpoint, which gets it back unless
-/// the token is of no kind there is.
+/// still handed back, as the response carries it. The items at `also` are read in the
+/// same round trip (one BatchGetItem) for the pipeline and the endpoint, which get them
+/// back unless the token is of no kind there is.
 pub async fn authenticate(
     db: &Db,
     token: &str,
     now: i64,
-    also: Option<&ItemKey>,
-) -> (
-    Result<Caller, (ApiError, Option<Session>)>,
-    Option<ReadAhead>,
-) {
+    also: &[ItemKey],
+) -> (Result<Caller, (ApiError, Option<Session>)>, ReadAhead) {
     let token_key = match TokenKind::of(token) {
         Some(TokenKind::Application) => Some(db.application_tokens().key_of(token)),
         Some(TokenKind::Session) => Some(db.sessions().key_of(token)),
         _ => None,
     };
-    let (Some(token_key), Some(also)) = (token_key, also) else {
-        return (check(db, token, now, None).await, None);
+    let Some(token_key) = token_key.filter(|_| !also.is_empty()) else {
+        return (check(db, token, now, None).await, ReadAhead::default());
     };
-    match get_pair(&db.client, &token_key, also).await {
-        Ok((token_item, item)) => {
-            let read_ahead = ReadAhead {
-                key: also.clone(),
-                item,
-            };
+    match get_with(&db.client, &token_key, also).await {
+        Ok((token_item, read_ahead)) => {
             let caller = check(db, token, now, Some(token_item)).await;
-            (caller, Some(read_ahead))
+            (caller, read_ahead)
         }
-        Err(error) => (Err((error.into(), None)), None),
+        Err(error) => (Err((error.into(), None)), ReadAhead::default()),
     }
 }
 
@@ -157,9 +158,22 @@ mod tests {
         assert_eq!(taken(json!({}), Some("Bearer pa_y")), Ok("pa_y".into()));
         assert_eq!(taken(json!({}), Some("bearer   pa_y ")), Ok("pa_y".into()));
         assert_eq!(
-            taken(json!({"token": "pa_x"}), Some("Bearer pa_y")),
+            taken(json!({"token": "pa_x"}), Some("Bearer pa_x")),
             Ok("pa_x".into()),
-            "the parameter first"
+            "the same token both ways"
+        );
+    }
+
+    #[test]
+    fn two_different_tokens_are_refused_rather_than_one_chosen() {
+        assert_eq!(
+            taken(json!({"token": "pa_x"}), Some("Bearer pa_y")),
+            Err(Status::InvalidParam)
+        );
+        assert_eq!(
+            taken(json!({"token": "pa_x"}), Some("Basic dXNlcjpwYXNz")),
+            Ok("pa_x".into()),
+            "a header of another scheme carries no token"
         );
     }
 

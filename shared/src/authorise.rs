@@ -1,10 +1,15 @@
-//! Authorisation: which application the caller acts in, and whether its role there holds
-//! the route's permission.
+//! Authorisation: which application the caller acts in, whether its role there holds
+//! the route's permission and, on a route that acts on a person, whether the caller may
+//! act on that person.
 
 use crate::authenticate::Caller;
-use crate::domain::{Application, Permission};
+use crate::domain::{ActedOn, Application, Held, Permission, falls_short};
 use crate::error::ApiError;
+use crate::params::Params;
 use crate::status::Status;
+use crate::store::users::Users;
+use crate::store::{Db, ItemKey, ReadAhead};
+use crate::values::RecordId;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +121,64 @@ fn authorise_permission(
             Ok(acting)
         }
     }
+}
+
+/// The account of the person a route acts on (named by its parameter `acts_on`), to read
+/// along with the caller's token: `None` when the route acts on no one or the parameter
+/// is no id (which the authorisation then refuses).
+pub fn acted_on_key(db: &Db, acts_on: Option<&str>, params: &Params) -> Option<ItemKey> {
+    let param = acts_on?;
+    let id = params.peek::<RecordId>(param).ok().flatten()?;
+    Some(db.users().key_of(id.0))
+}
+
+/// On a route that acts on a person (the parameter `acts_on` names), whether the
+/// caller may act on them: only if, in every application where they hold a role, the
+/// caller holds at least their permissions (a session's user its role's there, an
+/// application token its own in its own application). The account is taken from
+/// `read_ahead` when it was read with the token. `None` on a route that acts on no one.
+pub async fn authorise_acting_on(
+    db: &Db,
+    caller: &Caller,
+    acts_on: Option<&str>,
+    params: &Params,
+    read_ahead: &ReadAhead,
+) -> Result<Option<ActedOn>, ApiError> {
+    let Some(param) = acts_on else {
+        return Ok(None);
+    };
+    let user_id = params
+        .peek::<RecordId>(param)?
+        .ok_or_else(|| ApiError::missing(param))?
+        .0;
+    let account = match read_ahead.get(&db.users().key_of(user_id)) {
+        Some(item) => item.as_ref().map(Users::account_from_read).transpose()?,
+        None => db.users().account(user_id).await?,
+    };
+    let roles = account.map(|account| account.roles).unwrap_or_default();
+    let target = db.roles().permissions_cached(&roles).await?;
+    let held: Held = match caller {
+        Caller::Session(session) => session.permissions.clone(),
+        Caller::Application(token) => Held::from([(token.application, token.permissions.clone())]),
+    };
+    if let Some((application, _)) = falls_short(&held, &target) {
+        return Err(ApiError::reject_because(
+            Status::PermissionDenied,
+            format!(
+                "The person this request acts on holds permissions in {} that the caller does \
+                 not hold there.",
+                application.slug()
+            ),
+        ));
+    }
+    let is_caller = caller
+        .session()
+        .is_some_and(|session| session.user_id == Some(user_id));
+    Ok(Some(ActedOn {
+        user_id,
+        roles,
+        is_caller,
+    }))
 }
 
 fn denied(needed: Permission, application: Application) -> ApiError {

@@ -139,6 +139,9 @@ impl From<WriteError> for ApiError {
                 "This session's user already has a record.",
             ),
             WriteError::SessionChanged => ApiError::reject(Status::InvalidToken),
+            WriteError::OwnRecord(reason) => {
+                ApiError::reject_because(Status::PermissionDenied, reason)
+            }
             WriteError::Deactivated => {
                 ApiError::reject_because(Status::PermissionDenied, "This account is deactivated.")
             }

@@ -4,16 +4,19 @@
 //! the work being done again, and the same key with another request is refused.
 //!
 //! A key belongs to its caller: it is scoped by the route and the caller's token. The
-//! request is recognised by a hash of its parameters, bar the token and the password;
-//! the password is proved by checking it against the account the first request used.
+//! request is recognised by a hash of its parameters, bar the token and the route's
+//! secrets (its passwords), which no record holds in any form; the password is proved by
+//! checking it against the account the first request used, on that account's sign-in
+//! budget, as a sign-in checks it.
 //! Only requests that did their work are remembered: one that was refused changed
 //! nothing, and its key can be used again. A repeat is answered before authorisation (it
 //! only repeats what this caller was told), and before authentication's verdict on a
 //! session token, which the first request may have ended.
 
+use crate::attempts::{self, Person};
+use crate::domain::{Limits, Origin};
 use crate::error::ApiError;
 use crate::params::Params;
-use crate::passwords;
 use crate::routes::Route;
 use crate::store::idempotency::{IdempotencyKey, Recorded};
 use crate::tokens;
@@ -49,10 +52,11 @@ pub fn key_of(
                 format!("must be 1 to {MAX_KEY_LENGTH} printable ASCII characters, without spaces"),
             )
         })?;
-    let mut parameters = Value::Object(params.remaining().clone());
-    if let Some(parameters) = parameters.as_object_mut() {
-        parameters.remove("password");
+    let mut parameters = params.remaining().clone();
+    for secret in route.secret_params {
+        parameters.remove(*secret);
     }
+    let parameters = Value::Object(parameters);
     Ok(Some(IdempotencyKey {
         key_hash: tokens::hash(&format!("{}\n{}\n{key}", route.path, tokens::hash(token))),
         fingerprint: tokens::hash(&canonical(&parameters)),
@@ -60,12 +64,15 @@ pub fn key_of(
 }
 
 /// Whether a request repeats the one `recorded` answered: the same parameters and, when
-/// the first carried a password, the same password (checked against that account).
+/// the first carried a password, the same password, checked against that account once an
+/// attempt is taken from its sign-in budget (a wrong one counts as a wrong sign-in).
 pub async fn repeats(
     app: &crate::App,
     key: &IdempotencyKey,
     recorded: &Recorded,
     password: Option<String>,
+    origin: &Origin,
+    now: i64,
 ) -> Result<(), ApiError> {
     let mismatch = || {
         ApiError::invalid(
@@ -81,19 +88,19 @@ pub async fn repeats(
         (Some(user_id), Some(password)) => (user_id, password),
         (None, Some(_)) | (Some(_), None) => return Err(mismatch()),
     };
-    let Some(hash) = app
+    let stored = app
         .db
         .users()
         .account(user_id)
         .await?
-        .and_then(|account| account.password_hash)
-    else {
-        return Err(mismatch());
-    };
-    let same = tokio::task::spawn_blocking(move || passwords::verify(&password, &hash))
-        .await
-        .map_err(ApiError::crash)?;
-    if same { Ok(()) } else { Err(mismatch()) }
+        .and_then(|account| account.password_hash);
+    let throttles =
+        attempts::password_throttles(Person::Account(user_id), origin, &Limits::PASSWORDS);
+    if attempts::check_password(&app.db, &throttles, now, stored.as_deref(), password).await? {
+        Ok(())
+    } else {
+        Err(mismatch())
+    }
 }
 
 /// JSON with every object's keys in order, so that a request's hash does not depend on

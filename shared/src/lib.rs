@@ -6,9 +6,11 @@
 //! it: [`identify`] → [`decode`] → [`authenticate`] → [`idempotency`] → [`authorise`] →
 //! the endpoint's handler → [`respond`], strung together by [`pipeline`] and started by
 //! [`runtime`]. Statuses come from [`status`], parameters are read with [`params`] and
-//! [`values`], records are shown by [`view`].
+//! [`values`], records are shown by [`view`]. Limits on attempts (wrong passwords, reset
+//! requests, registrations) are taken before the work they limit, in [`attempts`].
 
 pub mod app;
+pub mod attempts;
 pub mod authenticate;
 pub mod authorise;
 pub mod aws;

@@ -1,8 +1,12 @@
 //! Email through Amazon SES (the old system used Mandrill). The onboarding message greets
 //! the new employee by name and tells them where to sign in; it never holds a password.
-//! The password reset message holds the link with a reset token.
+//! The password reset message holds the link with a reset token. A security notice tells
+//! an account's owner of a change to how the account signs in, with no secret and no
+//! link that acts without signing in.
 
 use crate::aws::SdkConfig;
+use crate::clock::rfc3339;
+use crate::domain::SecurityNotice;
 use crate::error::BoxError;
 use aws_sdk_ses::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
@@ -99,6 +103,17 @@ impl Mailer {
     ) -> Result<(), MailError> {
         let link = reset_link(&self.links.password_reset, reset_token);
         self.send(to, password_reset_message(&link, minutes)).await
+    }
+
+    /// The security notice `notice` to `to`, of a change made at `at` (Unix seconds).
+    pub async fn send_security_notice(
+        &self,
+        to: &str,
+        notice: SecurityNotice,
+        at: i64,
+    ) -> Result<(), MailError> {
+        let message = security_notice_message(notice, &rfc3339(at), &self.links.sign_in);
+        self.send(to, message).await
     }
 
     async fn send(
@@ -210,6 +225,71 @@ fn password_reset_message(link: &str, minutes: i64) -> (String, String, String) 
     (subject, text, html)
 }
 
+/// Subject, plain text and HTML of a security notice: what changed and when, and what to
+/// do if it was not the owner. Its one link is the sign-in page.
+fn security_notice_message(
+    notice: SecurityNotice,
+    when: &str,
+    sign_in_url: &str,
+) -> (String, String, String) {
+    let (subject, what, if_not_you) = match notice {
+        SecurityNotice::PasswordChanged => (
+            "Your PlanoAuth password was changed",
+            format!(
+                "The password of the PlanoAuth account of this address was changed at {when}, \
+                 and the account's other sessions were signed out."
+            ),
+            "someone else knows your password. Ask for a password reset email from the sign-in \
+             page, choose a new password, and tell your administrator.",
+        ),
+        SecurityNotice::PasswordReset => (
+            "Your PlanoAuth password was reset",
+            format!(
+                "The password of the PlanoAuth account of this address was reset at {when}, with \
+                 a link emailed to this address, and every session of the account was signed out."
+            ),
+            "someone else can read this mailbox. Secure it, then ask for a password reset email \
+             from the sign-in page, and tell your administrator.",
+        ),
+        SecurityNotice::AddressChangedFrom => (
+            "Your PlanoAuth sign-in address was changed",
+            format!(
+                "At {when}, the PlanoAuth account of this address was given another address. \
+                 Sign-in and password reset emails go to that address from now on, and reset \
+                 links sent here before no longer work."
+            ),
+            "tell your administrator at once: they can give the account its address back.",
+        ),
+        SecurityNotice::AddressChangedTo => (
+            "This address now signs in to PlanoAuth",
+            format!(
+                "At {when}, this address became the sign-in address of a PlanoAuth account: \
+                 its sign-in and password reset emails come here from now on."
+            ),
+            "tell the administrator of the PlanoAuth account, or reply to this email.",
+        ),
+    };
+    let text = format!(
+        "Hello,\n\n{what}\n\nIf this was you, there is nothing to do. If it was not, \
+         {if_not_you} The sign-in page is {sign_in_url}.\n\n\
+         This is a security notice: it asks for nothing, and no link in it does anything \
+         without signing in.\n"
+    );
+    let html = format!(
+        "<!DOCTYPE html><html><body>\
+         <p>Hello,</p><p>{what}</p>\
+         <p>If this was you, there is nothing to do. If it was not, {if_not_you} \
+         <a href=\"{url}\">Sign in</a>.</p>\
+         <p>This is a security notice: it asks for nothing, and no link in it does anything \
+         without signing in.</p>\
+         </body></html>",
+        what = escape(&what),
+        if_not_you = escape(if_not_you),
+        url = escape(sign_in_url),
+    );
+    (subject.to_owned(), text, html)
+}
+
 /// Escapes text for HTML, so a name can never inject markup.
 fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
@@ -246,6 +326,24 @@ mod tests {
         assert!(html.contains("Hello Ada &lt;b&gt;Lovelace&lt;/b&gt;,"));
         assert!(html.contains("href=\"https://app.planoauth.example/sign-in\""));
         assert!(text.contains("replace it with a password of your own"));
+    }
+
+    #[test]
+    fn a_security_notice_says_what_changed_and_what_to_do_and_links_only_to_sign_in() {
+        for notice in SecurityNotice::ALL {
+            let (subject, text, html) = security_notice_message(
+                notice,
+                "2026-12-01T10:00:00Z",
+                "https://app.planoauth.example/sign-in",
+            );
+            assert!(subject.contains("PlanoAuth"), "{subject}");
+            assert!(text.contains("2026-12-01T10:00:00Z"), "{text}");
+            assert!(text.contains("If this was you, there is nothing to do."));
+            assert!(text.contains("If it was not"));
+            assert_eq!(html.matches("href=").count(), 1, "{html}");
+            assert!(html.contains("href=\"https://app.planoauth.example/sign-in\""));
+            assert!(!text.contains("reset_token"), "{text}");
+        }
     }
 
     #[test]

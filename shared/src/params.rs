@@ -69,6 +69,15 @@ impl Params {
         }
     }
 
+    /// A parameter read without taking it, for a stage before the handler that must know
+    /// it too (whom the request acts on); `null` counts as not passed.
+    pub fn peek<T: Param>(&self, name: &str) -> Result<Option<T>, ApiError> {
+        match self.values.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => read(name, value.clone()).map(Some),
+        }
+    }
+
     /// A field of an update, where `null` clears the stored value.
     pub fn patch<T: Param>(&mut self, name: &str) -> Result<Patch<T>, ApiError> {
         match self.values.remove(name) {

@@ -1,11 +1,14 @@
 //! The request pipeline every endpoint runs on: identify → decode → authenticate →
-//! authorise → handle → respond. An endpoint supplies only the handle step.
+//! authorise (the route, then whom it acts on) → handle → respond. An endpoint supplies
+//! only the handle step.
 
 use crate::app::App;
 use crate::authenticate::{Caller, authenticate, take_token};
-use crate::authorise::authorise;
+use crate::authorise::{acted_on_key, authorise, authorise_acting_on};
 use crate::decode::decode;
-use crate::domain::{Actor, Application, AuditAction, AuditEntry, RecordKind, Session};
+use crate::domain::{
+    ActedOn, Actor, Application, AuditAction, AuditEntry, Origin, RecordKind, Session,
+};
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::identify::identify;
@@ -17,6 +20,7 @@ use crate::status::Status;
 use crate::store::idempotency::{self as keys, IdempotencyKey};
 use crate::store::{Db, ItemKey, ReadAhead, StoreError};
 use crate::tokens::TokenKind;
+use crate::values::ClientIp;
 use crate::view::Show;
 use crate::view::View;
 use aws_sdk_dynamodb::types::TransactWriteItem;
@@ -41,15 +45,32 @@ pub struct Ctx<'a> {
     pub session_view: View,
     /// The request's idempotency key, on a route that takes one.
     pub idempotency: Option<&'a IdempotencyKey>,
-    /// The address the request came from, as API Gateway saw it (empty if unknown).
-    pub source_ip: &'a str,
+    /// Where the request came from, as the limits count it.
+    pub origin: &'a Origin,
     /// API Gateway's id of the request, which its audit records carry.
     pub request_id: &'a str,
-    /// The item [`Endpoint::read_ahead`] named, read with the caller's token.
-    pub read_ahead: Option<ReadAhead>,
+    /// The items read with the caller's token: the one [`Endpoint::read_ahead`] named,
+    /// and the account of the person the route acts on.
+    pub read_ahead: ReadAhead,
+    /// The person the route acts on, as its authorisation found them.
+    pub acted_on: Option<ActedOn>,
 }
 
 impl Ctx<'_> {
+    /// The person with this user id, as the authorisation found that this caller may act
+    /// on them. Asking for anyone else is a bug: the route declares the parameter that
+    /// names whom it acts on, and the handler must act on that one.
+    pub fn acted_on(&self, user_id: i64) -> Result<&ActedOn, ApiError> {
+        self.acted_on
+            .as_ref()
+            .filter(|acted_on| acted_on.user_id == user_id)
+            .ok_or_else(|| {
+                ApiError::crash(format!(
+                    "user {user_id} was not authorised as the person this request acts on"
+                ))
+            })
+    }
+
     /// The audit entry of a change this request makes to `user_id`'s `record`, by the
     /// caller: the application token's id, or the session's user, in the application it
     /// acts in.
@@ -99,6 +120,8 @@ pub struct Repeat<'a> {
     pub app: &'a App,
     pub now: i64,
     pub session_view: View,
+    /// Where the repeat came from, as the limits count it.
+    pub origin: &'a Origin,
 }
 
 /// What a successful request returns.
@@ -259,6 +282,7 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
         identify(&app.db, &app.switches, &E::ROUTE).await?;
         let mut params = decode(request, E::ROUTE.sensitive_params)?;
         let token = take_token(&mut params, request)?;
+        let origin = origin(request, &token, &mut params)?;
         let key = idempotency::key_of(request, &E::ROUTE, &token, &params)?;
         // Kept only to prove that a repeated request carries the first one's password.
         let password = key.as_ref().and_then(|_| {
@@ -271,8 +295,18 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
         let requested = params.optional::<Application>("application")?;
         session_view = params.optional::<View>("session_view")?.unwrap_or_default();
         let now = app.clock.now();
-        let also = endpoint.read_ahead(&app.db, &params);
-        let (authenticated, read_ahead) = authenticate(&app.db, &token, now, also.as_ref()).await;
+        let also: Vec<ItemKey> = endpoint
+            .read_ahead(&app.db, &params)
+            .into_iter()
+            .chain(acted_on_key(&app.db, E::ROUTE.acts_on, &params))
+            .collect();
+        let (authenticated, read_ahead) = authenticate(&app.db, &token, now, &also).await;
+        let repeat = Repeat {
+            app,
+            now,
+            session_view,
+            origin: &origin,
+        };
         // A key's record belongs to the token that made its first request, so a repeat is
         // answered even when that request ended the session token it came with (as a
         // registration does). An application token must still be good.
@@ -282,11 +316,6 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
                 session = authenticated
                     .ok()
                     .and_then(|caller| caller.session().cloned());
-                let repeat = Repeat {
-                    app,
-                    now,
-                    session_view,
-                };
                 let again = answer_again(endpoint, &repeat, key, recorded, password).await;
                 replayed = answered_again(&again);
                 return again;
@@ -298,7 +327,8 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
         })?;
         session = caller.session().cloned();
         let application = authorise(&caller, requested, E::ROUTE.access)?;
-        let source_ip = source_ip(request);
+        let acted_on =
+            authorise_acting_on(&app.db, &caller, E::ROUTE.acts_on, &params, &read_ahead).await?;
         let request_id = gateway_request_id(request);
         let ctx = Ctx {
             app,
@@ -307,9 +337,10 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
             now,
             session_view,
             idempotency: key.as_ref(),
-            source_ip: &source_ip,
+            origin: &origin,
             request_id: &request_id,
             read_ahead,
+            acted_on,
         };
         match (endpoint.handle(&ctx, params).await, &key) {
             // A request with the same key did the work first: answer as it did.
@@ -320,11 +351,6 @@ async fn process<E: Endpoint>(app: &App, endpoint: &E, request: &Request) -> Ans
                     .find(&key.key_hash, now)
                     .await?
                     .ok_or_else(|| ApiError::crash("a claimed idempotency key has no record"))?;
-                let repeat = Repeat {
-                    app,
-                    now,
-                    session_view,
-                };
                 let again = answer_again(endpoint, &repeat, key, recorded, password).await;
                 replayed = answered_again(&again);
                 again
@@ -350,7 +376,15 @@ async fn answer_again<E: Endpoint>(
     recorded: keys::Recorded,
     password: Option<String>,
 ) -> Result<Reply, ApiError> {
-    idempotency::repeats(repeat.app, key, &recorded, password).await?;
+    idempotency::repeats(
+        repeat.app,
+        key,
+        &recorded,
+        password,
+        repeat.origin,
+        repeat.now,
+    )
+    .await?;
     endpoint.replay(repeat, key, &recorded.answer).await
 }
 
@@ -360,14 +394,34 @@ fn answered_again(answer: &Result<Reply, ApiError>) -> bool {
     matches!(answer, Ok(_) | Err(ApiError::Partial { .. }))
 }
 
-fn source_ip(request: &Request) -> String {
-    match request.request_context_ref() {
+/// Where the request came from: the address API Gateway saw and, when an application's
+/// server passes it as `client_ip`, its end user's, which the limits then count apart
+/// from the server's own. Only an application token may pass one: any other caller could
+/// make itself a new end user with every request.
+fn origin(request: &Request, token: &str, params: &mut Params) -> Result<Origin, ApiError> {
+    let source_ip = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => {
             context.http.source_ip.clone().unwrap_or_default()
         }
         _ => String::new(),
+    };
+    let Some(ClientIp(client_ip)) = params.optional::<ClientIp>(CLIENT_IP)? else {
+        return Ok(Origin::direct(&source_ip));
+    };
+    if TokenKind::of(token) != Some(TokenKind::Application) {
+        return Err(ApiError::invalid(
+            CLIENT_IP,
+            "is passed by an application's server, with its application token, only",
+        ));
     }
+    Ok(Origin {
+        end_user: client_ip,
+        server: Some(source_ip),
+    })
 }
+
+/// The parameter an application's server names its end user's address with.
+pub const CLIENT_IP: &str = "client_ip";
 
 /// API Gateway's request id; failing that (a direct invocation), Lambda's.
 fn gateway_request_id(request: &Request) -> String {

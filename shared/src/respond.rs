@@ -29,7 +29,17 @@ pub fn envelope(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    // Responses carry session state and personal data: no cache may keep them.
+    // Responses carry session state and personal data: no cache may keep them, no
+    // browser may read them as anything but JSON, and no page they lead to learns from
+    // where.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     response
 }

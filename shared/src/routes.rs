@@ -17,6 +17,13 @@ pub struct Route {
     pub sensitive_params: bool,
     /// Whether the route takes an `Idempotency-Key` header (the creates).
     pub idempotent: bool,
+    /// The parameter naming the person the route acts on (their user id), on a route that
+    /// changes a person: the caller must hold at least that person's permissions wherever
+    /// they hold a role (`authorise::authorise_acting_on`).
+    pub acts_on: Option<&'static str>,
+    /// The parameters that are secrets (passwords, tokens): never kept, not even hashed
+    /// into an idempotency key's fingerprint.
+    pub secret_params: &'static [&'static str],
     /// Statuses only this route answers, besides those every route can.
     pub own_statuses: &'static [Status],
 }
@@ -71,6 +78,8 @@ pub const EMPLOYEES_UPDATE: Route = Route {
     access: Access::Permission(Permission::EmployeesUpdate),
     sensitive_params: false,
     idempotent: false,
+    acts_on: Some("id"),
+    secret_params: &[],
     own_statuses: &[],
 };
 
@@ -80,6 +89,8 @@ pub const PHOTOGRAPHERS_CREATE: Route = Route {
     access: Access::Permission(Permission::PhotographersCreate),
     sensitive_params: true,
     idempotent: true,
+    acts_on: None,
+    secret_params: &["password"],
     own_statuses: &[Status::EmailSendFailed],
 };
 
@@ -89,6 +100,8 @@ pub const SESSIONS_CREATE: Route = Route {
     access: Access::ApplicationToken(Permission::SessionsCreate),
     sensitive_params: true,
     idempotent: true,
+    acts_on: None,
+    secret_params: &["password"],
     own_statuses: &[Status::TooManyAttempts],
 };
 
@@ -98,6 +111,8 @@ pub const SESSIONS_SHOW: Route = Route {
     access: Access::OwnSession,
     sensitive_params: false,
     idempotent: false,
+    acts_on: None,
+    secret_params: &[],
     own_statuses: &[],
 };
 
@@ -107,6 +122,8 @@ pub const SESSIONS_DELETE: Route = Route {
     access: Access::OwnSession,
     sensitive_params: false,
     idempotent: false,
+    acts_on: None,
+    secret_params: &[],
     own_statuses: &[],
 };
 
@@ -116,6 +133,8 @@ pub const USERS_CLIENT_REGISTER: Route = Route {
     access: Access::Registration(Permission::ClientsRegister),
     sensitive_params: true,
     idempotent: true,
+    acts_on: None,
+    secret_params: &["password", "current_password"],
     own_statuses: &[Status::TooManyAttempts],
 };
 
@@ -125,6 +144,8 @@ pub const USERS_PASSWORD_UPDATE: Route = Route {
     access: Access::OwnSession,
     sensitive_params: true,
     idempotent: false,
+    acts_on: None,
+    secret_params: &["current_password", "new_password"],
     own_statuses: &[Status::TooManyAttempts],
 };
 
@@ -134,6 +155,8 @@ pub const USERS_PASSWORD_FORGOT: Route = Route {
     access: Access::ApplicationToken(Permission::PasswordsReset),
     sensitive_params: false,
     idempotent: false,
+    acts_on: None,
+    secret_params: &[],
     own_statuses: &[Status::TooManyAttempts],
 };
 
@@ -143,6 +166,8 @@ pub const USERS_PASSWORD_RESET: Route = Route {
     access: Access::ApplicationToken(Permission::PasswordsReset),
     sensitive_params: true,
     idempotent: false,
+    acts_on: None,
+    secret_params: &["reset_token", "new_password"],
     own_statuses: &[],
 };
 
@@ -203,6 +228,19 @@ mod tests {
                 route.path
             );
         }
+    }
+
+    #[test]
+    fn a_route_that_takes_a_password_declares_it_secret() {
+        for route in ALL {
+            assert_eq!(
+                route.sensitive_params,
+                !route.secret_params.is_empty(),
+                "{}",
+                route.path
+            );
+        }
+        assert_eq!(EMPLOYEES_UPDATE.acts_on, Some("id"));
     }
 
     #[test]

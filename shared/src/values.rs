@@ -38,6 +38,21 @@ impl Param for RecordId {
     }
 }
 
+/// An end user's IP address (v4 or v6), as an application's server passes it: kept in
+/// its canonical form, so that one address is counted as one however it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIp(pub String);
+
+impl Param for ClientIp {
+    fn from_value(value: Value) -> Result<Self, Invalid> {
+        let text = String::from_value(value)?;
+        text.trim()
+            .parse::<std::net::IpAddr>()
+            .map(|ip| ClientIp(ip.to_canonical().to_string()))
+            .map_err(|_| Invalid::new("must be an IPv4 or IPv6 address"))
+    }
+}
+
 /// A slug naming reference data: lower-case letters, digits, `-` and `_`, 1 to 64.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Slug(pub String);
@@ -254,6 +269,17 @@ impl Param for Skills {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_client_ip_is_an_address_in_its_canonical_form() {
+        let ip = |value: Value| ClientIp::from_value(value).map(|ip| ip.0);
+        assert_eq!(ip(json!(" 203.0.113.9 ")), Ok("203.0.113.9".into()));
+        assert_eq!(ip(json!("2001:DB8:0::1")), Ok("2001:db8::1".into()));
+        assert_eq!(ip(json!("::ffff:203.0.113.9")), Ok("203.0.113.9".into()));
+        for bad in [json!("203.0.113"), json!("localhost"), json!(""), json!(7)] {
+            assert!(ip(bad.clone()).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn phones() {

@@ -7,11 +7,11 @@
 #![allow(clippy::unwrap_used)]
 
 use futures_util::StreamExt;
+use planoauth::attempts::{Person, password_throttles};
 use planoauth::domain::Application::PlanoAuth;
-use planoauth::domain::Email;
+use planoauth::domain::{Limits, Origin};
 use planoauth::routes;
 use planoauth::tokens;
-use planoauth::use_cases::{Limits, Subject, password_throttles};
 use planoauth_tests::{
     Answer, TestEnv, assert_no_server_errors, assert_status, injected, injected_since, set_faults,
     tally, with,
@@ -217,9 +217,11 @@ async fn a_stalled_counter_update_counts_once() {
         .await;
     assert_status(&answer, "invalid-param", 400);
     assert_eq!(injected_since(&prefix, &before, "stalls").await, 1);
-    let email = Email::parse(&employee.email).unwrap();
-    let throttles =
-        password_throttles(Subject::Address(&email), &env.source_ip, &Limits::PASSWORDS);
+    let throttles = password_throttles(
+        Person::Account(employee.id),
+        &Origin::direct(&env.source_ip),
+        &Limits::PASSWORDS,
+    );
     let counts = env.app.db.throttles().counts(&throttles, env.now()).await;
     assert_eq!(counts.unwrap(), [1, 1], "one failure, counted once");
 }

@@ -4,9 +4,9 @@
 // A panic is how a test reports a failure.
 #![allow(clippy::unwrap_used)]
 
-use employees_update::EmployeesUpdate;
 use planoauth::domain::Application::{PlanoAuth, PlanoOrder};
 use planoauth::domain::Employee;
+use planoauth::routes;
 use planoauth_tests::{
     Answer, TestEnv, assert_one_won_the_address, assert_status, assert_the_race_met_conflicts,
     employee_to_update, injected, race_faults, set_faults, update_employee,
@@ -215,7 +215,7 @@ async fn missing_required_parameters_are_named() {
             "token",
         ),
     ] {
-        let answer = env.call(&EmployeesUpdate, &body).await;
+        let answer = env.call(env.route(routes::EMPLOYEES_UPDATE), &body).await;
         assert_status(&answer, "missing-param", 400);
         assert!(
             answer.message().contains(&format!("`{param}`")),
@@ -311,7 +311,7 @@ async fn unknown_employee_id_is_invalid_param() {
     let (env, token, employee) = setup().await;
     let answer = env
         .call(
-            &EmployeesUpdate,
+            env.route(routes::EMPLOYEES_UPDATE),
             &json!({"token": token, "id": 999_999_999, "email": employee.email}),
         )
         .await;
@@ -576,7 +576,7 @@ async fn a_store_failure_is_an_application_crash() {
     let answer = env
         .call_with(
             &app,
-            &EmployeesUpdate,
+            env.route(routes::EMPLOYEES_UPDATE),
             &[("content-type", "application/json")],
             body.as_bytes(),
         )
@@ -621,9 +621,9 @@ async fn an_update_that_keeps_the_email_costs_two_dynamodb_calls_one_of_them_a_w
 #[tokio::test]
 async fn an_update_that_changes_the_email_costs_two_dynamodb_calls() {
     let (env, token, employee) = setup().await;
-    // The route registry's switches and a reference entry, once read, are kept by the
-    // process: the first update reads both.
-    let other = env.employee(&[]).await;
+    // The route registry's switches, a reference entry and the permissions of a role,
+    // once read, are kept by the process: the first update reads them.
+    let other = env.employee(&[(PlanoAuth, "staff")]).await;
     update(&env, &token, &other, json!({"service_area_id": 2})).await;
     let before = env.calls.count();
     let answer = update(

@@ -26,13 +26,15 @@ async fn every_sample_event_produces_its_expected_status() {
     )
     .unwrap();
 
-    // A fresh install, as `make run` bootstraps it: the admin is employee 1.
+    // A fresh install, as `make run` bootstraps it: the admin is employee 1, the sample
+    // photographer (whom the planoauth token may update) employee 2.
     let prefix = format!("planoauth-events-{}-", planoauth::tokens::random_id());
     let env = TestEnv::with_prefix(&prefix).await;
     let install = planoauth_admin::bootstrap::bootstrap(
         &env.app,
         "http://127.0.0.1:3000",
         "admin@planoauth.local",
+        Some("photographer@planoauth.local"),
     )
     .await
     .unwrap();

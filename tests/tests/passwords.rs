@@ -8,12 +8,13 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use planoauth::domain::Application::PlanoAuth;
 use planoauth::domain::Email;
+use planoauth::domain::{Limits, Origin};
 use planoauth::mail::Mailer;
 use planoauth::routes;
 use planoauth::store::WriteError;
 use planoauth::store::password_resets::LIFETIME;
 use planoauth::store::sessions;
-use planoauth::use_cases::{Limits, ResetRequests, reset_throttles};
+use planoauth::use_cases::{ResetRequests, reset_throttles};
 use planoauth_tests::{Answer, PASSWORD_RESET_URL, TestEnv, assert_status, links, set_faults};
 use serde_json::json;
 use std::time::Duration;
@@ -348,7 +349,7 @@ async fn reset_requests_are_throttled_alike_for_every_address() {
     let s = setup().await;
     let known = s.photographer().await;
     let unknown = s.env.unique_email("nobody");
-    let limit = Limits::RESET_REQUESTS.per_address.attempts;
+    let limit = Limits::RESET_REQUESTS.per_person.attempts;
     for _ in 0..limit {
         assert_status(&s.forgot(&known).await, "action-successful", 200);
         assert_status(&s.forgot(&unknown).await, "action-successful", 200);
@@ -362,7 +363,11 @@ async fn reset_requests_are_throttled_alike_for_every_address() {
         usize::try_from(limit).unwrap()
     );
     let email = Email::parse(&unknown).unwrap();
-    let throttles = reset_throttles(&email, &s.env.source_ip, &Limits::RESET_REQUESTS);
+    let throttles = reset_throttles(
+        &email,
+        &Origin::direct(&s.env.source_ip),
+        &Limits::RESET_REQUESTS,
+    );
     let counts = s
         .env
         .app

@@ -5,7 +5,6 @@
 // A panic is how a test reports a failure.
 #![allow(clippy::unwrap_used)]
 
-use employees_update::EmployeesUpdate;
 use planoauth::domain::Application::{PlanoAuth, PlanoOrder};
 use planoauth::domain::{Application, Employee};
 use planoauth::params::Params;
@@ -94,7 +93,10 @@ async fn a_panicking_handler_answers_application_crash() {
     let token = env
         .application_token(PlanoAuth, &["employees.update"])
         .await;
-    let reply = env.call(&Panics, &json!({"token": token})).await;
+    let employee = env.employee(&[(PlanoAuth, "staff")]).await;
+    let reply = env
+        .call(&Panics, &json!({"token": token, "id": employee.id}))
+        .await;
     assert_eq!((reply.status(), reply.http), ("application-crash", 500));
     assert_eq!(reply.message(), Status::ApplicationCrash.message());
 }
@@ -179,7 +181,7 @@ async fn a_bearer_header_is_accepted() {
     let answer = env
         .call_with(
             &env.app,
-            &EmployeesUpdate,
+            env.route(routes::EMPLOYEES_UPDATE),
             &[
                 ("content-type", "application/json"),
                 ("authorization", &bearer),
@@ -203,7 +205,7 @@ async fn a_body_that_is_not_json_is_invalid_content_type() {
         let answer = env
             .call_with(
                 &env.app,
-                &EmployeesUpdate,
+                env.route(routes::EMPLOYEES_UPDATE),
                 &[("content-type", content_type)],
                 body.as_bytes(),
             )

@@ -7,10 +7,9 @@
 use planoauth::domain::Application::PlanoAuth;
 use planoauth::domain::Employee;
 use planoauth::domain::{ABSOLUTE_LIFETIME, IDLE_LIFETIME};
+use planoauth::domain::{Limit, Limits};
 use planoauth::routes;
 use planoauth::store::sessions::USE_RECORDING_INTERVAL;
-use planoauth::store::throttles::Limit;
-use planoauth::use_cases::Limits;
 use planoauth_tests::{Answer, TestEnv, assert_status};
 use serde_json::{Value, json};
 use sessions_create::SessionsCreate;
@@ -276,7 +275,7 @@ async fn failures_from_one_source_are_throttled_across_addresses() {
     let (env, token, manager) = setup().await;
     env.clock.set((env.now() / HOUR + 1) * HOUR);
     let limits = Limits {
-        per_source: Limit {
+        per_end_user: Limit {
             attempts: 3,
             window_seconds: 10 * 60,
         },
@@ -297,7 +296,7 @@ async fn failures_from_one_source_are_throttled_across_addresses() {
         "too-many-attempts",
         429,
     );
-    env.advance(limits.per_source.window_seconds);
+    env.advance(limits.per_end_user.window_seconds);
     assert_status(
         &env.call_encoded(&endpoint, &right).await,
         "action-successful",

@@ -233,10 +233,10 @@ async fn wrong_current_passwords_count_against_the_account_and_source() {
         json!({ "current_password": "not-the-Password-9" }),
     );
     assert_status(&register(&env, &params).await, "invalid-param", 400);
-    let throttles = planoauth::use_cases::password_throttles(
-        planoauth::use_cases::Subject::Account(user),
-        &env.source_ip,
-        &planoauth::use_cases::Limits::PASSWORDS,
+    let throttles = planoauth::attempts::password_throttles(
+        planoauth::attempts::Person::Account(user),
+        &planoauth::domain::Origin::direct(&env.source_ip),
+        &planoauth::domain::Limits::PASSWORDS,
     );
     let counts = env.app.db.throttles().counts(&throttles, env.now()).await;
     assert_eq!(counts.unwrap(), [1, 1]);

@@ -1,10 +1,13 @@
 //! `POST /api/v1/employees/update`: changes an employee record.
 //!
 //! `id` and `email` are required; every other field is left as it is when absent and
-//! cleared when `null`. The updated record is returned in `view`. Deactivating an
-//! employee ends all of their sessions.
+//! cleared when `null`. The updated record is returned in `view`. The caller must hold at
+//! least the employee's permissions wherever the employee holds a role (the route acts on
+//! `id`). Deactivating an employee ends all of their sessions; moving their address ends
+//! their reset token and notifies both addresses.
 
 use planoauth::domain::{AddressChanges, Email, EmployeeChanges, Patch};
+use planoauth::mail::Mailer;
 use planoauth::params::{Fields, Invalid, Param, Params};
 use planoauth::routes::{self, Route};
 use planoauth::store::{Db, ItemKey};
@@ -14,7 +17,10 @@ use planoauth::view::{Show, View};
 use planoauth::{ApiError, Ctx, Endpoint, Reply};
 use serde_json::Value;
 
-pub struct EmployeesUpdate;
+pub struct EmployeesUpdate {
+    /// Sends the security notices of an address change.
+    pub mailer: Mailer,
+}
 
 impl Endpoint for EmployeesUpdate {
     const ROUTE: Route = routes::EMPLOYEES_UPDATE;
@@ -56,7 +62,7 @@ impl Endpoint for EmployeesUpdate {
         };
         params.finish()?;
 
-        let employee = update_employee(ctx, id, &email, &changes).await?;
+        let employee = update_employee(ctx, &self.mailer, id, &email, &changes).await?;
         Ok(Reply::data(employee.show(view)))
     }
 }

@@ -2,12 +2,12 @@
 //! with its application token: with `email` and `password` it signs the user in;
 //! without them it opens a guest session (see [`planoauth::use_cases::open_session`]).
 
-use planoauth::domain::Email;
+use planoauth::domain::{Email, Limits};
 use planoauth::params::Params;
 use planoauth::pipeline::Repeat;
 use planoauth::routes::{self, Route};
 use planoauth::store::idempotency::{Answer, IdempotencyKey};
-use planoauth::use_cases::{Limits, open_session, repeat_opened_session};
+use planoauth::use_cases::{open_session, repeat_opened_session};
 use planoauth::{ApiError, Ctx, Endpoint, Reply};
 
 #[derive(Default)]

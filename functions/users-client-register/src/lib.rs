@@ -7,12 +7,15 @@ use planoauth::params::Params;
 use planoauth::pipeline::Repeat;
 use planoauth::routes::{self, Route};
 use planoauth::store::idempotency::{Answer, IdempotencyKey};
-use planoauth::use_cases::{NewClient, register_client, repeat_registration};
+use planoauth::use_cases::{NewClient, RegistrationLimits, register_client, repeat_registration};
 use planoauth::values::{Language, Phone, Text};
 use planoauth::view::View;
 use planoauth::{ApiError, Ctx, Endpoint, Reply};
 
-pub struct UsersClientRegister;
+#[derive(Default)]
+pub struct UsersClientRegister {
+    pub limits: RegistrationLimits,
+}
 
 impl Endpoint for UsersClientRegister {
     const ROUTE: Route = routes::USERS_CLIENT_REGISTER;
@@ -32,7 +35,7 @@ impl Endpoint for UsersClientRegister {
         };
         let view = params.optional::<View>("view")?.unwrap_or_default();
         params.finish()?;
-        register_client(ctx, new, view).await
+        register_client(ctx, new, view, &self.limits).await
     }
 
     async fn replay(

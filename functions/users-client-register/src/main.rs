@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    planoauth::runtime::run(|_| Ok(users_client_register::UsersClientRegister)).await
+    planoauth::runtime::run(|_| Ok(users_client_register::UsersClientRegister::default())).await
 }

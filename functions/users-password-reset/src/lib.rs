@@ -2,12 +2,16 @@
 //! token a reset email carried, and ends every session of the user (see
 //! [`planoauth::use_cases::reset_password`]). `data.ended` says how many ended.
 
+use planoauth::mail::Mailer;
 use planoauth::params::Params;
 use planoauth::routes::{self, Route};
 use planoauth::use_cases::reset_password;
 use planoauth::{ApiError, Ctx, Endpoint, Reply};
 
-pub struct UsersPasswordReset;
+pub struct UsersPasswordReset {
+    /// Sends the security notice of the reset.
+    pub mailer: Mailer,
+}
 
 impl Endpoint for UsersPasswordReset {
     const ROUTE: Route = routes::USERS_PASSWORD_RESET;
@@ -16,6 +20,6 @@ impl Endpoint for UsersPasswordReset {
         let reset_token = params.required::<String>("reset_token")?;
         let new_password = params.required::<String>("new_password")?;
         params.finish()?;
-        reset_password(ctx, reset_token, new_password).await
+        reset_password(ctx, &self.mailer, reset_token, new_password).await
     }
 }

@@ -1,5 +1,7 @@
-//! Who may do what: the applications, the permissions their roles hold, and the kinds of
-//! records that give a user a place in PlanoAuth.
+//! Who may do what: the applications, the permissions their roles hold, the kinds of
+//! records that give a user a place in PlanoAuth, and whom a caller may act on.
+
+use std::collections::BTreeMap;
 
 /// One of the applications PlanoAuth serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -91,9 +93,92 @@ impl Profile {
     }
 }
 
+/// What someone holds, per application: the permissions of a user's role there, or an
+/// application token's own in its application (and nothing elsewhere).
+pub type Held = BTreeMap<Application, Vec<Permission>>;
+
+/// Where a caller holding `caller` falls short of the person it would act on, who holds
+/// `target`: the first application in which the target holds a permission the caller does
+/// not. A caller may change a person only if it holds, in every application where that
+/// person holds a role, at least that person's permissions, so that no one gains a
+/// privilege by changing (the address or the `active` flag of) someone above them.
+pub fn falls_short(caller: &Held, target: &Held) -> Option<(Application, Permission)> {
+    target.iter().find_map(|(application, needed)| {
+        let held = caller.get(application).map_or(&[][..], Vec::as_slice);
+        needed
+            .iter()
+            .find(|permission| !held.contains(permission))
+            .map(|permission| (*application, *permission))
+    })
+}
+
+/// The person a request acts on, as its authorisation found them: the account's roles as
+/// read (the write that acts on them holds only while they are still those), and whether
+/// it is the caller's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActedOn {
+    pub user_id: i64,
+    pub roles: BTreeMap<Application, String>,
+    pub is_caller: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use Application::{PlanoAuth, PlanoOrder, PlanoX2};
+    use Permission::{EmployeesUpdate, PasswordsReset, SessionsCreate};
+
+    fn held(entries: &[(Application, &[Permission])]) -> Held {
+        entries
+            .iter()
+            .map(|(app, permissions)| (*app, permissions.to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn a_caller_acts_only_on_people_it_holds_every_permission_of_in_every_application() {
+        let admin = held(&[
+            (PlanoAuth, &Permission::ALL),
+            (PlanoOrder, &Permission::ALL),
+            (PlanoX2, &Permission::ALL),
+        ]);
+        let manager = held(&[(PlanoAuth, &[EmployeesUpdate])]);
+        let staff = held(&[(PlanoAuth, &[]), (PlanoOrder, &[])]);
+        assert_eq!(falls_short(&manager, &staff), None);
+        assert_eq!(falls_short(&admin, &admin), None);
+        assert_eq!(falls_short(&admin, &manager), None);
+        assert_eq!(
+            falls_short(&manager, &admin),
+            Some((PlanoAuth, Permission::PhotographersCreate))
+        );
+        assert_eq!(
+            falls_short(&manager, &manager),
+            None,
+            "a peer holds no more than the caller"
+        );
+    }
+
+    #[test]
+    fn permissions_count_only_in_their_own_application() {
+        let x2_manager = held(&[(PlanoX2, &[EmployeesUpdate])]);
+        let auth_manager = held(&[(PlanoAuth, &[EmployeesUpdate])]);
+        assert_eq!(
+            falls_short(&x2_manager, &auth_manager),
+            Some((PlanoAuth, EmployeesUpdate)),
+            "a manager of planox2 is nobody in planoauth"
+        );
+        // An application token holds its permissions in its own application only.
+        let order_server = held(&[(
+            PlanoOrder,
+            &[EmployeesUpdate, SessionsCreate, PasswordsReset],
+        )]);
+        let reset_clerk = held(&[(PlanoAuth, &[PasswordsReset])]);
+        assert_eq!(
+            falls_short(&order_server, &reset_clerk),
+            Some((PlanoAuth, PasswordsReset))
+        );
+        assert_eq!(falls_short(&order_server, &held(&[(PlanoAuth, &[])])), None);
+    }
 
     #[test]
     fn names_round_trip() {

@@ -4,13 +4,17 @@
 mod access;
 mod audit;
 mod email;
+mod limits;
+mod notice;
 mod patch;
 mod records;
 mod session;
 
-pub use access::{Application, Permission, Profile};
+pub use access::{ActedOn, Application, Held, Permission, Profile, falls_short};
 pub use audit::{Actor, AuditAction, AuditEntry, FieldChange, RecordKind};
 pub use email::Email;
+pub use limits::{Limit, Limits, Origin, Throttle};
+pub use notice::SecurityNotice;
 pub use patch::Patch;
 pub use records::{
     Account, Address, AddressChanges, ApplicationToken, Client, Employee, EmployeeChanges,

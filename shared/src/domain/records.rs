@@ -158,6 +158,26 @@ impl EmployeeChanges {
             (Patch::Set(hired), Patch::Set(off)) if off < hired
         )
     }
+
+    /// Why a caller may not make these changes to its own record, when it may not: its
+    /// address (the way its password is recovered) and its deactivation are for someone
+    /// else who may act on it, or the operator, since a session alone proves no one holds
+    /// more than a token. Everything else on one's own record is one's own to change.
+    pub fn refused_on_own_record(&self, moves_address: bool) -> Option<&'static str> {
+        if moves_address {
+            return Some(
+                "An employee's own address is changed by someone else who may act on them, \
+                 or by the operator.",
+            );
+        }
+        if self.active == Some(false) {
+            return Some(
+                "An employee is deactivated by someone else who may act on them, or by the \
+                 operator.",
+            );
+        }
+        None
+    }
 }
 
 /// A client record: the people PlanoAuth's applications serve, keyed by their user's id.
@@ -254,5 +274,21 @@ mod tests {
         assert!(changes("2024-05-02", "2024-05-01").off_boards_before_hiring());
         assert!(!changes("2024-05-01", "2024-05-01").off_boards_before_hiring());
         assert!(!EmployeeChanges::default().off_boards_before_hiring());
+    }
+
+    #[test]
+    fn ones_own_address_and_deactivation_are_for_someone_else() {
+        let renamed = EmployeeChanges {
+            first_name: Patch::Set("Grace".into()),
+            active: Some(true),
+            ..EmployeeChanges::default()
+        };
+        assert_eq!(renamed.refused_on_own_record(false), None);
+        assert!(renamed.refused_on_own_record(true).is_some());
+        let leaving = EmployeeChanges {
+            active: Some(false),
+            ..EmployeeChanges::default()
+        };
+        assert!(leaving.refused_on_own_record(false).is_some());
     }
 }

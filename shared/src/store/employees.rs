@@ -6,17 +6,19 @@
 //! read first (consistently) and the update is one transaction: the record's fields, on
 //! condition that those it writes are still as read (and that the hire/off-boarding
 //! order holds against the stored dates), the move of the email claim when the address
-//! changes, and the audit record. When another update got there first, DynamoDB hands
-//! back the record as it is now and the update is redone against it.
+//! changes (with the end of the account's outstanding reset token), the check that the
+//! person acted on still has the roles the caller was authorised against, and the audit
+//! record. When another update got there first, DynamoDB hands back the record as it is
+//! now and the update is redone against it.
 
 use super::audit;
 use super::{
-    Backoff, Db, Expression, Item, ItemKey, Outcome, ReadAhead, Reader, Step, Steps, StoreError,
-    WriteError, number, put_new_step, string,
+    Backoff, Db, Expression, Item, ItemKey, Outcome, Reader, Step, Steps, StoreError, WriteError,
+    number, put_new_step, string,
 };
 use crate::domain::{
-    Address, AuditEntry, Email, Employee, EmployeeChanges, FieldChange, NewEmployee, NewUser,
-    Patch, Profile, ReferenceKind,
+    ActedOn, Address, AuditEntry, Email, Employee, EmployeeChanges, FieldChange, NewEmployee,
+    NewUser, Patch, Profile, ReferenceKind,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem};
 
@@ -192,6 +194,32 @@ pub struct Employees<'a> {
     pub(super) db: &'a Db,
 }
 
+/// One update of an employee record.
+#[derive(Debug, Clone, Copy)]
+pub struct EmployeeUpdate<'a> {
+    pub id: i64,
+    pub email: &'a Email,
+    pub changes: &'a EmployeeChanges,
+    pub now: i64,
+    /// The entry of the change, its changes filled in by the update.
+    pub audit: &'a AuditEntry,
+    /// The record as read ahead with the caller's token (`Some(None)`: there was none);
+    /// `None` to read it here.
+    pub read: Option<&'a Option<Item>>,
+    /// The person as the request's authorisation found them: the update holds only while
+    /// their roles are still those. `None` for the operator, who may act on anyone.
+    pub acted_on: Option<&'a ActedOn>,
+}
+
+/// What an update did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Updated {
+    /// The record as the update left it.
+    pub employee: Employee,
+    /// The address the record had, when the update moved it.
+    pub moved_from: Option<String>,
+}
+
 impl Employees<'_> {
     fn table(&self) -> &str {
         &self.db.tables.employees
@@ -260,36 +288,41 @@ impl Employees<'_> {
     }
 
     /// Updates an employee; see the module documentation for how. Returns the record as
-    /// this update left it: what was stored when it was read, with the update applied.
-    /// `audit` is the entry of the change, its changes filled in here from the record.
-    /// The record is read unless `read_ahead` holds it (read with the caller's token).
-    pub async fn update(
-        &self,
-        id: i64,
-        email: &Email,
-        changes: &EmployeeChanges,
-        now: i64,
-        audit: &AuditEntry,
-        read_ahead: Option<ReadAhead>,
-    ) -> Result<Employee, WriteError> {
-        if let (Patch::Set(hired), Patch::Set(off)) =
-            (&changes.date_hired, &changes.date_off_boarded)
-        {
-            if off < hired {
-                return Err(WriteError::OffBoardedBeforeHired);
-            }
+    /// this update left it (what was stored when it was read, with the update applied)
+    /// and, when it moved the address, the address it moved from. The audit record's
+    /// changes are filled in here from the record.
+    pub async fn update(&self, update: &EmployeeUpdate<'_>) -> Result<Updated, WriteError> {
+        let EmployeeUpdate {
+            id,
+            email,
+            changes,
+            now,
+            audit,
+            acted_on,
+            ..
+        } = *update;
+        if changes.off_boards_before_hiring() {
+            return Err(WriteError::OffBoardedBeforeHired);
         }
         let edits = edits(changes);
         // A refusal means another update was written meanwhile: DynamoDB handed back the
         // record as it is now, and this one tries again at once against it. Conflicts and
         // refusals share one budget.
         let mut backoff = Backoff::new();
-        let stored = match read_ahead {
-            Some(ReadAhead { key, item }) if key == self.key_of(id) => item,
-            _ => self.get(id).await?,
+        let stored = match update.read {
+            Some(read) => read.clone(),
+            None => self.get(id).await?,
         };
         let mut stored = stored.ok_or(WriteError::UnknownEmployee(id))?;
         loop {
+            let old_email = Reader(&stored).str(attr::EMAIL_NORMALIZED)?.to_owned();
+            let moves_address = old_email != email.normalized();
+            if let Some(reason) = acted_on
+                .filter(|acted_on| acted_on.is_caller)
+                .and_then(|_| changes.refused_on_own_record(moves_address))
+            {
+                return Err(WriteError::OwnRecord(reason));
+            }
             let updated = apply(&stored, email, &edits, now);
             let read = Reader(&updated);
             if let (Some(hired), Some(off)) = (
@@ -310,12 +343,23 @@ impl Employees<'_> {
             }
             let entry = audit.with_changes(audit::changes(&stored, &updated, BOOKKEEPING));
             match self
-                .transaction(id, email, changes, &edits, &stored, now, &entry)?
+                .transaction(update, &edits, &stored, &entry)?
                 .run_within(&self.db.client, &mut backoff)
                 .await?
             {
-                Outcome::Written => return Ok(employee_from(&updated)?),
+                Outcome::Written => {
+                    let moved_from = moves_address
+                        .then(|| Reader(&stored).str(attr::EMAIL).map(str::to_owned))
+                        .transpose()?;
+                    return Ok(Updated {
+                        employee: employee_from(&updated)?,
+                        moved_from,
+                    });
+                }
                 Outcome::Refused(Step::EmailClaim) => return Err(WriteError::EmailTaken),
+                // The person acted on no longer holds the roles the caller was checked
+                // against: trying again checks the caller against the new ones.
+                Outcome::Refused(Step::Account) => return Err(WriteError::GrantsChanged),
                 Outcome::Conflict => {
                     return Err(self
                         .db
@@ -355,21 +399,22 @@ impl Employees<'_> {
     /// The update as one transaction: the record's fields, on condition that those it
     /// writes and the address it releases are still as `stored` has them (if not,
     /// DynamoDB hands back the record as it is); when the address changes, the old one
-    /// released and the new one claimed; and the audit record.
-    #[allow(clippy::too_many_arguments)]
+    /// released, the new one claimed and the account's reset token ended; the check that
+    /// the person acted on holds the roles they were authorised against; and the audit
+    /// record.
     fn transaction(
         &self,
-        id: i64,
-        email: &Email,
-        changes: &EmployeeChanges,
+        update: &EmployeeUpdate<'_>,
         edits: &[Edit],
         stored: &Item,
-        now: i64,
         entry: &AuditEntry,
     ) -> Result<Steps, StoreError> {
+        let EmployeeUpdate {
+            id, email, changes, ..
+        } = *update;
         let old_email = Reader(stored).str(attr::EMAIL_NORMALIZED)?.to_owned();
         let new_email = email.normalized();
-        let mut e = record_update(email, changes, edits, now);
+        let mut e = record_update(email, changes, edits, update.now);
         e.set(attr::EMAIL_NORMALIZED, string(&new_email));
         let (email_name, old_value) = (e.name(attr::EMAIL_NORMALIZED), e.value(string(&old_email)));
         e.condition(format!("{email_name} = {old_value}"));
@@ -388,9 +433,17 @@ impl Employees<'_> {
             Step::Record,
             e.update_step_returning_old(self.table(), (attr::ID, number(id)))?,
         );
-        if old_email != new_email {
+        let moves_address = old_email != new_email;
+        if moves_address {
             steps.push(Step::Record, self.db.emails().release(&old_email, id)?);
             steps.push(Step::EmailClaim, self.db.emails().claim(&new_email, id)?);
+        }
+        if let Some(account) = self
+            .db
+            .users()
+            .acted_on(id, update.acted_on, moves_address)?
+        {
+            steps.push(Step::Account, account);
         }
         steps.push(Step::Audit, self.db.audit().put(entry)?);
         Ok(steps)

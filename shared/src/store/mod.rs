@@ -87,6 +87,9 @@ pub enum WriteError {
     SessionChanged,
     #[error("the employee is deactivated")]
     Deactivated,
+    /// A change the caller may not make to its own record (the reason says which).
+    #[error("{0}")]
+    OwnRecord(&'static str),
     /// The account's password is no longer the one the request checked.
     #[error("the password was changed meanwhile")]
     PasswordChanged,
@@ -100,12 +103,14 @@ pub enum WriteError {
     Store(#[from] StoreError),
 }
 
-/// The one handle every store borrows: the DynamoDB client, the tables' names, and the
-/// reference data this process has seen exist. Built once per cold start.
+/// The one handle every store borrows: the DynamoDB client, the tables' names, the
+/// reference data this process has seen exist and the roles it has read. Built once per
+/// cold start.
 pub struct Db {
     pub client: Client,
     pub tables: Tables,
     known_references: KnownReferences,
+    role_cache: roles::RoleCache,
 }
 
 impl Db {
@@ -114,6 +119,7 @@ impl Db {
             client,
             tables,
             known_references: KnownReferences::default(),
+            role_cache: roles::RoleCache::default(),
         }
     }
 
@@ -136,6 +142,7 @@ impl Db {
         roles::Roles {
             client: &self.client,
             table: &self.tables.roles,
+            cache: &self.role_cache,
         }
     }
 
@@ -472,38 +479,53 @@ impl ItemKey {
     }
 }
 
-/// An item read ahead of its use, with the caller's token: what was at `key`.
-#[derive(Debug, Clone)]
+/// Items read ahead of their use, with the caller's token: what was at each key.
+#[derive(Debug, Clone, Default)]
 pub struct ReadAhead {
-    pub key: ItemKey,
-    pub item: Option<Item>,
+    items: Vec<(ItemKey, Option<Item>)>,
 }
 
-/// The items at two keys, read consistently in one BatchGetItem (one round trip where
-/// two GetItems would take two).
-pub async fn get_pair(
+impl ReadAhead {
+    /// What was at `key`, if it was read ahead: `Some(None)` when no item was there.
+    pub fn get(&self, key: &ItemKey) -> Option<&Option<Item>> {
+        self.items
+            .iter()
+            .find(|(read, _)| read == key)
+            .map(|(_, item)| item)
+    }
+}
+
+/// The items at `first` and at each of `others`, read consistently in one BatchGetItem
+/// (one round trip where a GetItem each would take as many).
+pub async fn get_with(
     client: &Client,
     first: &ItemKey,
-    second: &ItemKey,
-) -> Result<(Option<Item>, Option<Item>), StoreError> {
+    others: &[ItemKey],
+) -> Result<(Option<Item>, ReadAhead), StoreError> {
     let mut wanted: HashMap<String, Vec<Item>> = HashMap::new();
-    for key in [first, second] {
-        wanted
-            .entry(key.table.clone())
-            .or_default()
-            .push(key.key.clone());
+    for key in std::iter::once(first).chain(others) {
+        let keys = wanted.entry(key.table.clone()).or_default();
+        if !keys.contains(&key.key) {
+            keys.push(key.key.clone());
+        }
     }
-    let (mut found_first, mut found_second) = (None, None);
+    let mut found_first = None;
+    let mut read_ahead = ReadAhead {
+        items: others.iter().map(|key| (key.clone(), None)).collect(),
+    };
     for (table, items) in batch_read(client, wanted).await? {
         for item in items {
             if first.matches(&table, &item) {
-                found_first = Some(item);
-            } else if second.matches(&table, &item) {
-                found_second = Some(item);
+                found_first = Some(item.clone());
+            }
+            for (key, found) in &mut read_ahead.items {
+                if key.matches(&table, &item) {
+                    *found = Some(item.clone());
+                }
             }
         }
     }
-    Ok((found_first, found_second))
+    Ok((found_first, read_ahead))
 }
 
 /// Puts an item, replacing any with its key.

@@ -11,6 +11,7 @@
 use super::{
     Conditional, Expression, Item, Reader, StoreError, every_page, number, string, update_if,
 };
+use crate::domain::SecurityNotice;
 use crate::tokens;
 use aws_sdk_dynamodb::Client;
 use serde::Serialize;
@@ -21,28 +22,48 @@ const QUEUE: &str = "queue";
 const OPEN: &str = "open";
 
 /// Which email failed, when one did: it says whether a retry can send it again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailedEmail {
     /// A new employee's welcome: it can be sent again from the employee's record.
     Welcome,
     /// A password reset link: its token exists only as a hash, so it cannot be sent
     /// again; the person asks for a new one.
     PasswordReset,
+    /// A security notice: it holds no secret, so it is sent again to its recipient.
+    Security(SecurityNotice),
 }
 
+const SECURITY_PREFIX: &str = "security-notice:";
+
 impl FailedEmail {
-    pub fn slug(self) -> &'static str {
+    pub fn slug(self) -> String {
         match self {
-            FailedEmail::Welcome => "welcome",
-            FailedEmail::PasswordReset => "password-reset",
+            FailedEmail::Welcome => "welcome".to_owned(),
+            FailedEmail::PasswordReset => "password-reset".to_owned(),
+            FailedEmail::Security(notice) => format!("{SECURITY_PREFIX}{}", notice.slug()),
         }
     }
 
     fn from_slug(slug: &str) -> Option<FailedEmail> {
-        [FailedEmail::Welcome, FailedEmail::PasswordReset]
-            .into_iter()
-            .find(|email| email.slug() == slug)
+        match slug {
+            "welcome" => Some(FailedEmail::Welcome),
+            "password-reset" => Some(FailedEmail::PasswordReset),
+            other => other
+                .strip_prefix(SECURITY_PREFIX)
+                .and_then(SecurityNotice::from_slug)
+                .map(FailedEmail::Security),
+        }
+    }
+
+    /// Whether the retry schedule sends it again.
+    pub fn retried(self) -> bool {
+        !matches!(self, FailedEmail::PasswordReset)
+    }
+}
+
+impl Serialize for FailedEmail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.slug())
     }
 }
 

@@ -4,7 +4,37 @@ use super::{Item, Reader, StoreError, string};
 use crate::domain::{Application, Permission};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a process trusts a role's permissions as it read them, for deciding whom a
+/// caller may act on: an operator's change to a role reaches that decision within this
+/// time (and open sessions at once, as the operator tool updates them).
+pub const ROLE_CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// Roles' permissions as this process last read them, each with when.
+#[derive(Default)]
+pub struct RoleCache {
+    entries: Mutex<HashMap<(Application, String), (Instant, Vec<Permission>)>>,
+}
+
+impl RoleCache {
+    fn get(&self, application: Application, role: &str) -> Option<Vec<Permission>> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(&(application, role.to_owned()))
+            .filter(|(read_at, _)| read_at.elapsed() < ROLE_CACHE_TTL)
+            .map(|(_, permissions)| permissions.clone())
+    }
+
+    fn put(&self, application: Application, role: &str, permissions: &[Permission]) {
+        if let Ok(mut entries) = self.entries.lock() {
+            let entry = (Instant::now(), permissions.to_vec());
+            entries.insert((application, role.to_owned()), entry);
+        }
+    }
+}
 
 mod attr {
     pub const APPLICATION: &str = "application";
@@ -15,6 +45,7 @@ mod attr {
 pub struct Roles<'a> {
     pub(super) client: &'a Client,
     pub(super) table: &'a str,
+    pub(super) cache: &'a RoleCache,
 }
 
 impl Roles<'_> {
@@ -34,6 +65,33 @@ impl Roles<'_> {
             item.insert(attr::PERMISSIONS.into(), AttributeValue::Ss(names));
         }
         super::put(self.client, self.table, item, "writing a role").await
+    }
+
+    /// [`Roles::permissions`], taking what this process read less than
+    /// [`ROLE_CACHE_TTL`] ago as it was, and reading the rest.
+    pub async fn permissions_cached(
+        &self,
+        roles: &BTreeMap<Application, String>,
+    ) -> Result<BTreeMap<Application, Vec<Permission>>, StoreError> {
+        let mut held = BTreeMap::new();
+        let mut unread = BTreeMap::new();
+        for (application, role) in roles {
+            match self.cache.get(*application, role) {
+                Some(permissions) => {
+                    held.insert(*application, permissions);
+                }
+                None => {
+                    unread.insert(*application, role.clone());
+                }
+            }
+        }
+        let read = self.permissions(&unread).await?;
+        for (application, role) in &unread {
+            let permissions = read.get(application).cloned().unwrap_or_default();
+            self.cache.put(*application, role, &permissions);
+            held.insert(*application, permissions);
+        }
+        Ok(held)
     }
 
     /// The permissions of the role held in each application, in one BatchGetItem. A role

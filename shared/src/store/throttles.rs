@@ -1,40 +1,31 @@
-//! Throttles: counts of attempts per key (failed sign-ins per email address's hash or
-//! source IP, password reset requests, ...) in fixed windows. A key's item holds the
-//! window it counts in and the count; an attempt in a later window starts the count
-//! again, so a stranger can lock a key out for the rest of a window at most.
+//! Throttles: counts of attempts per key (wrong passwords per person or source, password
+//! reset requests, registrations, ...) in fixed windows. Each window of a key is an item
+//! of its own (`<key>#<window>`), so that taking an attempt is one conditional UpdateItem:
+//! it adds the attempt only while the window's count is below the limit. Requests sent
+//! together are each counted before any of them does the work the throttle limits, and
+//! past the limit none is. A stranger can lock a key out for the rest of a window at most.
 
 use super::{
     Conditional, Expression, Item, Reader, StoreError, batch_get, number, string, update_if,
 };
+use crate::domain::Throttle;
 use aws_sdk_dynamodb::Client;
+use futures_util::future::join_all;
 use std::collections::HashMap;
 
 mod attr {
     pub const KEY: &str = "key";
-    pub const WINDOW: &str = "window";
     pub const COUNT: &str = "count";
     pub const EXPIRES: &str = "expires";
 }
 
-/// How many attempts a window of `window_seconds` allows.
+/// What taking an attempt from every throttle found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit {
-    pub attempts: i64,
-    pub window_seconds: i64,
-}
-
-/// A key and its limit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Throttle {
-    pub key: String,
-    pub limit: Limit,
-}
-
-impl Throttle {
-    /// The window that contains `now`, as its index since the epoch.
-    fn window(&self, now: i64) -> i64 {
-        now.div_euclid(self.limit.window_seconds)
-    }
+pub enum Taken {
+    /// Every throttle counted the attempt.
+    All,
+    /// At least one had reached its limit; none keeps the attempt.
+    Refused,
 }
 
 pub struct Throttles<'a> {
@@ -43,82 +34,89 @@ pub struct Throttles<'a> {
 }
 
 impl Throttles<'_> {
-    /// The failures each throttle has counted in its current window, in one read.
-    pub async fn counts(&self, throttles: &[Throttle], now: i64) -> Result<Vec<i64>, StoreError> {
-        let keys = throttles
-            .iter()
-            .map(|t| Item::from([(attr::KEY.to_owned(), string(&t.key))]))
-            .collect();
-        let mut found: HashMap<String, (i64, i64)> = HashMap::new();
-        for item in batch_get(self.client, self.table, keys).await? {
-            let read = Reader(&item);
-            found.insert(
-                read.str(attr::KEY)?.to_owned(),
-                (read.num(attr::WINDOW)?, read.num(attr::COUNT)?),
-            );
+    /// Takes one attempt from every throttle's current window, concurrently, each with a
+    /// conditional write that holds only below the limit. If any throttle refuses, the
+    /// attempt is given back to those that took it, and nothing is counted.
+    pub async fn take(&self, throttles: &[Throttle], now: i64) -> Result<Taken, StoreError> {
+        let taken = join_all(throttles.iter().map(|t| self.take_one(t, now))).await;
+        if taken.iter().all(|took| matches!(took, Ok(true))) {
+            return Ok(Taken::All);
         }
-        Ok(throttles
+        let took: Vec<&Throttle> = throttles
             .iter()
-            .map(|t| match found.get(&t.key) {
-                Some((window, count)) if *window == t.window(now) => *count,
-                _ => 0,
-            })
+            .zip(&taken)
+            .filter(|(_, took)| matches!(took, Ok(true)))
+            .map(|(throttle, _)| throttle)
+            .collect();
+        // Giving back is a courtesy: an attempt left counted only makes a limit stricter.
+        if let Err(error) = self.give_back_each(&took, now).await {
+            tracing::warn!(cause = %error, "attempts not given back");
+        }
+        for result in taken {
+            result?;
+        }
+        Ok(Taken::Refused)
+    }
+
+    /// Gives back an attempt [`Throttles::take`] took at `now`: the work it limited turned
+    /// out not to count (a right password). Never below zero.
+    pub async fn give_back(&self, throttles: &[Throttle], now: i64) -> Result<(), StoreError> {
+        self.give_back_each(&throttles.iter().collect::<Vec<_>>(), now)
+            .await
+    }
+
+    /// The attempts each throttle has counted in its current window, in one read.
+    pub async fn counts(&self, throttles: &[Throttle], now: i64) -> Result<Vec<i64>, StoreError> {
+        let keys: Vec<String> = throttles.iter().map(|t| t.window_key(now)).collect();
+        let mut unique = keys.clone();
+        unique.sort();
+        unique.dedup();
+        let wanted = unique
+            .iter()
+            .map(|key| Item::from([(attr::KEY.to_owned(), string(key))]))
+            .collect();
+        let mut found: HashMap<String, i64> = HashMap::new();
+        for item in batch_get(self.client, self.table, wanted).await? {
+            let read = Reader(&item);
+            found.insert(read.str(attr::KEY)?.to_owned(), read.num(attr::COUNT)?);
+        }
+        Ok(keys
+            .iter()
+            .map(|key| found.get(key).copied().unwrap_or(0))
             .collect())
     }
 
-    /// Whether any of the throttles has reached its limit in its current window.
-    pub async fn any_reached(&self, throttles: &[Throttle], now: i64) -> Result<bool, StoreError> {
-        let counts = self.counts(throttles, now).await?;
-        Ok(throttles
-            .iter()
-            .zip(counts)
-            .any(|(throttle, count)| count >= throttle.limit.attempts))
+    /// Whether this throttle's window had room for one more attempt, which it now counts.
+    async fn take_one(&self, throttle: &Throttle, now: i64) -> Result<bool, StoreError> {
+        let mut e = Expression::default();
+        e.add(attr::COUNT, number(1))
+            .set(attr::EXPIRES, number(throttle.expires(now)));
+        let (count, limit) = (
+            e.name(attr::COUNT),
+            e.value(number(throttle.limit.attempts)),
+        );
+        e.condition(format!(
+            "attribute_not_exists({count}) OR {count} < {limit}"
+        ));
+        let key = (attr::KEY, string(throttle.window_key(now)));
+        Ok(matches!(
+            update_if(self.client, self.table, key, &e).await?,
+            Conditional::Updated(_)
+        ))
     }
 
-    /// Counts an attempt in every throttle's current window, concurrently.
-    pub async fn count_all(&self, throttles: &[Throttle], now: i64) -> Result<(), StoreError> {
-        futures_util::future::try_join_all(throttles.iter().map(|t| self.count(t, now))).await?;
-        Ok(())
-    }
-
-    /// Counts an attempt in the throttle's current window.
-    pub async fn count(&self, throttle: &Throttle, now: i64) -> Result<(), StoreError> {
-        let window = throttle.window(now);
-        let key = (attr::KEY, string(&throttle.key));
-        for _ in 0..3 {
-            let mut same_window = Expression::default();
-            same_window.add(attr::COUNT, number(1));
-            let (name, current) = (
-                same_window.name(attr::WINDOW),
-                same_window.value(number(window)),
-            );
-            same_window.condition(format!("{name} = {current}"));
-            if let Conditional::Updated(_) =
-                update_if(self.client, self.table, key.clone(), &same_window).await?
-            {
-                return Ok(());
-            }
-            let mut new_window = Expression::default();
-            new_window
-                .set(attr::COUNT, number(1))
-                .set(attr::WINDOW, number(window))
-                // Kept a window past its end for the TTL to remove; reads check the window.
-                .set(
-                    attr::EXPIRES,
-                    number((window + 2) * throttle.limit.window_seconds),
-                );
-            let (name, current) = (
-                new_window.name(attr::WINDOW),
-                new_window.value(number(window)),
-            );
-            new_window.condition(format!(
-                "attribute_not_exists({name}) OR {name} < {current}"
-            ));
-            match update_if(self.client, self.table, key.clone(), &new_window).await? {
-                Conditional::Updated(_) => return Ok(()),
-                // Another request opened this window first: count in it.
-                Conditional::Refused(_) => {}
-            }
+    async fn give_back_each(&self, throttles: &[&Throttle], now: i64) -> Result<(), StoreError> {
+        let given = join_all(throttles.iter().map(|throttle| async move {
+            let mut e = Expression::default();
+            e.add(attr::COUNT, number(-1));
+            let (count, zero) = (e.name(attr::COUNT), e.value(number(0)));
+            e.condition(format!("{count} > {zero}"));
+            let key = (attr::KEY, string(throttle.window_key(now)));
+            update_if(self.client, self.table, key, &e).await
+        }))
+        .await;
+        for result in given {
+            result?;
         }
         Ok(())
     }

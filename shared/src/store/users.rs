@@ -4,11 +4,11 @@
 
 use super::sessions::profiles_value;
 use super::{
-    Backoff, Db, Expression, Item, Outcome, Reader, Step, Steps, StoreError, WriteError, number,
-    put_new_step, string, update_if,
+    Backoff, Db, Expression, Item, ItemKey, Outcome, Reader, Step, Steps, StoreError, WriteError,
+    number, put_new_step, string, update_if,
 };
 use crate::domain::{
-    Account, Application, AuditEntry, FieldChange, Grants, NewUser, Profile, Session,
+    Account, ActedOn, Application, AuditEntry, FieldChange, Grants, NewUser, Profile, Session,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use std::collections::BTreeMap;
@@ -97,6 +97,55 @@ impl Users<'_> {
             );
         }
         put_new_step(self.table(), item, attr::ID)
+    }
+
+    /// Where an account is, for a caller that reads it along with other items.
+    pub fn key_of(&self, user_id: i64) -> ItemKey {
+        ItemKey {
+            table: self.table().to_owned(),
+            key: Item::from([Users::key(user_id)].map(|(name, value)| (name.to_owned(), value))),
+        }
+    }
+
+    /// The account in an item read elsewhere.
+    pub fn account_from_read(item: &Item) -> Result<Account, StoreError> {
+        account_from(item)
+    }
+
+    /// The transaction step on the account a change acts on: with `acted_on`, it holds only
+    /// while the account still has the roles its authorisation found (no one promoted it
+    /// meanwhile); with `end_recovery`, it ends the account's outstanding password reset
+    /// token, as an address change must (a link mailed to the old address no longer
+    /// resets). `None` when there is neither to do.
+    pub fn acted_on(
+        &self,
+        user_id: i64,
+        acted_on: Option<&ActedOn>,
+        end_recovery: bool,
+    ) -> Result<Option<TransactWriteItem>, StoreError> {
+        let mut e = Expression::default();
+        if let Some(acted_on) = acted_on {
+            let roles = e.name(attr::ROLES);
+            for application in Application::ALL {
+                let entry = e.name(application.slug());
+                let condition = match acted_on.roles.get(&application) {
+                    Some(role) => format!("{roles}.{entry} = {}", e.value(string(role))),
+                    None => format!("attribute_not_exists({roles}.{entry})"),
+                };
+                e.condition(condition);
+            }
+        }
+        let key = Users::key(user_id);
+        if end_recovery {
+            let id = e.name(attr::ID);
+            e.condition(format!("attribute_exists({id})"))
+                .remove(attr::RESET_TOKEN_HASH);
+            return e.update_step(self.table(), key).map(Some);
+        }
+        match acted_on {
+            Some(_) => e.check_step(self.table(), key).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// The account with this id, read consistently.

@@ -1,12 +1,14 @@
 //! Changing one's own password (`users/password_update`): the current password proves
-//! it is the user (checked as a sign-in is, and throttled), the new one meets the policy
-//! and differs from it. The password, the required change it clears and the caller's
-//! session moving to a new token are one transaction; then every other session of the
-//! user ends.
+//! it is the user (checked as a sign-in is, on the account's sign-in budget), the new one
+//! meets the policy and differs from it. The password, the required change it clears and
+//! the caller's session moving to a new token are one transaction; then every other
+//! session of the user ends and the owner gets a security notice.
 
+use super::notices::{Notice, send_notices};
 use super::proof::prove_account_password;
-use crate::domain::{Account, AuditAction, Profile, RecordKind};
+use crate::domain::{Account, AuditAction, Limits, Profile, RecordKind, SecurityNotice};
 use crate::error::ApiError;
+use crate::mail::Mailer;
 use crate::passwords;
 use crate::pipeline::{Ctx, Reply};
 use crate::status::Status;
@@ -16,8 +18,10 @@ use serde_json::json;
 
 pub async fn change_password(
     ctx: &Ctx<'_>,
+    mailer: &Mailer,
     current_password: String,
     new_password: String,
+    limits: &Limits,
 ) -> Result<Reply, ApiError> {
     let session = ctx
         .caller
@@ -48,6 +52,7 @@ pub async fn change_password(
         stored,
         Some(current_password),
         "current_password",
+        limits,
     )
     .await?;
     if same {
@@ -56,8 +61,9 @@ pub async fn change_password(
             "must differ from the current password",
         ));
     }
-    let address = address_of(db, &account).await?.unwrap_or_default();
-    let new_hash = passwords::accept_new("new_password", new_password, &address).await?;
+    let address = address_of(db, &account).await?;
+    let policy_address = address.as_deref().unwrap_or_default();
+    let new_hash = passwords::accept_new("new_password", new_password, policy_address).await?;
     let (token, successor) = sessions::successor(session, ctx.now);
     // That the password changed, never what to or from.
     let audit = ctx
@@ -70,6 +76,14 @@ pub async fn change_password(
         .sessions()
         .end_all_for_user_but(user_id, Some(&successor.token_hash))
         .await?;
+    if let Some(to) = &address {
+        let notice = Notice {
+            user_id,
+            to,
+            notice: SecurityNotice::PasswordChanged,
+        };
+        send_notices(ctx.app, mailer, &[notice], ctx.now).await;
+    }
     Ok(Reply {
         data: Some(json!({ "ended": ended })),
         session: Some(shown_with_token(&successor, token, ctx.session_view)),

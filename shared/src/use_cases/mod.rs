@@ -6,6 +6,7 @@
 mod change_password;
 mod clean_sessions;
 mod create_photographer;
+mod notices;
 mod proof;
 mod register_client;
 mod reset_password;
@@ -17,10 +18,12 @@ mod update_employee;
 pub use change_password::change_password;
 pub use clean_sessions::{Report, clean_expired_sessions};
 pub use create_photographer::{NewPhotographer, PHOTOGRAPHER_ROLE, create_photographer};
-pub use proof::{Limits, Subject, password_throttles};
-pub use register_client::{CLIENT_ROLE, NewClient, register_client, repeat_registration};
+pub use notices::{Notice, send_notices};
+pub use register_client::{
+    CLIENT_ROLE, NewClient, RegistrationLimits, register_client, repeat_registration,
+};
 pub use reset_password::{ResetRequests, request_password_reset, reset_password, reset_throttles};
 pub use retry_emails::{MAX_RETRIES, Retried, RetryReport, retry, retry_delay, retry_due_emails};
 pub use sign_in::{open_session, repeat_opened_session};
 pub use sign_out::sign_out;
-pub use update_employee::update_employee;
+pub use update_employee::{update_employee, write_employee_update};

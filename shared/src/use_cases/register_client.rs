@@ -12,10 +12,13 @@
 //!   directly.
 //!
 //! Everything is one transaction with the email claim (and the session's change), so a
-//! failure leaves nothing behind and an address is never registered twice.
+//! failure leaves nothing behind and an address is never registered twice. Whether an
+//! address is taken shows in the answer, so registrations are limited, counted before
+//! anything is checked: per session and per source.
 
+use crate::attempts::{self, Person};
 use crate::domain::{
-    Application, AuditAction, Client, Email, Grants, Profile, RecordKind, Session,
+    Application, AuditAction, Client, Email, Grants, Limits, Profile, RecordKind, Session,
 };
 use crate::error::ApiError;
 use crate::passwords;
@@ -46,11 +49,39 @@ pub struct NewClient {
     pub language: String,
 }
 
-pub async fn register_client(ctx: &Ctx<'_>, new: NewClient, view: View) -> Result<Reply, ApiError> {
+/// What registrations are limited to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegistrationLimits {
+    /// Registrations, per session and per source.
+    pub registrations: Limits,
+    /// Wrong current passwords, on the account's sign-in budget.
+    pub passwords: Limits,
+}
+
+impl Default for RegistrationLimits {
+    fn default() -> Self {
+        RegistrationLimits {
+            registrations: Limits::REGISTRATIONS,
+            passwords: Limits::PASSWORDS,
+        }
+    }
+}
+
+pub async fn register_client(
+    ctx: &Ctx<'_>,
+    new: NewClient,
+    view: View,
+    limits: &RegistrationLimits,
+) -> Result<Reply, ApiError> {
     let session = ctx.caller.session();
+    let person = session.map(|session| Person::Session(&session.id));
+    let throttles = attempts::throttles("register", person, ctx.origin, &limits.registrations);
+    attempts::take(&ctx.app.db, &throttles, ctx.now).await?;
     let existing_user = session.and_then(|s| s.user_id);
     let proven_password = match existing_user {
-        Some(user_id) => prove_current_password(ctx, user_id, new.current_password).await?,
+        Some(user_id) => {
+            prove_current_password(ctx, user_id, new.current_password, &limits.passwords).await?
+        }
         None => None,
     };
     let password_hash = passwords::accept_new("password", new.password, new.email.as_str()).await?;
@@ -121,6 +152,7 @@ async fn prove_current_password(
     ctx: &Ctx<'_>,
     user_id: i64,
     given: Option<String>,
+    limits: &Limits,
 ) -> Result<Option<String>, ApiError> {
     let account = ctx
         .app
@@ -130,7 +162,7 @@ async fn prove_current_password(
         .await?
         .ok_or_else(|| ApiError::reject(Status::InvalidToken))?;
     if let Some(stored) = &account.password_hash {
-        prove_account_password(ctx, user_id, stored, given, "current_password").await?;
+        prove_account_password(ctx, user_id, stored, given, "current_password", limits).await?;
     }
     Ok(account.password_hash)
 }

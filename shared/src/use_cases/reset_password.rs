@@ -5,14 +5,19 @@
 //!   so neither the answer nor its time tells which addresses have accounts. For an
 //!   account, it stores a new reset token (as a hash; it replaces any older one) and
 //!   emails a link with the token, which works once within 30 minutes. If the email
-//!   cannot be sent, the team gets a notification and the caller the same answer.
-//!   Requests are throttled per address and per source IP, alike for every address.
+//!   cannot be sent, the team gets a notification and the caller the same answer. The
+//!   email goes to the address as the account's record holds it, whatever case the
+//!   caller typed. Each request is counted before anything is sent, per address and per
+//!   source, alike for every address: however requests arrive, an address gets at most
+//!   the limit's emails in a window.
 //! - `users/password_reset` takes the token and a new password: the password is set and
-//!   the token used up in one transaction, then every session of the user ends.
+//!   the token used up in one transaction, then every session of the user ends and the
+//!   owner gets a security notice.
 
 use super::change_password::address_of;
-use super::proof::{Limits, refuse_if_throttled};
-use crate::domain::{AuditAction, Email, RecordKind};
+use super::notices::{Notice, send_notices};
+use crate::attempts::{self, Person};
+use crate::domain::{AuditAction, Email, Limits, Origin, RecordKind, SecurityNotice, Throttle};
 use crate::error::ApiError;
 use crate::mail::Mailer;
 use crate::metrics::{self, Metric};
@@ -21,7 +26,6 @@ use crate::pipeline::{Ctx, Reply};
 use crate::status::Status;
 use crate::store::notifications::{FailedEmail, Notification};
 use crate::store::password_resets::LIFETIME;
-use crate::store::throttles::Throttle;
 use crate::tokens::{self, TokenKind};
 use serde_json::json;
 use std::time::Duration;
@@ -46,17 +50,8 @@ impl Default for ResetRequests {
 }
 
 /// What reset requests are counted against: the address (by its hash) and the source.
-pub fn reset_throttles(email: &Email, source_ip: &str, limits: &Limits) -> [Throttle; 2] {
-    [
-        Throttle {
-            key: format!("reset:address:{}", tokens::hash(&email.normalized())),
-            limit: limits.per_address,
-        },
-        Throttle {
-            key: format!("reset:source:{source_ip}"),
-            limit: limits.per_source,
-        },
-    ]
+pub fn reset_throttles(email: &Email, origin: &Origin, limits: &Limits) -> Vec<Throttle> {
+    attempts::throttles("reset", Some(Person::Address(email)), origin, limits)
 }
 
 /// Sends a password reset email if `email` has an account; answers the same either way.
@@ -67,30 +62,47 @@ pub async fn request_password_reset(
     pacing: &ResetRequests,
 ) -> Result<Reply, ApiError> {
     let answer_at = tokio::time::Instant::now() + pacing.answer_after;
-    let throttles = reset_throttles(&email, ctx.source_ip, &pacing.limits);
-    refuse_if_throttled(ctx, &throttles).await?;
     let db = &ctx.app.db;
-    db.throttles().count_all(&throttles, ctx.now).await?;
+    let throttles = reset_throttles(&email, ctx.origin, &pacing.limits);
+    attempts::take(db, &throttles, ctx.now).await?;
     if let Some(user_id) = db.emails().owner(&email.normalized()).await? {
-        send_reset_email(ctx, mailer, user_id, &email).await;
+        send_reset_email(ctx, mailer, user_id).await;
     }
     tokio::time::sleep_until(answer_at).await;
     Ok(Reply::default())
 }
 
-/// Issues a reset token for an account and emails it. A failure is the team's to know
-/// (a log line, and a notification when the email fails) and never the caller's, whose
-/// answer would otherwise tell that the address has an account.
-async fn send_reset_email(ctx: &Ctx<'_>, mailer: &Mailer, user_id: i64, email: &Email) {
+/// Issues a reset token for an account and emails it to the address its record holds. A
+/// failure is the team's to know (a log line, and a notification when the email fails)
+/// and never the caller's, whose answer would otherwise tell that the address has an
+/// account.
+async fn send_reset_email(ctx: &Ctx<'_>, mailer: &Mailer, user_id: i64) {
+    let db = &ctx.app.db;
+    let address = match db.users().account(user_id).await {
+        Ok(Some(account)) => address_of(db, &account).await,
+        Ok(None) => Ok(None),
+        Err(error) => Err(error),
+    };
+    let address = match address {
+        Ok(Some(address)) => address,
+        Ok(None) => {
+            tracing::error!(user_id, "an address's owner has no record with an address");
+            return;
+        }
+        Err(error) => {
+            tracing::error!(user_id, cause = %error, "the account's address not read");
+            return;
+        }
+    };
     let token = tokens::generate(TokenKind::PasswordReset);
     let hash = tokens::hash(&token);
-    let resets = ctx.app.db.password_resets();
+    let resets = db.password_resets();
     if let Err(error) = resets.issue(user_id, &hash, ctx.now).await {
         tracing::error!(user_id, cause = %error, "password reset token not stored");
         return;
     }
     let Err(error) = mailer
-        .send_password_reset(email.as_str(), &token, LIFETIME / 60)
+        .send_password_reset(&address, &token, LIFETIME / 60)
         .await
     else {
         metrics::count(Metric::EmailsSent);
@@ -102,7 +114,7 @@ async fn send_reset_email(ctx: &Ctx<'_>, mailer: &Mailer, user_id: i64, email: &
     let notification = Notification {
         kind: Status::EmailSendFailed.slug(),
         subject: &subject,
-        recipient: Some(email.as_str()),
+        recipient: Some(&address),
         // Not sent again: its token exists only as a hash, and lapses in half an hour.
         email: Some(FailedEmail::PasswordReset),
         detail: &error.to_string(),
@@ -113,9 +125,11 @@ async fn send_reset_email(ctx: &Ctx<'_>, mailer: &Mailer, user_id: i64, email: &
     }
 }
 
-/// Sets a new password with a reset token, and ends every session of its user.
+/// Sets a new password with a reset token, ends every session of its user and tells the
+/// owner.
 pub async fn reset_password(
     ctx: &Ctx<'_>,
+    mailer: &Mailer,
     reset_token: String,
     new_password: String,
 ) -> Result<Reply, ApiError> {
@@ -133,8 +147,9 @@ pub async fn reset_password(
     let resets = db.password_resets();
     let user_id = resets.user_of(&hash, ctx.now).await?.ok_or_else(refused)?;
     let account = db.users().account(user_id).await?.ok_or_else(refused)?;
-    let address = address_of(db, &account).await?.unwrap_or_default();
-    let new_hash = passwords::accept_new("new_password", new_password, &address).await?;
+    let address = address_of(db, &account).await?;
+    let policy_address = address.as_deref().unwrap_or_default();
+    let new_hash = passwords::accept_new("new_password", new_password, policy_address).await?;
     // That the password changed, never what to, nor the token.
     let audit = ctx
         .audit(AuditAction::PasswordReset, user_id, RecordKind::User)
@@ -146,5 +161,13 @@ pub async fn reset_password(
         return Err(refused());
     }
     let ended = db.sessions().end_all_for_user(user_id).await?;
+    if let Some(to) = &address {
+        let notice = Notice {
+            user_id,
+            to,
+            notice: SecurityNotice::PasswordReset,
+        };
+        send_notices(ctx.app, mailer, &[notice], ctx.now).await;
+    }
     Ok(Reply::data(json!({ "ended": ended })))
 }

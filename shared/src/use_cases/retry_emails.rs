@@ -1,7 +1,7 @@
-//! Retrying the welcome emails SES would not send (the five-minute schedule, and the
-//! operator's `notifications retry`).
+//! Retrying the welcome emails and security notices SES would not send (the five-minute
+//! schedule, and the operator's `notifications retry`).
 //!
-//! A failed welcome leaves an open notification. The schedule tries it again after
+//! A failed welcome or security notice leaves an open notification. The schedule tries it again after
 //! [`retry_delay`]: 5 minutes, then 10, 20, 40, 80 and 160, [`MAX_RETRIES`] retries over
 //! about five hours. After the last one the notification stays open for the team, whose
 //! `email-send-failed` alarm has fired at the first failure. Each attempt is claimed with
@@ -11,10 +11,11 @@
 //! once, never twice at once.)
 
 use crate::app::App;
+use crate::domain::{Employee, SecurityNotice};
 use crate::mail::{Mailer, Onboarding};
 use crate::metrics::{self, Metric};
 use crate::store::StoreError;
-use crate::store::notifications::{Claim, Record};
+use crate::store::notifications::{Claim, FailedEmail, Record};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -45,7 +46,7 @@ pub enum Retried {
     },
     /// Another runner holds this attempt, or the notification was closed meanwhile.
     Taken,
-    /// Not a welcome email, or its employee is gone: nothing to send.
+    /// Not an email that can be sent again, or its employee is gone: nothing to send.
     NotRetryable {
         reason: String,
     },
@@ -64,7 +65,7 @@ pub struct RetryReport {
     pub complete: bool,
 }
 
-/// Retries every welcome email that is due at `now`, until done or `stop_by`.
+/// Retries every welcome email and security notice due at `now`, until done or `stop_by`.
 pub async fn retry_due_emails(
     app: &App,
     mailer: &Mailer,
@@ -73,7 +74,7 @@ pub async fn retry_due_emails(
 ) -> Result<RetryReport, StoreError> {
     let mut report = RetryReport::default();
     for record in app.db.notifications().open().await? {
-        if record.welcome_for().is_none() {
+        if !record.email.is_some_and(FailedEmail::retried) {
             continue;
         }
         if record.attempts >= MAX_RETRIES {
@@ -97,20 +98,34 @@ pub async fn retry_due_emails(
     Ok(report)
 }
 
-/// Sends a notification's welcome email again, now, and records the outcome: the
-/// notification closes when SES accepts the email, and otherwise keeps the error and
-/// when the schedule may try next.
+/// Sends a notification's email again, now, and records the outcome: the notification
+/// closes when SES accepts the email, and otherwise keeps the error and when the schedule
+/// may try next.
 pub async fn retry(
     app: &App,
     mailer: &Mailer,
     record: &Record,
     now: i64,
 ) -> Result<Retried, StoreError> {
-    let Some(employee_id) = record.welcome_for() else {
-        return Ok(not_retryable("only welcome emails can be sent again"));
-    };
-    let Some(employee) = app.db.employees().find(employee_id).await? else {
-        return Ok(not_retryable("the employee no longer exists"));
+    let email = match record.email {
+        Some(FailedEmail::Welcome) => {
+            let Some(employee_id) = record.welcome_for() else {
+                return Ok(not_retryable("the welcome email names no employee"));
+            };
+            let Some(employee) = app.db.employees().find(employee_id).await? else {
+                return Ok(not_retryable("the employee no longer exists"));
+            };
+            Email::Welcome(employee)
+        }
+        Some(FailedEmail::Security(notice)) => match &record.recipient {
+            Some(to) => Email::Security(notice, to),
+            None => return Ok(not_retryable("the security notice names no recipient")),
+        },
+        Some(FailedEmail::PasswordReset) | None => {
+            return Ok(not_retryable(
+                "only welcome emails and security notices can be sent again",
+            ));
+        }
     };
     let notifications = app.db.notifications();
     let attempt = match notifications
@@ -120,21 +135,29 @@ pub async fn retry(
         Claim::Claimed { attempt } => attempt,
         Claim::Taken => return Ok(Retried::Taken),
     };
-    // The address as it is now: an operator may have corrected it since.
-    let welcome = Onboarding {
-        to: &employee.email,
-        first_name: employee.first_name.as_deref().unwrap_or_default(),
-        last_name: employee.last_name.as_deref().unwrap_or_default(),
+    let sent = match &email {
+        // The address as it is now: an operator may have corrected it since.
+        Email::Welcome(employee) => {
+            let welcome = Onboarding {
+                to: &employee.email,
+                first_name: employee.first_name.as_deref().unwrap_or_default(),
+                last_name: employee.last_name.as_deref().unwrap_or_default(),
+            };
+            mailer.send_onboarding(&welcome).await
+        }
+        // To the address it was meant for (the old one, for an address changed from it),
+        // of the change as it was made.
+        Email::Security(notice, to) => {
+            mailer
+                .send_security_notice(to, *notice, record.created_at)
+                .await
+        }
     };
-    match mailer.send_onboarding(&welcome).await {
+    match sent {
         Ok(()) => {
             metrics::count(Metric::EmailsSent);
             notifications.sent(&record.id, attempt, now).await?;
-            tracing::info!(
-                notification = record.id,
-                attempt,
-                "welcome email sent on retry"
-            );
+            tracing::info!(notification = record.id, attempt, "email sent on retry");
             Ok(Retried::Sent { attempt })
         }
         Err(error) => {
@@ -148,7 +171,7 @@ pub async fn retry(
                 notification = record.id,
                 attempt,
                 cause = error,
-                "welcome email retry failed"
+                "email retry failed"
             );
             Ok(Retried::Failed {
                 attempt,
@@ -157,6 +180,12 @@ pub async fn retry(
             })
         }
     }
+}
+
+/// What a retry sends.
+enum Email<'a> {
+    Welcome(Employee),
+    Security(SecurityNotice, &'a str),
 }
 
 fn not_retryable(reason: &str) -> Retried {

@@ -2,14 +2,14 @@
 //! holds before `users/client_register`).
 //!
 //! An unknown email and a wrong password get the same answer after the same work (a read
-//! of the throttles, the address, an account, one argon2id verification and the count of
-//! the failure), so neither the answer nor its time tells which addresses have accounts.
-//! Failures are counted per address, whether or not it has an account, and per source
-//! IP, each in fixed windows ([`Limits`]); past a limit, every attempt is refused until
-//! the window ends, the right password too.
+//! of the address and of an account, an attempt taken from the limits, one argon2id
+//! verification), so neither the answer nor its time tells which addresses have accounts.
+//! Wrong passwords are counted per person (the account, or the address when it has none)
+//! and per source ([`Limits`]), each attempt before its verification; past a limit, every
+//! attempt is refused until the window ends, the right password too.
 
-use super::proof::{Limits, Subject, password_throttles, refuse_if_throttled, verify_counting};
-use crate::domain::{Account, Email, Session};
+use crate::attempts::{self, Person};
+use crate::domain::{Account, Email, Limits, Session};
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::pipeline::{Ctx, Repeat, Reply};
@@ -129,8 +129,6 @@ async fn sign_in(
     limits: &Limits,
 ) -> Result<Account, ApiError> {
     let db = &ctx.app.db;
-    let throttles = password_throttles(Subject::Address(email), ctx.source_ip, limits);
-    refuse_if_throttled(ctx, &throttles).await?;
     let owner = db.emails().owner(&email.normalized()).await?;
     // Read an account even when the address has none, so both cost the same.
     let account = db
@@ -138,8 +136,13 @@ async fn sign_in(
         .account(owner.unwrap_or(0))
         .await?
         .filter(|_| owner.is_some());
+    // The account's budget is the one every route that checks its password shares.
+    let person = account.as_ref().map_or(Person::Address(email), |account| {
+        Person::Account(account.id)
+    });
+    let throttles = attempts::password_throttles(person, ctx.origin, limits);
     let stored = account.as_ref().and_then(|a| a.password_hash.as_deref());
-    if !verify_counting(ctx, &throttles, stored, password).await? {
+    if !attempts::check_password(db, &throttles, ctx.now, stored, password).await? {
         return Err(mismatch());
     }
     // A deactivated employee is refused by the write of the session itself, which holds

@@ -41,15 +41,33 @@ pub struct Admin {
     pub password: String,
 }
 
+/// An employee made to try the API on: a photographer holding `staff` in every
+/// application, without a password (no one signs in as them), whom an application's
+/// token may update.
+#[derive(Debug, Serialize)]
+pub struct Sample {
+    pub id: i64,
+    pub email: String,
+}
+
 /// What a client needs to start calling the API; written to `.local/bootstrap.json`.
 #[derive(Debug, Serialize)]
 pub struct Bootstrap {
     pub api_url: String,
     pub applications: BTreeMap<String, String>,
     pub admin: Admin,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_photographer: Option<Sample>,
 }
 
-pub async fn bootstrap(app: &App, api_url: &str, admin_email: &str) -> Result<Bootstrap, BoxError> {
+/// A new install: the roles and reference data, a token per application holding every
+/// permission, the first admin and, with `sample_email`, a photographer to try the API on.
+pub async fn bootstrap(
+    app: &App,
+    api_url: &str,
+    admin_email: &str,
+    sample_email: Option<&str>,
+) -> Result<Bootstrap, BoxError> {
     let now = app.clock.now();
     let roles = default_roles();
     for application in Application::ALL {
@@ -70,10 +88,15 @@ pub async fn bootstrap(app: &App, api_url: &str, admin_email: &str) -> Result<Bo
     }
 
     let admin = create_admin(app, admin_email).await?;
+    let sample_photographer = match sample_email {
+        Some(email) => Some(create_sample_photographer(app, email).await?),
+        None => None,
+    };
     Ok(Bootstrap {
         api_url: api_url.to_owned(),
         applications,
         admin,
+        sample_photographer,
     })
 }
 
@@ -85,7 +108,6 @@ pub async fn create_admin(app: &App, email: &str) -> Result<Admin, BoxError> {
     let password_hash = passwords::hash(&password)?;
     let admin_roles: Vec<(Application, &str)> =
         Application::ALL.iter().map(|app| (*app, "admin")).collect();
-    let id = app.db.counters().next("users").await?;
     let new = NewEmployee {
         email: &email,
         first_name: Some("PlanoAuth"),
@@ -102,18 +124,51 @@ pub async fn create_admin(app: &App, email: &str) -> Result<Admin, BoxError> {
         // Generated here and shown to the operator: the admin chooses their own at once.
         password_change_required: true,
     };
-    let now = app.clock.now();
-    let audit = crate::commands::operator_audit(now, AuditAction::EmployeeCreated, id);
-    app.db
-        .employees()
-        .create(&Employee::new(id, &new, now), &new, None, &audit)
-        .await
-        .map_err(|error| format!("creating the admin employee: {error}"))?;
+    let id = create_employee(app, &new).await?;
     Ok(Admin {
         id,
         email: email.as_str().to_owned(),
         password,
     })
+}
+
+/// The sample photographer of a local install (see [`Sample`]).
+pub async fn create_sample_photographer(app: &App, email: &str) -> Result<Sample, BoxError> {
+    let email = Email::parse(email).map_err(|invalid| format!("sample email {invalid}"))?;
+    let staff: Vec<(Application, &str)> =
+        Application::ALL.iter().map(|app| (*app, "staff")).collect();
+    let new = NewEmployee {
+        email: &email,
+        first_name: Some("Sample"),
+        last_name: Some("Photographer"),
+        phone: None,
+        service_area_id: Some(1),
+        extension: None,
+        department: Some("photography"),
+        designation_id: Some(1),
+        language: Some("en"),
+        photographer: true,
+        roles: &staff,
+        password_hash: None,
+        password_change_required: false,
+    };
+    let id = create_employee(app, &new).await?;
+    Ok(Sample {
+        id,
+        email: email.as_str().to_owned(),
+    })
+}
+
+async fn create_employee(app: &App, new: &NewEmployee<'_>) -> Result<i64, BoxError> {
+    let id = app.db.counters().next("users").await?;
+    let now = app.clock.now();
+    let audit = crate::commands::operator_audit(now, AuditAction::EmployeeCreated, id);
+    app.db
+        .employees()
+        .create(&Employee::new(id, new, now), new, None, &audit)
+        .await
+        .map_err(|error| format!("creating employee {}: {error}", new.email.as_str()))?;
+    Ok(id)
 }
 
 pub async fn seed_reference_data(app: &App) -> Result<(), BoxError> {

@@ -10,6 +10,7 @@ use employees_update::EmployeesUpdate;
 use lambda_http::{Body, Request, Response};
 use photographers_create::PhotographersCreate;
 use planoauth::aws::SdkConfig;
+use planoauth::domain::Limits;
 use planoauth::error::BoxError;
 use planoauth::mail::Mailer;
 use planoauth::pipeline::{Endpoint, serve};
@@ -119,20 +120,25 @@ pub struct Functions(Vec<Box<dyn Function>>);
 impl Functions {
     pub fn new(mailer: Mailer) -> Functions {
         Functions(vec![
-            Box::new(EmployeesUpdate),
+            Box::new(EmployeesUpdate {
+                mailer: mailer.clone(),
+            }),
             Box::new(PhotographersCreate {
                 mailer: mailer.clone(),
             }),
             Box::new(SessionsCreate::default()),
             Box::new(SessionsShow),
             Box::new(SessionsDelete),
-            Box::new(UsersClientRegister),
-            Box::new(UsersPasswordUpdate),
+            Box::new(UsersClientRegister::default()),
+            Box::new(UsersPasswordUpdate {
+                mailer: mailer.clone(),
+                limits: Limits::PASSWORDS,
+            }),
             Box::new(UsersPasswordForgot {
-                mailer,
+                mailer: mailer.clone(),
                 pacing: Default::default(),
             }),
-            Box::new(UsersPasswordReset),
+            Box::new(UsersPasswordReset { mailer }),
         ])
     }
 

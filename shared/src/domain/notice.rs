@@ -1,0 +1,54 @@
+//! Security notices: what an account's owner is told after a change to how the account
+//! signs in or is recovered, so that a change they did not make does not go unseen.
+
+/// One kind of security notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SecurityNotice {
+    /// The owner changed the password with the current one.
+    PasswordChanged,
+    /// The password was set with a reset link.
+    PasswordReset,
+    /// To the old address: the account signs in with another one now.
+    AddressChangedFrom,
+    /// To the new address: it signs in to an account now.
+    AddressChangedTo,
+}
+
+impl SecurityNotice {
+    pub const ALL: [SecurityNotice; 4] = [
+        SecurityNotice::PasswordChanged,
+        SecurityNotice::PasswordReset,
+        SecurityNotice::AddressChangedFrom,
+        SecurityNotice::AddressChangedTo,
+    ];
+
+    pub const fn slug(self) -> &'static str {
+        match self {
+            SecurityNotice::PasswordChanged => "password-changed",
+            SecurityNotice::PasswordReset => "password-reset-done",
+            SecurityNotice::AddressChangedFrom => "address-changed-from",
+            SecurityNotice::AddressChangedTo => "address-changed-to",
+        }
+    }
+
+    pub fn from_slug(slug: &str) -> Option<SecurityNotice> {
+        SecurityNotice::ALL
+            .into_iter()
+            .find(|notice| notice.slug() == slug)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_round_trip_and_differ() {
+        let mut slugs: Vec<&str> = SecurityNotice::ALL.iter().map(|n| n.slug()).collect();
+        for notice in SecurityNotice::ALL {
+            assert_eq!(SecurityNotice::from_slug(notice.slug()), Some(notice));
+        }
+        slugs.dedup();
+        assert_eq!(slugs.len(), SecurityNotice::ALL.len());
+    }
+}
