@@ -17,7 +17,8 @@ against moto never learns to cope. This layer adds, per DynamoDB's documented se
 - Faults on data-plane calls: ThrottlingException / ProvisionedThroughputExceededException
   (HTTP 400) and InternalServerError (HTTP 500) at given rates, both before anything is
   applied; added latency; and stalls, where a write is applied and its answer is held
-  past the client's attempt timeout, so the client retries a write that already happened.
+  past the client's attempt timeout, so the client retries a write that already happened
+  (`stall_next` holds a read's answer too, so that a test can change what it read).
 
 Items are identified by their key, read from the key schemas of template.yaml's tables
 (a local table is named PREFIX + the table's logical id).
@@ -265,7 +266,7 @@ class LocalDynamoDb:
                     answer = self._apply_locked(environ)
         else:
             answer = self._apply(environ)
-        if operation in WRITES and answer[0].startswith("200"):
+        if answer[0].startswith("200"):
             self._maybe_stall(rule, operation, tables)
         if operation in DATA_PLANE:
             self._measure(operation, request, answer, time.perf_counter() - started)
@@ -402,13 +403,16 @@ class LocalDynamoDb:
         )
 
     def _maybe_stall(self, rule: Rule, operation: str, tables: list) -> None:
+        """Holds a successful answer: a write's at `stall_rate`, as a lost answer, and the
+        next `stall_next` ones of any operation (a read held while another request
+        changes what it read)."""
         stall = False
         with self.state:
             planned = rule.stall_next
             if planned.get("operation") == operation and planned.get("count", 0) > 0:
                 planned["count"] -= 1
                 stall = True
-        if stall or random.random() < rule.stall_rate:
+        if stall or (operation in WRITES and random.random() < rule.stall_rate):
             self._count(tables, "stalls")
             time.sleep(rule.stall_ms / 1000)
 
