@@ -119,6 +119,7 @@ pub struct Answer {
     pub body: Value,
     /// Whether it says it repeats an earlier answer (`idempotent-replayed: true`).
     pub replayed: bool,
+    pub headers: lambda_http::http::HeaderMap,
 }
 
 impl Answer {
@@ -761,6 +762,7 @@ pub fn answer(response: lambda_http::Response<Body>) -> Answer {
         http,
         body,
         replayed,
+        headers: response.headers().clone(),
     }
 }
 

@@ -391,3 +391,30 @@ async fn a_key_record_holds_no_secret() {
         "the session is kept as its hash"
     );
 }
+
+#[tokio::test]
+async fn a_registrations_fingerprint_leaves_the_current_password_out() {
+    let (env, _) = setup().await;
+    let user = env
+        .user_without_records_signing_in_with(Some(PASSWORD))
+        .await;
+    let session = env.session(user, PlanoAuth, false).await;
+    let params = with(
+        client(&env, &session),
+        json!({ "current_password": PASSWORD, "password": "azure-Willow-83-canyon" }),
+    );
+    let key = new_key();
+    let route = env.route(routes::USERS_CLIENT_REGISTER);
+    let first = env.call_encoded_with_key(route, &params, &key).await;
+    assert_status(&first, "action-successful", 200);
+    // A repeat is recognised without the current password (which the record never held,
+    // even hashed with the rest); it proves the new one, the account's now.
+    let without = with(
+        params.clone(),
+        json!({ "current_password": "not-what-was-sent-1" }),
+    );
+    let again = env.call_encoded_with_key(route, &without, &key).await;
+    assert_status(&again, "action-successful", 200);
+    assert!(again.replayed);
+    assert_eq!(again.data(), first.data());
+}

@@ -535,3 +535,27 @@ async fn no_session_opened_with_the_old_password_survives_a_change() {
         "{tally:?}"
     );
 }
+
+#[tokio::test]
+async fn the_reset_email_goes_to_the_address_on_record_whatever_case_was_typed() {
+    let s = setup().await;
+    let recorded = format!("Dorothea.{}", s.env.unique_email("Lange"));
+    let params = json!({
+        "token": s.token,
+        "email": recorded,
+        "first_name": "Dorothea",
+        "last_name": "Lange",
+        "password": INITIAL,
+        "phone": "+1 555 010 2000",
+    });
+    let created = s
+        .env
+        .call_encoded(s.env.route(routes::PHOTOGRAPHERS_CREATE), &params)
+        .await;
+    assert_status(&created, "action-successful", 200);
+    let typed = recorded.to_lowercase();
+    assert_ne!(typed, recorded);
+    assert_status(&s.forgot(&typed).await, "action-successful", 200);
+    assert_eq!(s.reset_emails(&recorded).await, 1);
+    assert!(s.env.sent_emails(&typed).await.is_empty());
+}

@@ -303,3 +303,54 @@ async fn application_tokens_carry_their_own_permissions() {
     .await;
     assert_status(&elsewhere, "permission-denied", 403);
 }
+
+#[tokio::test]
+async fn two_different_tokens_are_refused_rather_than_one_chosen() {
+    let (env, token, employee) = setup().await;
+    let other = env
+        .application_token(PlanoAuth, &["employees.update"])
+        .await;
+    let body = json!({"token": token, "id": employee.id, "email": employee.email}).to_string();
+    let send = |bearer: String| {
+        let body = body.clone();
+        let env = &env;
+        async move {
+            env.call_with(
+                &env.app,
+                env.route(routes::EMPLOYEES_UPDATE),
+                &[
+                    ("content-type", "application/json"),
+                    ("authorization", &bearer),
+                ],
+                body.as_bytes(),
+            )
+            .await
+        }
+    };
+    let mixed = send(format!("Bearer {other}")).await;
+    assert_status(&mixed, "invalid-param", 400);
+    assert!(mixed.message().contains("`token`"), "{}", mixed.body);
+    let same = send(format!("Bearer {token}")).await;
+    assert_status(&same, "action-successful", 200);
+}
+
+#[tokio::test]
+async fn every_answer_tells_browsers_not_to_sniff_it_nor_to_pass_on_where_they_came_from() {
+    let (env, token, employee) = setup().await;
+    let succeeded = update_employee(&env, &token, &employee, json!({})).await;
+    let refused = update_employee(&env, "pa_app_unknown", &employee, json!({})).await;
+    let unknown = env
+        .dispatch(
+            lambda_http::request::from_str(
+                &local_api::http_api_event("GET", "/nowhere", &[], b"").to_string(),
+            )
+            .unwrap(),
+        )
+        .await;
+    assert_status(&unknown, "route-non-existent", 500);
+    for answer in [succeeded, refused, unknown] {
+        assert_eq!(answer.headers["x-content-type-options"], "nosniff");
+        assert_eq!(answer.headers["referrer-policy"], "no-referrer");
+        assert_eq!(answer.headers["cache-control"], "no-store");
+    }
+}
