@@ -13,10 +13,13 @@ use std::time::{Duration, Instant};
 /// time (and open sessions at once, as the operator tool updates them).
 pub const ROLE_CACHE_TTL: Duration = Duration::from_secs(30);
 
-/// Roles' permissions as this process last read them, each with when.
+/// A role's permissions, and when this process read them.
+type Read = (Instant, Vec<Permission>);
+
+/// Roles' permissions as this process last read them.
 #[derive(Default)]
 pub struct RoleCache {
-    entries: Mutex<HashMap<(Application, String), (Instant, Vec<Permission>)>>,
+    entries: Mutex<HashMap<(Application, String), Read>>,
 }
 
 impl RoleCache {

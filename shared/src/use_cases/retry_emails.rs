@@ -115,7 +115,7 @@ pub async fn retry(
             let Some(employee) = app.db.employees().find(employee_id).await? else {
                 return Ok(not_retryable("the employee no longer exists"));
             };
-            Email::Welcome(employee)
+            Email::Welcome(Box::new(employee))
         }
         Some(FailedEmail::Security(notice)) => match &record.recipient {
             Some(to) => Email::Security(notice, to),
@@ -184,7 +184,7 @@ pub async fn retry(
 
 /// What a retry sends.
 enum Email<'a> {
-    Welcome(Employee),
+    Welcome(Box<Employee>),
     Security(SecurityNotice, &'a str),
 }
 
