@@ -394,10 +394,11 @@ fn answered_again(answer: &Result<Reply, ApiError>) -> bool {
     matches!(answer, Ok(_) | Err(ApiError::Partial { .. }))
 }
 
-/// Where the request came from: the address API Gateway saw and, when an application's
-/// server passes it as `client_ip`, its end user's, which the limits then count apart
-/// from the server's own. Only an application token may pass one: any other caller could
-/// make itself a new end user with every request.
+/// Where the request came from. A session's caller is the address API Gateway saw. An
+/// application's server is that address, which the limits count only as a loose brake on
+/// the server as a whole, and its end user is the `client_ip` it passes, if it does. Only
+/// an application token may pass one: any other caller could make itself a new end user
+/// with every request.
 fn origin(request: &Request, token: &str, params: &mut Params) -> Result<Origin, ApiError> {
     let source_ip = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => {
@@ -405,19 +406,20 @@ fn origin(request: &Request, token: &str, params: &mut Params) -> Result<Origin,
         }
         _ => String::new(),
     };
-    let Some(ClientIp(client_ip)) = params.optional::<ClientIp>(CLIENT_IP)? else {
-        return Ok(Origin::direct(&source_ip));
-    };
-    if TokenKind::of(token) != Some(TokenKind::Application) {
-        return Err(ApiError::invalid(
+    let client_ip = params.optional::<ClientIp>(CLIENT_IP)?;
+    let from_server = TokenKind::of(token) == Some(TokenKind::Application);
+    match (client_ip, from_server) {
+        (None, false) => Ok(Origin::direct(&source_ip)),
+        (None, true) => Ok(Origin::server(&source_ip)),
+        (Some(ClientIp(client_ip)), true) => Ok(Origin {
+            end_user: Some(client_ip),
+            server: Some(source_ip),
+        }),
+        (Some(_), false) => Err(ApiError::invalid(
             CLIENT_IP,
             "is passed by an application's server, with its application token, only",
-        ));
+        )),
     }
-    Ok(Origin {
-        end_user: client_ip,
-        server: Some(source_ip),
-    })
 }
 
 /// The parameter an application's server names its end user's address with.

@@ -219,7 +219,7 @@ async fn a_stalled_counter_update_counts_once() {
     assert_eq!(injected_since(&prefix, &before, "stalls").await, 1);
     let throttles = password_throttles(
         Person::Account(employee.id),
-        &Origin::direct(&env.source_ip),
+        &Origin::server(&env.source_ip),
         &Limits::PASSWORDS,
     );
     let counts = env.app.db.throttles().counts(&throttles, env.now()).await;

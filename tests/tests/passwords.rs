@@ -365,7 +365,7 @@ async fn reset_requests_are_throttled_alike_for_every_address() {
     let email = Email::parse(&unknown).unwrap();
     let throttles = reset_throttles(
         &email,
-        &Origin::direct(&s.env.source_ip),
+        &Origin::server(&s.env.source_ip),
         &Limits::RESET_REQUESTS,
     );
     let counts = s

@@ -271,11 +271,11 @@ async fn repeated_failures_are_throttled_for_the_rest_of_the_hour() {
 }
 
 #[tokio::test]
-async fn failures_from_one_source_are_throttled_across_addresses() {
+async fn failures_through_one_server_are_braked_across_addresses() {
     let (env, token, manager) = setup().await;
     env.clock.set((env.now() / HOUR + 1) * HOUR);
     let limits = Limits {
-        per_end_user: Limit {
+        per_server: Limit {
             attempts: 3,
             window_seconds: 10 * 60,
         },
@@ -296,7 +296,7 @@ async fn failures_from_one_source_are_throttled_across_addresses() {
         "too-many-attempts",
         429,
     );
-    env.advance(limits.per_end_user.window_seconds);
+    env.advance(limits.per_server.window_seconds);
     assert_status(
         &env.call_encoded(&endpoint, &right).await,
         "action-successful",

@@ -31,20 +31,29 @@ impl Throttle {
 /// Where a request comes from, as the limits count it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
-    /// The end user's address: the `client_ip` an application's server passed, else the
-    /// address API Gateway saw.
-    pub end_user: String,
-    /// The address API Gateway saw, when it is a server that vouched for `end_user`:
-    /// limited too, far more loosely, as a brake on that server's traffic as a whole.
+    /// The end user's address, when it is known: the `client_ip` an application's server
+    /// passed, or the address API Gateway saw for a caller with a session.
+    pub end_user: Option<String>,
+    /// The address API Gateway saw, when the caller is an application's server: limited
+    /// far more loosely, as a brake on that server's traffic as a whole, since all its
+    /// users come from it.
     pub server: Option<String>,
 }
 
 impl Origin {
-    /// A request whose only known address is the one API Gateway saw.
+    /// A caller with a session, whose address is the one API Gateway saw.
     pub fn direct(source_ip: &str) -> Origin {
         Origin {
-            end_user: source_ip.to_owned(),
+            end_user: Some(source_ip.to_owned()),
             server: None,
+        }
+    }
+
+    /// An application's server, calling from `source_ip`, that did not say for whom.
+    pub fn server(source_ip: &str) -> Origin {
+        Origin {
+            end_user: None,
+            server: Some(source_ip.to_owned()),
         }
     }
 }
@@ -122,10 +131,12 @@ impl Limits {
                 limit: self.per_person,
             });
         }
-        throttles.push(Throttle {
-            key: format!("{kind}:end-user:{}", origin.end_user),
-            limit: self.per_end_user,
-        });
+        if let Some(end_user) = &origin.end_user {
+            throttles.push(Throttle {
+                key: format!("{kind}:end-user:{end_user}"),
+                limit: self.per_end_user,
+            });
+        }
         if let Some(server) = &origin.server {
             throttles.push(Throttle {
                 key: format!("{kind}:server:{server}"),
@@ -164,7 +175,7 @@ mod tests {
     #[test]
     fn a_vouching_server_is_braked_apart_from_its_end_users() {
         let vouched = Origin {
-            end_user: "203.0.113.9".into(),
+            end_user: Some("203.0.113.9".into()),
             server: Some("198.51.100.1".into()),
         };
         let keys: Vec<String> = Limits::PASSWORDS
@@ -184,6 +195,10 @@ mod tests {
         assert_eq!(direct.len(), 1);
         assert_eq!(direct[0].key, "reset:end-user:192.0.2.4");
         assert_eq!(direct[0].limit, Limits::RESET_REQUESTS.per_end_user);
+        let unsaid = Limits::PASSWORDS.throttles("password", None, &Origin::server("192.0.2.8"));
+        assert_eq!(unsaid.len(), 1);
+        assert_eq!(unsaid[0].key, "password:server:192.0.2.8");
+        assert_eq!(unsaid[0].limit, Limits::PASSWORDS.per_server);
     }
 
     #[test]
