@@ -85,7 +85,10 @@ pub async fn check_password(
         .map_err(ApiError::crash)?
         && known;
     if matches {
-        db.throttles().give_back(throttles, now).await?;
+        // Left counted, the attempt only makes the limit stricter: no reason to refuse.
+        if let Err(error) = db.throttles().give_back(throttles, now).await {
+            tracing::warn!(cause = %error, "a right password's attempt not given back");
+        }
     } else {
         metrics::count(Metric::SignInFailures);
     }
