@@ -2,13 +2,20 @@
 #   make run    the whole API on http://127.0.0.1:3000 (PORT=...) on a local DynamoDB/SES
 #   make test   every check and test, against a fresh local stack
 
-.PHONY: run test lint build deploy bench load fuzz stack-up stack-down clean
+.PHONY: run test invoke lint build deploy bench load soak fuzz stack-up stack-down clean
 
 run:
 	scripts/run-local.sh
 
 test:
 	scripts/test.sh
+
+# One function with a sample event, against the stack of a running `make run`:
+#   make invoke EVENT=events/employees-update.json [FUNCTION=...] [INVOKE_WITH=rie|sam]
+# rie (default): the function's binary under the Lambda Runtime Interface Emulator, no
+# container; sam: `sam local invoke`, where a Docker engine is already running.
+invoke:
+	scripts/invoke.sh
 
 # Every function for Lambda (arm64), in one release build; prints the artefacts' sizes,
 # raw and zipped.
@@ -29,6 +36,11 @@ bench:
 # statuses, and a check that no acknowledged write was lost. Not part of `make test`.
 load:
 	scripts/load.sh
+
+# Whether the local stack stays fast and small as it fills: p50s at 1,000 and 100,000
+# items, then MINUTES (default 30) of load with the stack's memory. Not part of make test.
+soak:
+	scripts/soak.sh
 
 # The schema fuzzer alone, against a running stack: eval "$$(make -s stack-up)"; make fuzz
 fuzz:

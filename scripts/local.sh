@@ -53,3 +53,12 @@ start_local_api() {
     cat "$log" >&2
     return 1
 }
+
+# lambda_emulator TOOLS_BIN
+# The path of AWS's Lambda Runtime Interface Emulator for this machine's architecture, as
+# the pinned SAM CLI in TOOLS_BIN's environment ships it (scripts/tools.sh installs it).
+lambda_emulator() {
+    "$1/python" -c 'import os, platform, samcli
+arch = {"x86_64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[platform.machine()]
+print(os.path.join(os.path.dirname(samcli.__file__), "local", "rapid", "aws-lambda-rie-" + arch))'
+}

@@ -8,7 +8,9 @@
 #   scripts/stack.sh down   stop it
 #   scripts/stack.sh env    print the environment of the running stack
 #
-# MOTO_PORT picks the port (default: a free one). STACK_DIR is where the stack keeps its
+# MOTO_PORT picks the port (default: a free one). STACK_HOST the address it listens on
+# (default 127.0.0.1; `STACK_HOST=0.0.0.0 make run` lets a container on Docker's bridge
+# reach it, for `make invoke INVOKE_WITH=sam` on Linux: opt-in). STACK_DIR is where the stack keeps its
 # pid, log and stack.env (default .local/stack), so `make run` and `make test` each have
 # their own stack. LOCAL_DYNAMODB_* set what DynamoDB's emulation does (see the README):
 # LOCAL_DYNAMODB_TRANSACTION_MS (default 10; 0 turns conflicts off),
@@ -47,7 +49,8 @@ up() {
     fi
     local port=${MOTO_PORT:-$(free_port)}
     export LOCAL_DYNAMODB_TRANSACTION_MS=${LOCAL_DYNAMODB_TRANSACTION_MS:-10}
-    nohup "$venv/bin/python" "$root/scripts/moto_server.py" 127.0.0.1 "$port" >"$state/moto.log" 2>&1 &
+    nohup "$venv/bin/python" "$root/scripts/moto_server.py" "${STACK_HOST:-127.0.0.1}" "$port" \
+        >"$state/moto.log" 2>&1 &
     echo $! >"$state/moto.pid"
     for _ in $(seq 1 100); do
         if curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then

@@ -217,7 +217,12 @@ pub fn lambda_config() -> Result<SdkConfig, BoxError> {
         .http_client(https_client()?)
         .timeout_config(timeouts())
         .retry_config(retries());
-    if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
+    // The template declares it for every function, empty in AWS (so that `sam local
+    // invoke --env-vars` may set it): empty is the SDK's own endpoint.
+    if let Some(endpoint) = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|endpoint| !endpoint.trim().is_empty())
+    {
         config = config.endpoint_url(endpoint);
     }
     Ok(config.build())

@@ -8,6 +8,29 @@ use std::path::Path;
 
 pub struct Template {
     resources: serde_norway::Mapping,
+    globals: Value,
+    parameters: serde_norway::Mapping,
+}
+
+/// A function as the template declares it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateFunction {
+    /// Its logical id, as `sam local invoke` names it.
+    pub logical_id: String,
+    /// Its binary (its `BuildProperties.Binary`).
+    pub binary: String,
+    /// Its environment, the globals' and its own, in the order the template gives them.
+    pub environment: Vec<(String, EnvironmentValue)>,
+}
+
+/// A variable's value as the template writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvironmentValue {
+    Literal(String),
+    /// `!Ref NAME`: a parameter's value, or a resource's name.
+    Ref(String),
+    /// `!Sub TEXT`: the text with `${NAME}` replaced.
+    Sub(String),
 }
 
 /// A table resource's properties, as far as creating the table needs them.
@@ -68,6 +91,35 @@ pub struct TemplateRoute {
     pub path: String,
 }
 
+/// The variables of the `Environment` of a function's properties (or of the globals).
+fn environment(properties: &Option<&Value>) -> Vec<(String, EnvironmentValue)> {
+    let variables = properties
+        .and_then(|p| p.get("Environment"))
+        .and_then(|e| e.get("Variables"))
+        .and_then(Value::as_mapping);
+    variables
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, value)| {
+            let value = match value {
+                Value::String(text) => EnvironmentValue::Literal(text.clone()),
+                Value::Tagged(tagged) => {
+                    let text = tagged.value.as_str()?.to_owned();
+                    match tagged.tag.to_string().as_str() {
+                        "!Ref" => EnvironmentValue::Ref(text),
+                        "!Sub" => EnvironmentValue::Sub(text),
+                        _ => return None,
+                    }
+                }
+                other => EnvironmentValue::Literal(
+                    serde_norway::to_string(other).ok()?.trim().to_owned(),
+                ),
+            };
+            Some((name.as_str()?.to_owned(), value))
+        })
+        .collect()
+}
+
 impl Template {
     pub fn load(path: &Path) -> Result<Template, BoxError> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -81,7 +133,17 @@ impl Template {
             .and_then(Value::as_mapping)
             .ok_or("template has no Resources")?
             .clone();
-        Ok(Template { resources })
+        let globals = document.get("Globals").cloned().unwrap_or(Value::Null);
+        let parameters = document
+            .get("Parameters")
+            .and_then(Value::as_mapping)
+            .cloned()
+            .unwrap_or_default();
+        Ok(Template {
+            resources,
+            globals,
+            parameters,
+        })
     }
 
     fn resources_of_type<'a>(
@@ -120,6 +182,42 @@ impl Template {
                 Some(binary.as_str()?.to_owned())
             })
             .collect()
+    }
+
+    /// Whether the template declares a resource of this logical id.
+    pub fn has_resource(&self, logical_id: &str) -> bool {
+        self.resources.contains_key(logical_id)
+    }
+
+    /// A parameter's default value.
+    pub fn parameter_default(&self, name: &str) -> Option<String> {
+        let default = self.parameters.get(name)?.get("Default")?;
+        match default {
+            Value::String(text) => Some(text.clone()),
+            other => serde_norway::to_string(other)
+                .ok()
+                .map(|text| text.trim().to_owned()),
+        }
+    }
+
+    /// The function whose binary this is.
+    pub fn function(&self, binary: &str) -> Option<TemplateFunction> {
+        self.resources_of_type("AWS::Serverless::Function")
+            .find_map(|(logical_id, function)| {
+                let built = function
+                    .get("Metadata")?
+                    .get("BuildProperties")?
+                    .get("Binary")?
+                    .as_str()?;
+                (built == binary).then(|| TemplateFunction {
+                    logical_id: logical_id.to_owned(),
+                    binary: binary.to_owned(),
+                    environment: environment(&self.globals.get("Function"))
+                        .into_iter()
+                        .chain(environment(&function.get("Properties")))
+                        .collect(),
+                })
+            })
     }
 
     /// Every route of every function's `HttpApi` events.
