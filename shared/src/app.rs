@@ -18,6 +18,7 @@ pub struct App {
 
 impl App {
     pub fn new(dynamodb: aws_sdk_dynamodb::Client, tables: Tables, clock: Arc<dyn Clock>) -> App {
+        crate::dynamo::observe(crate::metrics::dynamo_event);
         App {
             db: Db::new(dynamodb, tables),
             clock,

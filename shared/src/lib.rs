@@ -1,7 +1,8 @@
 //! PlanoAuth's shared library: what every endpoint of the API shares.
 //!
-//! Its layers, from the bottom: [`domain`] (the records and the rules that need no I/O),
-//! [`store`] (the DynamoDB adapters, on one handle), then [`use_cases`] (what each route
+//! Its layers, from the bottom: [`domain`] (the records and the rules that need no I/O)
+//! beside [`dynamo`] (a DynamoDB toolkit that knows nothing of PlanoAuth), [`store`] (the
+//! per-table stores, on one handle), then [`use_cases`] (what each route
 //! does) beside the request pipeline. A request's journey, in the order the modules run
 //! it: [`identify`] → [`decode`] → [`authenticate`] → [`idempotency`] → [`authorise`] →
 //! the endpoint's handler → [`respond`], strung together by [`pipeline`] and started by
@@ -17,6 +18,7 @@ pub mod aws;
 pub mod clock;
 pub mod decode;
 pub mod domain;
+pub mod dynamo;
 pub mod error;
 pub mod idempotency;
 pub mod identify;

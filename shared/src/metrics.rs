@@ -82,6 +82,14 @@ impl Metric {
 
 static COUNTS: [AtomicU64; Metric::ALL.len()] = [const { AtomicU64::new(0) }; Metric::ALL.len()];
 
+/// Counts what the DynamoDB toolkit reports (`dynamo::observe` names this).
+pub fn dynamo_event(event: crate::dynamo::Event) {
+    count(match event {
+        crate::dynamo::Event::Conflict => Metric::DynamoDbConflicts,
+        crate::dynamo::Event::Retry => Metric::DynamoDbRetries,
+    });
+}
+
 pub fn count(metric: Metric) {
     count_n(metric, 1);
 }

@@ -1,5 +1,6 @@
-//! The library's layers point one way: the domain at the bottom imports nothing of ours;
-//! the stores import the domain (and the bottom utilities), never the request pipeline,
+//! The library's layers point one way: the domain and the DynamoDB toolkit at the bottom
+//! import nothing of ours; the stores import them (and the bottom utilities), never the
+//! request pipeline,
 //! the views or the app; and no module of `shared/src` imports itself back through
 //! another. Read from the source, so that a new import that breaks them fails here.
 
@@ -79,9 +80,16 @@ fn the_domain_imports_nothing_of_ours() {
 }
 
 #[test]
+fn the_dynamodb_toolkit_imports_nothing_of_ours() {
+    let graph = imports();
+    assert!(graph.contains_key("dynamo"));
+    assert_eq!(graph["dynamo"], BTreeSet::new());
+}
+
+#[test]
 fn the_stores_import_the_domain_and_nothing_above_them() {
     let graph = imports();
-    let allowed: BTreeSet<String> = ["clock", "domain", "metrics", "tokens"]
+    let allowed: BTreeSet<String> = ["clock", "domain", "dynamo", "metrics", "tokens"]
         .map(String::from)
         .into();
     let above: Vec<&String> = graph["store"].difference(&allowed).collect();

@@ -2,7 +2,8 @@
 //! carries its own permissions; only its hash is stored.
 
 use super::{
-    Item, ItemKey, Outcome, Reader, Step, Steps, StoreError, number, put_new, put_new_step, string,
+    Item, ItemKey, Outcome, PRIORITY, Reader, Step, Steps, StoreError, number, put_new,
+    put_new_step, string,
 };
 use crate::domain::{Application, ApplicationToken, Permission};
 use crate::tokens::{self, TokenKind};
@@ -157,10 +158,10 @@ impl ApplicationTokens<'_> {
             Step::Record,
             TransactWriteItem::builder().delete(delete).build(),
         );
-        match steps.run(self.client).await? {
+        match steps.run(self.client, &PRIORITY).await? {
             Outcome::Written => Ok(Some((token, from_item(&item)?))),
             // Revoked or rotated by another operator meanwhile.
-            Outcome::Refused(_) | Outcome::RecordChanged(_) => Ok(None),
+            Outcome::Refused { .. } => Ok(None),
             Outcome::Conflict => Err(StoreError::Busy("rotating a token")),
         }
     }

@@ -1,7 +1,7 @@
 //! Client records: the people PlanoAuth's applications serve, keyed by their user's id.
 
 use super::{
-    Db, Item, Outcome, Reader, Step, Steps, StoreError, WriteError, audit, number, string,
+    Db, Item, Outcome, PRIORITY, Reader, Step, Steps, StoreError, WriteError, audit, number, string,
 };
 use crate::domain::{
     Application, AuditEntry, Client, Email, FieldChange, NewUser, Profile, Session,
@@ -142,22 +142,37 @@ impl Clients<'_> {
                 steps.push(kind, step);
             }
         }
-        steps.push_claim(claim);
+        steps.push_some(Step::IdempotencyKey, claim);
         steps.push(
             Step::Audit,
             self.db.audit().put(&audit.with_changes(changes))?,
         );
-        match steps.run(&self.db.client).await? {
+        match steps.run(&self.db.client, &PRIORITY).await? {
             Outcome::Written => Ok(()),
-            Outcome::Refused(Step::IdempotencyKey) => Err(WriteError::KeyClaimed),
-            Outcome::Refused(Step::EmailClaim) => Err(WriteError::EmailTaken),
+            Outcome::Refused {
+                step: Step::IdempotencyKey,
+                ..
+            } => Err(WriteError::KeyClaimed),
+            Outcome::Refused {
+                step: Step::EmailClaim,
+                ..
+            } => Err(WriteError::EmailTaken),
             // The session was registered or ended by another request meanwhile.
-            Outcome::Refused(Step::Session) => Err(WriteError::SessionChanged),
-            Outcome::Refused(Step::EmployeeActive) => Err(WriteError::Deactivated),
-            Outcome::Refused(Step::Account) => Err(WriteError::PasswordChanged),
-            Outcome::Refused(Step::Record) if registration.existing_account => {
-                Err(WriteError::AlreadyRegistered)
-            }
+            Outcome::Refused {
+                step: Step::Session,
+                ..
+            } => Err(WriteError::SessionChanged),
+            Outcome::Refused {
+                step: Step::EmployeeActive,
+                ..
+            } => Err(WriteError::Deactivated),
+            Outcome::Refused {
+                step: Step::Account,
+                ..
+            } => Err(WriteError::PasswordChanged),
+            Outcome::Refused {
+                step: Step::Record, ..
+            } if registration.existing_account => Err(WriteError::AlreadyRegistered),
             Outcome::Conflict => Err(emails
                 .after_conflicts(registration.email, record.id, "registering a client")
                 .await),

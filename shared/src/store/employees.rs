@@ -13,8 +13,8 @@
 
 use super::audit;
 use super::{
-    Backoff, Db, Expression, Item, ItemKey, Outcome, Reader, Step, Steps, StoreError, WriteError,
-    number, put_new_step, string,
+    Backoff, Db, Expression, Item, ItemKey, Outcome, PRIORITY, Reader, Step, Steps, StoreError,
+    WriteError, number, put_new_step, string,
 };
 use crate::domain::{
     ActedOn, Address, AuditEntry, Email, Employee, EmployeeChanges, FieldChange, NewEmployee,
@@ -265,15 +265,21 @@ impl Employees<'_> {
             Step::EmailClaim,
             self.db.emails().claim(&email.normalized(), employee.id)?,
         );
-        steps.push_claim(claim);
+        steps.push_some(Step::IdempotencyKey, claim);
         steps.push(
             Step::Audit,
             self.db.audit().put(&audit.with_changes(changes))?,
         );
-        match steps.run(&self.db.client).await? {
+        match steps.run(&self.db.client, &PRIORITY).await? {
             Outcome::Written => Ok(()),
-            Outcome::Refused(Step::IdempotencyKey) => Err(WriteError::KeyClaimed),
-            Outcome::Refused(Step::EmailClaim) => Err(WriteError::EmailTaken),
+            Outcome::Refused {
+                step: Step::IdempotencyKey,
+                ..
+            } => Err(WriteError::KeyClaimed),
+            Outcome::Refused {
+                step: Step::EmailClaim,
+                ..
+            } => Err(WriteError::EmailTaken),
             Outcome::Conflict => Err(self
                 .db
                 .emails()
@@ -344,7 +350,7 @@ impl Employees<'_> {
             let entry = audit.with_changes(audit::changes(&stored, &updated, BOOKKEEPING));
             match self
                 .transaction(update, &edits, &stored, &entry)?
-                .run_within(&self.db.client, &mut backoff)
+                .run_within(&self.db.client, &PRIORITY, &mut backoff)
                 .await?
             {
                 Outcome::Written => {
@@ -356,10 +362,16 @@ impl Employees<'_> {
                         moved_from,
                     });
                 }
-                Outcome::Refused(Step::EmailClaim) => return Err(WriteError::EmailTaken),
+                Outcome::Refused {
+                    step: Step::EmailClaim,
+                    ..
+                } => return Err(WriteError::EmailTaken),
                 // The person acted on no longer holds the roles the caller was checked
                 // against: trying again checks the caller against the new ones.
-                Outcome::Refused(Step::Account) => return Err(WriteError::GrantsChanged),
+                Outcome::Refused {
+                    step: Step::Account,
+                    ..
+                } => return Err(WriteError::GrantsChanged),
                 Outcome::Conflict => {
                     return Err(self
                         .db
@@ -369,7 +381,10 @@ impl Employees<'_> {
                 }
                 // What it writes, or the address it releases, is no longer the record's:
                 // DynamoDB handed back the record as it is now.
-                Outcome::RecordChanged(current) => {
+                Outcome::Refused {
+                    step: Step::Record,
+                    item: Some(current),
+                } => {
                     if backoff.expired() {
                         return Err(StoreError::Busy("updating an employee").into());
                     }
@@ -377,7 +392,9 @@ impl Employees<'_> {
                 }
                 // With no record handed back: it is gone, or the address it releases is
                 // claimed by another user, which no write of PlanoAuth's leaves behind.
-                Outcome::Refused(Step::Record) => {
+                Outcome::Refused {
+                    step: Step::Record, ..
+                } => {
                     return Err(match self.get(id).await? {
                         None => WriteError::UnknownEmployee(id),
                         Some(_) => StoreError::Malformed(format!(
@@ -386,7 +403,7 @@ impl Employees<'_> {
                         .into(),
                     });
                 }
-                Outcome::Refused(step) => {
+                Outcome::Refused { step, .. } => {
                     return Err(StoreError::Malformed(format!(
                         "updating employee {id} was refused at {step:?}"
                     ))

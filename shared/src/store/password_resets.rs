@@ -5,8 +5,8 @@
 
 use super::users::PasswordProof;
 use super::{
-    Db, Expression, Outcome, Reader, Step, Steps, StoreError, WriteError, number, put_new_step,
-    string,
+    Db, Expression, Outcome, PRIORITY, Reader, Step, Steps, StoreError, WriteError, number,
+    put_new_step, string,
 };
 use crate::domain::AuditEntry;
 
@@ -48,7 +48,7 @@ impl PasswordResets<'_> {
             Step::Account,
             self.db.users().hold_reset_token(user_id, token_hash)?,
         );
-        match steps.run(&self.db.client).await? {
+        match steps.run(&self.db.client, &PRIORITY).await? {
             Outcome::Written => Ok(()),
             Outcome::Conflict => Err(StoreError::Busy("issuing a password reset token").into()),
             refused => Err(StoreError::Malformed(format!(
@@ -104,9 +104,9 @@ impl PasswordResets<'_> {
                 .set_password(user_id, proof, new_password_hash)?,
         );
         steps.push(Step::Audit, self.db.audit().put(audit)?);
-        match steps.run(&self.db.client).await? {
+        match steps.run(&self.db.client, &PRIORITY).await? {
             Outcome::Written => Ok(true),
-            Outcome::Refused(_) | Outcome::RecordChanged(_) => Ok(false),
+            Outcome::Refused { .. } => Ok(false),
             Outcome::Conflict => Err(StoreError::Busy("resetting a password").into()),
         }
     }

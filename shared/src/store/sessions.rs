@@ -8,7 +8,7 @@
 //! the transaction that opens it: ending them all queries that listing.
 
 use super::{
-    Conditional, Db, Expression, Item, ItemKey, Outcome, Reader, Step, Steps, StoreError,
+    Conditional, Db, Expression, Item, ItemKey, Outcome, PRIORITY, Reader, Step, Steps, StoreError,
     WriteError, every_page, number, put, put_new, put_new_step, send_through_conflicts, string,
     update_if,
 };
@@ -181,7 +181,7 @@ fn session_from(item: &Item) -> Result<Session, StoreError> {
         remember_me: read.bool(attr::REMEMBER_ME),
         created_at: read.num(attr::CREATED_AT)?,
         last_used_at: read.num(attr::LAST_USED_AT)?,
-        profiles: read.profiles(attr::PROFILES),
+        profiles: super::profiles(&read, attr::PROFILES),
         permissions,
         password_change_required: read.bool(attr::PASSWORD_CHANGE_REQUIRED),
     })
@@ -371,15 +371,24 @@ impl Sessions<'_> {
             put_new_step(self.table, item, attr::TOKEN_HASH)?,
         );
         self.push_listing(&mut steps, session, proof)?;
-        steps.push_claim(claim.clone());
-        match steps.run(self.client).await? {
+        steps.push_some(Step::IdempotencyKey, claim.clone());
+        match steps.run(self.client, &PRIORITY).await? {
             Outcome::Written => {
                 self.confirm_opened(session, signed_in, claim.as_ref())
                     .await
             }
-            Outcome::Refused(Step::IdempotencyKey) => Err(WriteError::KeyClaimed),
-            Outcome::Refused(Step::EmployeeActive) => Err(WriteError::Deactivated),
-            Outcome::Refused(Step::Account) => Err(WriteError::PasswordChanged),
+            Outcome::Refused {
+                step: Step::IdempotencyKey,
+                ..
+            } => Err(WriteError::KeyClaimed),
+            Outcome::Refused {
+                step: Step::EmployeeActive,
+                ..
+            } => Err(WriteError::Deactivated),
+            Outcome::Refused {
+                step: Step::Account,
+                ..
+            } => Err(WriteError::PasswordChanged),
             Outcome::Conflict => Err(StoreError::Busy("opening a session").into()),
             refused => Err(StoreError::Malformed(format!(
                 "opening a session was refused ({refused:?})"
@@ -514,7 +523,7 @@ impl Sessions<'_> {
             None,
         )?;
         steps.push(Step::IdempotencyKey, also(&new_hash)?);
-        match steps.run(self.client).await? {
+        match steps.run(self.client, &PRIORITY).await? {
             Outcome::Written => {
                 let reissued = Session {
                     token_hash: new_hash,
@@ -526,12 +535,21 @@ impl Sessions<'_> {
                     Err(error) => Err(error),
                 }
             }
-            Outcome::Refused(Step::Session) => Ok(None),
-            Outcome::Refused(Step::IdempotencyKey) => Err(WriteError::KeyClaimed),
+            Outcome::Refused {
+                step: Step::Session,
+                ..
+            } => Ok(None),
+            Outcome::Refused {
+                step: Step::IdempotencyKey,
+                ..
+            } => Err(WriteError::KeyClaimed),
             // The employee was deactivated or the account removed: the session is over.
-            Outcome::Refused(Step::EmployeeActive | Step::Account) => Ok(None),
+            Outcome::Refused {
+                step: Step::EmployeeActive | Step::Account,
+                ..
+            } => Ok(None),
             Outcome::Conflict => Err(StoreError::Busy("reissuing a session").into()),
-            Outcome::Refused(_) | Outcome::RecordChanged(_) => {
+            Outcome::Refused { .. } => {
                 Err(StoreError::Malformed("a session with this token exists".into()).into())
             }
         }
@@ -770,7 +788,7 @@ impl Sessions<'_> {
             if let Some(entry) = record.take() {
                 steps.push(Step::Audit, self.db.audit().put(&entry)?);
             }
-            match steps.run(self.client).await? {
+            match steps.run(self.client, &PRIORITY).await? {
                 Outcome::Written => {}
                 Outcome::Conflict => return Err(StoreError::Busy("ending a user's sessions")),
                 refused => {

@@ -4,8 +4,8 @@
 
 use super::sessions::profiles_value;
 use super::{
-    Backoff, Db, Expression, Item, ItemKey, Outcome, Reader, Step, Steps, StoreError, WriteError,
-    number, put_new_step, string, update_if,
+    Backoff, Db, Expression, Item, ItemKey, Outcome, PRIORITY, Reader, Step, Steps, StoreError,
+    WriteError, number, put_new_step, string, update_if,
 };
 use crate::domain::{
     Account, ActedOn, Application, AuditEntry, FieldChange, Grants, NewUser, Profile, Session,
@@ -54,7 +54,7 @@ fn account_from(item: &Item) -> Result<Account, StoreError> {
         id: read.num(attr::ID)?,
         password_hash: read.opt_str(attr::PASSWORD_HASH).map(str::to_owned),
         roles,
-        profiles: read.profiles(attr::PROFILES),
+        profiles: super::profiles(&read, attr::PROFILES),
         password_change_required: read.bool(attr::PASSWORD_CHANGE_REQUIRED),
     })
 }
@@ -221,15 +221,22 @@ impl Users<'_> {
                 e.update_step(self.table(), Users::key(user_id))?,
             );
             steps.push(Step::Audit, self.db.audit().put(&entry)?);
-            match steps.run_within(&self.db.client, &mut backoff).await? {
+            match steps
+                .run_within(&self.db.client, &PRIORITY, &mut backoff)
+                .await?
+            {
                 Outcome::Written => return Ok(true),
                 // Granted or deleted meanwhile: read it again.
-                Outcome::Refused(Step::Record) | Outcome::RecordChanged(_)
-                    if backoff.wait().await => {}
-                Outcome::Refused(Step::Record) | Outcome::RecordChanged(_) | Outcome::Conflict => {
+                Outcome::Refused {
+                    step: Step::Record, ..
+                } if backoff.wait().await => {}
+                Outcome::Refused {
+                    step: Step::Record, ..
+                }
+                | Outcome::Conflict => {
                     return Err(StoreError::Busy("granting a role").into());
                 }
-                Outcome::Refused(step) => {
+                Outcome::Refused { step, .. } => {
                     return Err(StoreError::Malformed(format!(
                         "granting a role to user {user_id} was refused at {step:?}"
                     ))
@@ -321,11 +328,17 @@ impl Users<'_> {
             steps.push(kind, step);
         }
         steps.push(Step::Audit, self.db.audit().put(audit)?);
-        match steps.run(&self.db.client).await? {
+        match steps.run(&self.db.client, &PRIORITY).await? {
             Outcome::Written => Ok(()),
-            Outcome::Refused(Step::Account) => Err(WriteError::PasswordChanged),
-            Outcome::Refused(Step::EmployeeActive) => Err(WriteError::Deactivated),
-            Outcome::Refused(_) | Outcome::RecordChanged(_) => Err(WriteError::SessionChanged),
+            Outcome::Refused {
+                step: Step::Account,
+                ..
+            } => Err(WriteError::PasswordChanged),
+            Outcome::Refused {
+                step: Step::EmployeeActive,
+                ..
+            } => Err(WriteError::Deactivated),
+            Outcome::Refused { .. } => Err(WriteError::SessionChanged),
             Outcome::Conflict => Err(StoreError::Busy("changing a password").into()),
         }
     }
