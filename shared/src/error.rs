@@ -2,8 +2,9 @@
 //! [`ApiError::status`]; no handler builds an error response by hand.
 
 use crate::domain::ReferenceKind as Kind;
+use crate::domain::Refusal;
+use crate::dynamo::StoreError;
 use crate::status::Status;
-use crate::store::{StoreError, WriteError};
 use std::borrow::Cow;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -115,15 +116,15 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// The one place where a refused write becomes what the caller hears.
-impl From<WriteError> for ApiError {
-    fn from(error: WriteError) -> Self {
-        match error {
-            WriteError::UnknownEmployee(id) => {
+/// The one place where a refusal becomes what the caller hears.
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::UnknownEmployee(id) => {
                 ApiError::invalid("id", format!("no employee has the id {id}"))
             }
-            WriteError::EmailTaken => ApiError::invalid("email", "is already used by another user"),
-            WriteError::UnknownReference(kind) => {
+            Refusal::EmailTaken => ApiError::invalid("email", "is already used by another user"),
+            Refusal::UnknownReference(kind) => {
                 let (param, reason) = match kind {
                     Kind::ServiceArea => ("service_area_id", "no service area has this id"),
                     Kind::Department => ("department", "no department has this slug"),
@@ -131,30 +132,28 @@ impl From<WriteError> for ApiError {
                 };
                 ApiError::invalid(param, reason)
             }
-            WriteError::OffBoardedBeforeHired => {
+            Refusal::OffBoardedBeforeHired => {
                 ApiError::invalid("date_off_boarded", "must not be before date_hired")
             }
-            WriteError::AlreadyRegistered => ApiError::reject_because(
+            Refusal::AlreadyRegistered => ApiError::reject_because(
                 Status::PermissionDenied,
                 "This session's user already has a record.",
             ),
-            WriteError::SessionChanged => ApiError::reject(Status::InvalidToken),
-            WriteError::OwnRecord(reason) => {
+            Refusal::SessionChanged => ApiError::reject(Status::InvalidToken),
+            Refusal::OwnRecord(reason) => {
                 ApiError::reject_because(Status::PermissionDenied, reason)
             }
-            WriteError::Deactivated => {
+            Refusal::Deactivated => {
                 ApiError::reject_because(Status::PermissionDenied, "This account is deactivated.")
             }
             // Trying again checks the password given against the new one.
-            WriteError::PasswordChanged => {
+            Refusal::PasswordChanged => {
                 StoreError::Busy("the account's password changed meanwhile").into()
             }
             // Trying again reads the new roles.
-            WriteError::GrantsChanged => {
+            Refusal::GrantsChanged => {
                 StoreError::Busy("the account's roles changed meanwhile").into()
             }
-            WriteError::KeyClaimed => ApiError::KeyClaimed,
-            WriteError::Store(error) => error.into(),
         }
     }
 }

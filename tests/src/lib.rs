@@ -17,7 +17,7 @@ use planoauth::aws::aws_config;
 use planoauth::clock::{Clock, FixedClock};
 use planoauth::domain::Email;
 use planoauth::domain::NewUser;
-use planoauth::domain::{Application, Permission};
+use planoauth::domain::{Application, Grants, Permission};
 use planoauth::domain::{AuditAction, AuditEntry};
 use planoauth::domain::{Employee, NewEmployee};
 use planoauth::identify::SwitchCache;
@@ -373,7 +373,7 @@ impl TestEnv {
 
     /// The audit entry of a change the harness makes itself, as the operator tool would.
     pub fn audit(&self, action: AuditAction, user_id: i64) -> AuditEntry {
-        planoauth_admin::commands::operator_audit(self.now(), action, user_id)
+        planoauth_admin::operator::operator_audit(self.now(), action, user_id)
     }
 
     /// Moves the clock `seconds` forward.
@@ -448,15 +448,8 @@ impl TestEnv {
             password_change_required: false,
         };
         let employee = Employee::new(id, &new, self.now());
-        self.app
-            .db
-            .employees()
-            .create(
-                &employee,
-                &new,
-                None,
-                &self.audit(AuditAction::EmployeeCreated, id),
-            )
+        let audit = self.audit(AuditAction::EmployeeCreated, id);
+        planoauth::use_cases::create_employee(&self.app, &employee, &new, None, &audit)
             .await
             .expect("employee is created");
         employee
@@ -511,33 +504,47 @@ impl TestEnv {
         application: Application,
         remember_me: bool,
     ) -> String {
-        let grants = self
+        let account = self
             .app
             .db
             .users()
-            .grants(user_id)
+            .account(user_id)
             .await
-            .expect("grants read")
+            .expect("account read")
             .expect("user exists");
-        let (token, _) = self
-            .app
-            .db
-            .sessions()
-            .open(Some(&grants), application, remember_me, self.now())
-            .await
-            .expect("session opened");
+        let grants = Grants {
+            user_id,
+            profiles: account.profiles.clone(),
+            permissions: self
+                .app
+                .db
+                .roles()
+                .permissions(&account.roles)
+                .await
+                .expect("roles read"),
+            password_change_required: account.password_change_required,
+        };
+        let (token, _) = planoauth::use_cases::open_session_directly(
+            &self.app,
+            Some(&grants),
+            application,
+            remember_me,
+        )
+        .await
+        .expect("session opened");
         token
     }
 
     /// A guest session: no user yet.
     pub async fn guest_session(&self) -> String {
-        let (token, _) = self
-            .app
-            .db
-            .sessions()
-            .open(None, Application::PlanoAuth, false, self.now())
-            .await
-            .expect("session opened");
+        let (token, _) = planoauth::use_cases::open_session_directly(
+            &self.app,
+            None,
+            Application::PlanoAuth,
+            false,
+        )
+        .await
+        .expect("session opened");
         token
     }
 

@@ -6,11 +6,11 @@
 // A panic is how a test reports a failure.
 #![allow(clippy::unwrap_used)]
 
+use planoauth::Status;
 use planoauth::domain::Application::{self, PlanoAuth, PlanoOrder, PlanoX2};
 use planoauth::domain::{ActedOn, AuditAction, Email, Employee, EmployeeChanges};
 use planoauth::routes;
-use planoauth::store::WriteError;
-use planoauth::store::employees::EmployeeUpdate;
+use planoauth::use_cases::{EmployeeUpdate, write_employee_update};
 use planoauth_tests::{
     Answer, PASSWORD_RESET_URL, SENDER, TestEnv, assert_status, injected, links, set_faults,
     update_employee,
@@ -290,9 +290,10 @@ async fn the_write_holds_only_while_the_person_has_the_roles_it_was_checked_agai
         read: None,
         acted_on: Some(&as_staff),
     };
-    let refused = env.app.db.employees().update(&update).await;
+    let mailer = planoauth::mail::Mailer::new(env.ses.clone(), SENDER, links());
+    let refused = write_employee_update(&env.app, &mailer, &update).await;
     assert!(
-        matches!(refused, Err(WriteError::GrantsChanged)),
+        matches!(&refused, Err(error) if error.status() == Status::RecordBusy),
         "{refused:?}"
     );
     assert!(stored(&env, admin.id).await.active);

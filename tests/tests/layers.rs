@@ -110,3 +110,97 @@ fn no_module_imports_itself_back() {
         }
     }
 }
+
+/// The files of a folder of `shared/src`, with their code (tests aside).
+fn code_of(folder: &str) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    collect(
+        &repository_root().join("shared/src").join(folder),
+        &mut files,
+    );
+    files
+        .into_iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let code = text
+                .split("#[cfg(test)]")
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            (name, code)
+        })
+        .collect()
+}
+
+#[test]
+fn no_store_calls_another_store_or_runs_a_transaction() {
+    for (name, code) in code_of("store") {
+        if name == "mod.rs" {
+            continue;
+        }
+        for forbidden in ["self.db.", "transact_write_items", ".run(&", ".run_within("] {
+            assert!(
+                !code.contains(forbidden),
+                "store/{name} contains `{forbidden}`: a store builds steps for its own table, \
+                 and the use case runs the transaction"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_stores_stay_small() {
+    let stores = code_of("store");
+    let mut total = 0;
+    for (name, _) in &stores {
+        let path = repository_root().join("shared/src/store").join(name);
+        let lines = std::fs::read_to_string(path).unwrap().lines().count();
+        assert!(lines <= 500, "store/{name} has {lines} lines");
+        total += lines;
+    }
+    assert!(total <= 3_500, "the stores have {total} lines");
+}
+
+#[test]
+fn no_module_of_the_operator_tool_imports_itself_back() {
+    let root = repository_root().join("tools/admin/src");
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut files = Vec::new();
+    collect(&root, &mut files);
+    for file in files {
+        let module = file.file_stem().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let imported = graph.entry(module.clone()).or_default();
+        for (index, _) in code.match_indices("crate::") {
+            let name: String = code[index + "crate::".len()..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if name != module {
+                imported.insert(name);
+            }
+        }
+        // `use crate::{a, b}` names several.
+        for (index, _) in code.match_indices("crate::{") {
+            let list: String = code[index + "crate::{".len()..]
+                .chars()
+                .take_while(|c| *c != '}')
+                .collect();
+            for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                imported.insert(name.split("::").next().unwrap().to_owned());
+            }
+        }
+    }
+    for start in graph.keys() {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<&String> = graph[start].iter().collect();
+        while let Some(module) = stack.pop() {
+            assert_ne!(module, start, "tools/admin: {start} imports itself back");
+            if seen.insert(module) {
+                stack.extend(graph.get(module).into_iter().flatten());
+            }
+        }
+    }
+}

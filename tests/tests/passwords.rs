@@ -8,13 +8,11 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use planoauth::domain::Application::PlanoAuth;
 use planoauth::domain::Email;
-use planoauth::domain::{Limits, Origin};
+use planoauth::domain::{Grants, Limits, Origin, Refusal};
 use planoauth::mail::Mailer;
 use planoauth::routes;
-use planoauth::store::WriteError;
 use planoauth::store::password_resets::LIFETIME;
-use planoauth::store::sessions;
-use planoauth::use_cases::{ResetRequests, reset_throttles};
+use planoauth::use_cases::{self, ResetRequests, reset_throttles};
 use planoauth_tests::{Answer, PASSWORD_RESET_URL, TestEnv, assert_status, links, set_faults};
 use serde_json::json;
 use std::time::Duration;
@@ -464,11 +462,16 @@ async fn a_sign_in_that_checked_a_password_since_changed_opens_no_session() {
         200,
     );
     // ...and the sign-in's session is refused when it is written.
-    let grants = db.users().grants_of(&account).await.unwrap();
-    let (_, opened) = sessions::open(Some(&grants), PlanoAuth, false, s.env.now());
-    let written = db.sessions().put(&opened, Some(&account), None).await;
+    let grants = Grants {
+        user_id: user,
+        profiles: account.profiles.clone(),
+        permissions: db.roles().permissions(&account.roles).await.unwrap(),
+        password_change_required: account.password_change_required,
+    };
+    let (_, opened) = use_cases::new_session(Some(&grants), PlanoAuth, false, s.env.now());
+    let written = use_cases::write_opened(db, &opened, Some(&account), None).await;
     assert!(
-        matches!(written, Err(WriteError::PasswordChanged)),
+        matches!(written, Ok(Err(Refusal::PasswordChanged))),
         "{written:?}"
     );
 }

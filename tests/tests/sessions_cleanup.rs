@@ -23,13 +23,10 @@ async fn isolated_env() -> TestEnv {
 /// Opens a session `age` seconds ago, used last `idle` seconds ago (kept alive in between).
 async fn session_aged(env: &TestEnv, now: i64, age: i64, idle: i64, remember_me: bool) -> String {
     env.clock.set(now - age);
-    let (token, _) = env
-        .app
-        .db
-        .sessions()
-        .open(None, PlanoAuth, remember_me, now - age)
-        .await
-        .unwrap();
+    let (token, _) =
+        planoauth::use_cases::open_session_directly(&env.app, None, PlanoAuth, remember_me)
+            .await
+            .unwrap();
     let mut used_at = now - age;
     while used_at + 70 * HOUR < now - idle {
         used_at += 70 * HOUR;

@@ -7,7 +7,7 @@
 use planoauth::domain::Application::{self, PlanoAuth};
 use planoauth::domain::{AuditAction, Profile};
 use planoauth::routes;
-use planoauth_admin::commands::operator_audit;
+use planoauth_admin::operator::operator_audit;
 use planoauth_tests::{
     Answer, TestEnv, assert_one_won_the_address, assert_status, assert_the_race_met_conflicts,
     injected, race_faults, set_faults, with,
@@ -136,14 +136,15 @@ async fn an_application_registers_a_client_directly() {
 async fn a_user_without_records_gets_a_client_record_on_their_account() {
     let (env, _) = setup().await;
     let user = env.user_without_records().await;
-    let users = env.app.db.users();
     let audit = operator_audit(env.now(), AuditAction::RoleGranted, user);
-    assert!(
-        users
-            .grant(user, Application::PlanoOrder, "manager", &audit)
-            .await
-            .unwrap()
+    let granted = planoauth::use_cases::grant_role(
+        &env.app,
+        user,
+        Application::PlanoOrder,
+        "manager",
+        &audit,
     );
+    assert!(granted.await.unwrap());
     let session = env.session(user, PlanoAuth, false).await;
     let answer = register(&env, &client(&env, &session)).await;
     assert_status(&answer, "action-successful", 200);
@@ -158,7 +159,7 @@ async fn a_user_without_records_gets_a_client_record_on_their_account() {
     );
     // Registering makes the account a client's in every application, whatever role it
     // held, and the session acts with exactly that from then on.
-    let account = users.account(user).await.unwrap().unwrap();
+    let account = env.app.db.users().account(user).await.unwrap().unwrap();
     assert_eq!(account.roles.len(), Application::ALL.len());
     assert!(account.roles.values().all(|role| role == "client"));
     assert_eq!(account.profiles, [Profile::Client]);

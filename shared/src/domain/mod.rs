@@ -8,6 +8,7 @@ mod limits;
 mod notice;
 mod patch;
 mod records;
+mod refusal;
 mod session;
 
 pub use access::{ActedOn, Application, Held, Permission, Profile, falls_short};
@@ -20,7 +21,8 @@ pub use records::{
     Account, Address, AddressChanges, ApplicationToken, Client, Employee, EmployeeChanges,
     NewEmployee, NewUser, ReferenceKind,
 };
-pub use session::{ABSOLUTE_LIFETIME, Grants, IDLE_LIFETIME, Session};
+pub use refusal::Refusal;
+pub use session::{ABSOLUTE_LIFETIME, Grants, IDLE_LIFETIME, Session, confirm_opened};
 
 /// The language of a record when none is given.
 pub const DEFAULT_LANGUAGE: &str = "en";

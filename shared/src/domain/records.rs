@@ -90,6 +90,15 @@ impl Employee {
         }
     }
 
+    /// Whether the record's off-boarding date is before its hiring date, which no change
+    /// may leave it with (ISO dates compare as text).
+    pub fn off_boards_before_hiring(&self) -> bool {
+        matches!(
+            (&self.date_hired, &self.date_off_boarded),
+            (Some(hired), Some(off)) if off < hired
+        )
+    }
+
     /// The reference data the record points to, as (kind, id or slug).
     pub fn references(&self) -> Vec<(ReferenceKind, String)> {
         [
@@ -274,6 +283,44 @@ mod tests {
         assert!(changes("2024-05-02", "2024-05-01").off_boards_before_hiring());
         assert!(!changes("2024-05-01", "2024-05-01").off_boards_before_hiring());
         assert!(!EmployeeChanges::default().off_boards_before_hiring());
+    }
+
+    fn employee(hired: Option<&str>, off: Option<&str>) -> Employee {
+        let email = crate::domain::Email::parse("a@b.co").unwrap_or_else(|_| unreachable!());
+        let new = NewEmployee {
+            email: &email,
+            first_name: None,
+            last_name: None,
+            phone: None,
+            service_area_id: None,
+            extension: None,
+            department: None,
+            designation_id: None,
+            language: None,
+            photographer: false,
+            roles: &[],
+            password_hash: None,
+            password_change_required: false,
+        };
+        Employee {
+            date_hired: hired.map(str::to_owned),
+            date_off_boarded: off.map(str::to_owned),
+            ..Employee::new(1, &new, 0)
+        }
+    }
+
+    #[test]
+    fn a_record_may_not_be_off_boarded_before_it_was_hired() {
+        assert!(employee(Some("2024-05-02"), Some("2024-05-01")).off_boards_before_hiring());
+        assert!(
+            !employee(Some("2024-05-01"), Some("2024-05-01")).off_boards_before_hiring(),
+            "hired and off-boarded on the same day"
+        );
+        assert!(!employee(Some("2024-05-02"), None).off_boards_before_hiring());
+        assert!(
+            !employee(None, Some("2024-05-01")).off_boards_before_hiring(),
+            "a stored date cleared by the same update leaves nothing to compare"
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Sessions: a user's (or a guest's) signed-in state, and when it ends.
 
 use super::access::{Application, Permission, Profile};
+use super::records::Account;
+use super::refusal::Refusal;
 use std::collections::BTreeMap;
 
 /// A session ends when it is older than this...
@@ -40,6 +42,42 @@ pub struct Session {
 }
 
 impl Session {
+    /// A new session, known by its token's hash, for a user with their grants or, without
+    /// them, a guest.
+    pub fn open(
+        token_hash: String,
+        id: String,
+        grants: Option<&Grants>,
+        application: Application,
+        remember_me: bool,
+        now: i64,
+    ) -> Session {
+        Session {
+            token_hash,
+            id,
+            user_id: grants.map(|g| g.user_id),
+            application,
+            remember_me,
+            created_at: now,
+            last_used_at: now,
+            profiles: grants.map(|g| g.profiles.clone()).unwrap_or_default(),
+            permissions: grants.map(|g| g.permissions.clone()).unwrap_or_default(),
+            password_change_required: grants.is_some_and(|g| g.password_change_required),
+        }
+    }
+
+    /// The same session (its id, user, grants and creation) under a new token, for its
+    /// caller once the old token has to stop working: its password changed, which ends a
+    /// required change too.
+    pub fn successor(&self, token_hash: String, now: i64) -> Session {
+        Session {
+            token_hash,
+            last_used_at: now,
+            password_change_required: false,
+            ..self.clone()
+        }
+    }
+
     /// When the session stops working if it is not used again; `None` with `remember_me`.
     pub fn expires_at(&self) -> Option<i64> {
         (!self.remember_me)
@@ -60,6 +98,36 @@ impl Session {
         self.permissions
             .get(&application)
             .is_some_and(|held| held.contains(&permission))
+    }
+}
+
+/// Whether a user's session, once written, still stands against the account (`now`,
+/// read after the write) and, for an employee, whether they are `active`: not if the
+/// account is gone or its password is no longer the one a sign-in verified (`signed_in`,
+/// the account as it read it), if the employee is deactivated, or if the account's
+/// roles, records or forced change are no longer those the session's grants were read
+/// from (a new sign-in gets the grants as they are now). A session opened without a
+/// sign-in (a reissue) is checked for the deactivation alone.
+pub fn confirm_opened(
+    employee: bool,
+    signed_in: Option<&Account>,
+    now: Option<&Account>,
+    active: Option<bool>,
+) -> Result<(), Refusal> {
+    match (now, signed_in) {
+        (None, _) => Err(Refusal::PasswordChanged),
+        (Some(now), Some(then)) if now.password_hash != then.password_hash => {
+            Err(Refusal::PasswordChanged)
+        }
+        _ if employee && active != Some(true) => Err(Refusal::Deactivated),
+        (Some(now), Some(then))
+            if now.roles != then.roles
+                || now.profiles != then.profiles
+                || now.password_change_required != then.password_change_required =>
+        {
+            Err(Refusal::GrantsChanged)
+        }
+        _ => Ok(()),
     }
 }
 
@@ -126,5 +194,87 @@ mod tests {
         };
         assert!(!guest.has_record());
         assert!(session(false, 0, 0).has_record());
+    }
+
+    fn account(password: &str, role: &str) -> Account {
+        Account {
+            id: 1,
+            password_hash: Some(password.into()),
+            roles: BTreeMap::from([(Application::PlanoAuth, role.into())]),
+            profiles: vec![Profile::Employee],
+            password_change_required: false,
+        }
+    }
+
+    #[test]
+    fn a_session_opens_with_its_users_grants_and_its_successor_keeps_all_but_the_token() {
+        let grants = Grants {
+            user_id: 7,
+            profiles: vec![Profile::Client],
+            permissions: BTreeMap::new(),
+            password_change_required: true,
+        };
+        let opened = Session::open(
+            "h1".into(),
+            "s".into(),
+            Some(&grants),
+            Application::PlanoX2,
+            true,
+            10,
+        );
+        assert_eq!(
+            (opened.user_id, opened.created_at, opened.last_used_at),
+            (Some(7), 10, 10)
+        );
+        assert!(opened.password_change_required && opened.remember_me);
+        let next = opened.successor("h2".into(), 20);
+        assert_eq!((next.token_hash.as_str(), next.id.as_str()), ("h2", "s"));
+        assert_eq!((next.created_at, next.last_used_at), (10, 20));
+        assert!(!next.password_change_required, "the change was made");
+        let guest = Session::open(
+            "h3".into(),
+            "g".into(),
+            None,
+            Application::PlanoAuth,
+            false,
+            0,
+        );
+        assert!(guest.user_id.is_none() && !guest.has_record());
+    }
+
+    #[test]
+    fn a_written_session_stands_only_against_the_account_it_was_opened_from() {
+        let then = account("hash-1", "staff");
+        let ok = confirm_opened(true, Some(&then), Some(&then), Some(true));
+        assert_eq!(ok, Ok(()));
+        let reset = account("hash-2", "staff");
+        assert_eq!(
+            confirm_opened(true, Some(&then), Some(&reset), Some(true)),
+            Err(Refusal::PasswordChanged)
+        );
+        assert_eq!(
+            confirm_opened(false, Some(&then), None, None),
+            Err(Refusal::PasswordChanged),
+            "the account is gone"
+        );
+        assert_eq!(
+            confirm_opened(true, Some(&then), Some(&then), Some(false)),
+            Err(Refusal::Deactivated)
+        );
+        let promoted = account("hash-1", "admin");
+        assert_eq!(
+            confirm_opened(true, Some(&then), Some(&promoted), Some(true)),
+            Err(Refusal::GrantsChanged)
+        );
+        // A reissue checks the deactivation alone.
+        assert_eq!(
+            confirm_opened(true, None, Some(&promoted), Some(true)),
+            Ok(())
+        );
+        assert_eq!(
+            confirm_opened(true, None, Some(&promoted), None),
+            Err(Refusal::Deactivated),
+            "an employee without a record is not active"
+        );
     }
 }

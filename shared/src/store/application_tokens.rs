@@ -1,10 +1,7 @@
 //! Application tokens: how a trusted server calls as one of the applications. Each token
 //! carries its own permissions; only its hash is stored.
 
-use super::{
-    Item, ItemKey, Outcome, PRIORITY, Reader, Step, Steps, StoreError, number, put_new,
-    put_new_step, string,
-};
+use super::{Item, ItemKey, Reader, StoreError, number, put_new, put_new_step, string};
 use crate::domain::{Application, ApplicationToken, Permission};
 use crate::tokens::{self, TokenKind};
 use aws_sdk_dynamodb::Client;
@@ -119,14 +116,16 @@ impl ApplicationTokens<'_> {
         Ok(true)
     }
 
-    /// Replaces a token with a new one holding the same name and permissions, in one
-    /// transaction: the old token stops working as the new one starts.
-    pub async fn rotate(
+    /// The steps of a token's rotation (see the use case `rotate_token`): the
+    /// new token, with the old one's name and permissions, put; the old one deleted, on
+    /// condition that it is still there. `None` if there is no such token; else the new
+    /// token, its record and the two steps.
+    pub async fn rotation(
         &self,
         application: Application,
         id: &str,
         now: i64,
-    ) -> Result<Option<(String, ApplicationToken)>, StoreError> {
+    ) -> Result<Option<Rotation>, StoreError> {
         let Some(old) = self
             .items_of(application, Some(id))
             .await?
@@ -149,21 +148,12 @@ impl ApplicationTokens<'_> {
             .condition_expression("attribute_exists(#hash)")
             .expression_attribute_names("#hash", attr::TOKEN_HASH)
             .build()?;
-        let mut steps = Steps::default();
-        steps.push(
-            Step::Record,
-            put_new_step(self.table, item.clone(), attr::TOKEN_HASH)?,
-        );
-        steps.push(
-            Step::Record,
-            TransactWriteItem::builder().delete(delete).build(),
-        );
-        match steps.run(self.client, &PRIORITY).await? {
-            Outcome::Written => Ok(Some((token, from_item(&item)?))),
-            // Revoked or rotated by another operator meanwhile.
-            Outcome::Refused { .. } => Ok(None),
-            Outcome::Conflict => Err(StoreError::Busy("rotating a token")),
-        }
+        Ok(Some(Rotation {
+            token,
+            record: from_item(&item)?,
+            put: put_new_step(self.table, item, attr::TOKEN_HASH)?,
+            delete: TransactWriteItem::builder().delete(delete).build(),
+        }))
     }
 
     async fn hash_of(
@@ -209,6 +199,15 @@ impl ApplicationTokens<'_> {
             }
         }
     }
+}
+
+/// A token's rotation, to write as one transaction.
+pub struct Rotation {
+    /// The new token: shown once, stored only as its hash.
+    pub token: String,
+    pub record: ApplicationToken,
+    pub put: TransactWriteItem,
+    pub delete: TransactWriteItem,
 }
 
 fn from_item(item: &Item) -> Result<ApplicationToken, StoreError> {

@@ -1,12 +1,9 @@
 //! Client records: the people PlanoAuth's applications serve, keyed by their user's id.
 
-use super::{
-    Db, Item, Outcome, PRIORITY, Reader, Step, Steps, StoreError, WriteError, audit, number, string,
-};
-use crate::domain::{
-    Application, AuditEntry, Client, Email, FieldChange, NewUser, Profile, Session,
-};
+use super::{Item, Reader, StoreError, audit, number, put_new_step, string};
+use crate::domain::{Client, Email, FieldChange};
 use aws_sdk_dynamodb::types::TransactWriteItem;
+use std::collections::BTreeMap;
 
 mod attr {
     pub const ID: &str = "id";
@@ -20,6 +17,14 @@ mod attr {
     pub const CREATED_AT: &str = "created_at";
     pub const UPDATED_AT: &str = "updated_at";
 }
+
+/// What an audit record leaves out: the key and the bookkeeping the store keeps.
+const BOOKKEEPING: [&str; 4] = [
+    attr::ID,
+    attr::EMAIL_NORMALIZED,
+    attr::CREATED_AT,
+    attr::UPDATED_AT,
+];
 
 fn item_of(record: &Client, email: &Email) -> Item {
     let mut item = Item::from([
@@ -54,142 +59,29 @@ fn client_from(item: &Item) -> Result<Client, StoreError> {
     })
 }
 
-/// A client registering: the record, the account it belongs to and the session that
-/// acts for it from then on.
-pub struct Registration<'a> {
-    pub record: &'a Client,
-    pub email: &'a Email,
-    /// An argon2id PHC string; never the password.
-    pub password_hash: &'a str,
-    pub roles: &'a [(Application, &'a str)],
-    /// Whether the account exists already (a user without records, signed in): the
-    /// record, the role and the password are added to it.
-    pub existing_account: bool,
-    /// For an existing account, the password hash it had when the caller proved they
-    /// know the password (`None`: it had none). The registration holds only while the
-    /// account's password is still that one.
-    pub proven_password: Option<&'a str>,
-    /// The session registering, and the one that replaces it (a new token) once the
-    /// user is a client.
-    pub session: Option<(&'a Session, &'a Session)>,
-}
-
 pub struct Clients<'a> {
-    pub(super) db: &'a Db,
+    pub(super) client: &'a aws_sdk_dynamodb::Client,
+    pub(super) table: &'a str,
 }
 
 impl Clients<'_> {
-    /// Registers a client as one transaction: the record, the account (created, or
-    /// extended), the email claim, the registering session's new grants, the `audit`
-    /// entry (its changes filled in here) and, with `claim`, an idempotency key's claim.
-    /// A failure leaves nothing behind.
-    pub async fn register(
+    /// The transaction step that writes a new client record, and the record's fields as
+    /// its audit record's changes.
+    pub fn put_step(
         &self,
-        registration: &Registration<'_>,
-        claim: Option<TransactWriteItem>,
-        audit: &AuditEntry,
-    ) -> Result<(), WriteError> {
-        let (users, emails) = (self.db.users(), self.db.emails());
-        let record = registration.record;
-        let normalized = registration.email.normalized();
-        let item = item_of(record, registration.email);
-        let bookkeeping = [
-            attr::ID,
-            attr::EMAIL_NORMALIZED,
-            attr::CREATED_AT,
-            attr::UPDATED_AT,
-        ];
-        let mut changes = audit::changes(&Item::new(), &item, &bookkeeping);
-        for (application, role) in registration.roles {
-            let change = FieldChange {
-                old: None,
-                new: Some((*role).into()),
-            };
-            changes.insert(format!("roles.{}", application.slug()), change);
-        }
-        let mut steps = Steps::default();
-        steps.push(
-            Step::Record,
-            super::put_new_step(&self.db.tables.clients, item, attr::ID)?,
-        );
-        if registration.existing_account {
-            steps.push(
-                Step::Account,
-                users.add_profile(
-                    record.id,
-                    Profile::Client,
-                    registration.roles,
-                    (registration.proven_password, registration.password_hash),
-                )?,
-            );
-            steps.push(
-                Step::EmailClaim,
-                emails.claim_or_keep(&normalized, record.id)?,
-            );
-        } else {
-            let account = NewUser {
-                id: record.id,
-                roles: registration.roles,
-                profiles: &[Profile::Client],
-                password_hash: Some(registration.password_hash),
-                password_change_required: false,
-            };
-            steps.push(Step::Record, users.put(&account, record.created_at)?);
-            steps.push(Step::EmailClaim, emails.claim(&normalized, record.id)?);
-        }
-        if let Some((session, new)) = registration.session {
-            for (kind, step) in self.db.sessions().rotate(session, new)? {
-                steps.push(kind, step);
-            }
-        }
-        steps.push_some(Step::IdempotencyKey, claim);
-        steps.push(
-            Step::Audit,
-            self.db.audit().put(&audit.with_changes(changes))?,
-        );
-        match steps.run(&self.db.client, &PRIORITY).await? {
-            Outcome::Written => Ok(()),
-            Outcome::Refused {
-                step: Step::IdempotencyKey,
-                ..
-            } => Err(WriteError::KeyClaimed),
-            Outcome::Refused {
-                step: Step::EmailClaim,
-                ..
-            } => Err(WriteError::EmailTaken),
-            // The session was registered or ended by another request meanwhile.
-            Outcome::Refused {
-                step: Step::Session,
-                ..
-            } => Err(WriteError::SessionChanged),
-            Outcome::Refused {
-                step: Step::EmployeeActive,
-                ..
-            } => Err(WriteError::Deactivated),
-            Outcome::Refused {
-                step: Step::Account,
-                ..
-            } => Err(WriteError::PasswordChanged),
-            Outcome::Refused {
-                step: Step::Record, ..
-            } if registration.existing_account => Err(WriteError::AlreadyRegistered),
-            Outcome::Conflict => Err(emails
-                .after_conflicts(registration.email, record.id, "registering a client")
-                .await),
-            refused => Err(StoreError::Malformed(format!(
-                "registering user {} was refused ({refused:?})",
-                record.id
-            ))
-            .into()),
-        }
+        record: &Client,
+        email: &Email,
+    ) -> Result<(TransactWriteItem, BTreeMap<String, FieldChange>), StoreError> {
+        let item = item_of(record, email);
+        let changes = audit::changes(&Item::new(), &item, &BOOKKEEPING);
+        Ok((put_new_step(self.table, item, attr::ID)?, changes))
     }
 
     pub async fn find(&self, id: i64) -> Result<Option<Client>, StoreError> {
         let output = self
-            .db
             .client
             .get_item()
-            .table_name(&self.db.tables.clients)
+            .table_name(self.table)
             .key(attr::ID, number(id))
             .consistent_read(true)
             .send()

@@ -2,8 +2,7 @@
 //! write that gives a user an address claims it here in the same transaction, with a
 //! condition that it is free, so two racing requests can never both get it.
 
-use super::{Reader, StoreError, WriteError, number, put_new_step, string};
-use crate::domain::Email;
+use super::{Reader, StoreError, number, put_new_step, string};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 
@@ -32,23 +31,6 @@ impl Emails<'_> {
             .item()
             .map(|item| Reader(item).num(attr::USER_ID))
             .transpose()
-    }
-
-    /// What a write claiming `email` for a user comes to when DynamoDB kept cancelling it
-    /// for concurrent transactions until its retries ran out: if the address now belongs
-    /// to another user, the write lost a race for it; otherwise other writes kept its
-    /// items busy.
-    pub async fn after_conflicts(
-        &self,
-        email: &Email,
-        user_id: i64,
-        what: &'static str,
-    ) -> WriteError {
-        match self.owner(&email.normalized()).await {
-            Ok(Some(owner)) if owner != user_id => WriteError::EmailTaken,
-            Ok(_) => StoreError::Busy(what).into(),
-            Err(error) => error.into(),
-        }
     }
 
     /// Claims an address for a user unless another user holds it (theirs already is fine).

@@ -2,25 +2,17 @@
 //!
 //! An update writes only the fields it changes, under conditions on only the fields it
 //! depends on, so that concurrent updates of one record each apply rather than cancel
-//! one another. Its audit record holds each changed field's old value, so the record is
-//! read first (consistently) and the update is one transaction: the record's fields, on
-//! condition that those it writes are still as read (and that the hire/off-boarding
-//! order holds against the stored dates), the move of the email claim when the address
-//! changes (with the end of the account's outstanding reset token), the check that the
-//! person acted on still has the roles the caller was authorised against, and the audit
-//! record. When another update got there first, DynamoDB hands back the record as it is
-//! now and the update is redone against it.
+//! one another: its step holds only while those it writes (and the address it releases)
+//! are still as they were read, and while the hire/off-boarding order holds against the
+//! stored date it leaves as it is; refused, it hands back the record as it is now. The
+//! update's workflow (the read, the rules, the other steps, the retry) is
+//! use case `update_employee`'s.
 
-use super::audit;
-use super::{
-    Backoff, Db, Expression, Item, ItemKey, Outcome, PRIORITY, Reader, Step, Steps, StoreError,
-    WriteError, number, put_new_step, string,
-};
-use crate::domain::{
-    ActedOn, Address, AuditEntry, Email, Employee, EmployeeChanges, FieldChange, NewEmployee,
-    NewUser, Patch, Profile, ReferenceKind,
-};
+use super::{Expression, Item, ItemKey, Reader, StoreError, audit, number, put_new_step, string};
+use crate::domain::{Address, Email, Employee, EmployeeChanges, FieldChange, Patch};
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem};
+use std::collections::BTreeMap;
 
 mod attr {
     pub const ID: &str = "id";
@@ -59,7 +51,7 @@ const BOOKKEEPING: &[&str] = &[
     attr::UPDATED_AT,
 ];
 
-fn employee_from(item: &Item) -> Result<Employee, StoreError> {
+pub fn employee_from(item: &Item) -> Result<Employee, StoreError> {
     let read = Reader(item);
     let text = |name| read.opt_str(name).map(str::to_owned);
     Ok(Employee {
@@ -94,10 +86,10 @@ fn employee_from(item: &Item) -> Result<Employee, StoreError> {
 }
 
 /// One attribute's change: a new value, or `None` to remove it.
-type Edit = (&'static str, Option<AttributeValue>);
+pub type Edit = (&'static str, Option<AttributeValue>);
 
 /// What an update writes, attribute by attribute.
-fn edits(changes: &EmployeeChanges) -> Vec<Edit> {
+pub fn edits(changes: &EmployeeChanges) -> Vec<Edit> {
     let mut edits = Vec::new();
     let mut text = |name, patch: &Patch<String>| match patch {
         Patch::Unchanged => {}
@@ -191,248 +183,39 @@ fn item_of(employee: &Employee, email: &Email) -> Item {
 }
 
 pub struct Employees<'a> {
-    pub(super) db: &'a Db,
-}
-
-/// One update of an employee record.
-#[derive(Debug, Clone, Copy)]
-pub struct EmployeeUpdate<'a> {
-    pub id: i64,
-    pub email: &'a Email,
-    pub changes: &'a EmployeeChanges,
-    pub now: i64,
-    /// The entry of the change, its changes filled in by the update.
-    pub audit: &'a AuditEntry,
-    /// The record as read ahead with the caller's token (`Some(None)`: there was none);
-    /// `None` to read it here.
-    pub read: Option<&'a Option<Item>>,
-    /// The person as the request's authorisation found them: the update holds only while
-    /// their roles are still those. `None` for the operator, who may act on anyone.
-    pub acted_on: Option<&'a ActedOn>,
-}
-
-/// What an update did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Updated {
-    /// The record as the update left it.
-    pub employee: Employee,
-    /// The address the record had, when the update moved it.
-    pub moved_from: Option<String>,
+    pub(super) client: &'a Client,
+    pub(super) table: &'a str,
 }
 
 impl Employees<'_> {
-    fn table(&self) -> &str {
-        &self.db.tables.employees
-    }
-
-    /// Creates the user, the employee record and the email claim in one transaction,
-    /// checking that every reference exists; with `claim` (an idempotency key's) and the
-    /// `audit` entry (its changes filled in here), in the same transaction. The user's id
-    /// comes from the `users` counter, so the record and the account are new: the only
-    /// conditions that can fail are the email's and the references'.
-    pub async fn create(
+    /// The transaction step that writes a new employee record (on condition that none
+    /// has its id), and the record's fields as its audit record's changes.
+    pub fn put_step(
         &self,
         employee: &Employee,
-        new: &NewEmployee<'_>,
-        claim: Option<TransactWriteItem>,
-        audit: &AuditEntry,
-    ) -> Result<(), WriteError> {
-        self.db.reference().check(&employee.references()).await?;
-        let email = new.email;
-        let account = NewUser {
-            id: employee.id,
-            roles: new.roles,
-            profiles: &[Profile::Employee],
-            password_hash: new.password_hash,
-            password_change_required: new.password_change_required,
-        };
-        let mut steps = Steps::default();
-        steps.push(
-            Step::Record,
-            self.db.users().put(&account, employee.created_at)?,
-        );
+        email: &Email,
+    ) -> Result<(TransactWriteItem, BTreeMap<String, FieldChange>), StoreError> {
         let item = item_of(employee, email);
-        let mut changes = audit::changes(&Item::new(), &item, BOOKKEEPING);
-        for (application, role) in new.roles {
-            let change = FieldChange {
-                old: None,
-                new: Some((*role).into()),
-            };
-            changes.insert(format!("roles.{}", application.slug()), change);
-        }
-        steps.push(Step::Record, put_new_step(self.table(), item, attr::ID)?);
-        steps.push(
-            Step::EmailClaim,
-            self.db.emails().claim(&email.normalized(), employee.id)?,
-        );
-        steps.push_some(Step::IdempotencyKey, claim);
-        steps.push(
-            Step::Audit,
-            self.db.audit().put(&audit.with_changes(changes))?,
-        );
-        match steps.run(&self.db.client, &PRIORITY).await? {
-            Outcome::Written => Ok(()),
-            Outcome::Refused {
-                step: Step::IdempotencyKey,
-                ..
-            } => Err(WriteError::KeyClaimed),
-            Outcome::Refused {
-                step: Step::EmailClaim,
-                ..
-            } => Err(WriteError::EmailTaken),
-            Outcome::Conflict => Err(self
-                .db
-                .emails()
-                .after_conflicts(email, employee.id, "creating an employee")
-                .await),
-            refused => Err(StoreError::Malformed(format!(
-                "creating user {} was refused ({refused:?}): the users counter is behind",
-                employee.id
-            ))
-            .into()),
-        }
+        let changes = audit::changes(&Item::new(), &item, BOOKKEEPING);
+        Ok((put_new_step(self.table, item, attr::ID)?, changes))
     }
 
-    /// Updates an employee; see the module documentation for how. Returns the record as
-    /// this update left it (what was stored when it was read, with the update applied)
-    /// and, when it moved the address, the address it moved from. The audit record's
-    /// changes are filled in here from the record.
-    pub async fn update(&self, update: &EmployeeUpdate<'_>) -> Result<Updated, WriteError> {
-        let EmployeeUpdate {
-            id,
-            email,
-            changes,
-            now,
-            audit,
-            acted_on,
-            ..
-        } = *update;
-        if changes.off_boards_before_hiring() {
-            return Err(WriteError::OffBoardedBeforeHired);
-        }
-        let edits = edits(changes);
-        // A refusal means another update was written meanwhile: DynamoDB handed back the
-        // record as it is now, and this one tries again at once against it. Conflicts and
-        // refusals share one budget.
-        let mut backoff = Backoff::new();
-        let stored = match update.read {
-            Some(read) => read.clone(),
-            None => self.get(id).await?,
-        };
-        let mut stored = stored.ok_or(WriteError::UnknownEmployee(id))?;
-        loop {
-            let old_email = Reader(&stored).str(attr::EMAIL_NORMALIZED)?.to_owned();
-            let moves_address = old_email != email.normalized();
-            if let Some(reason) = acted_on
-                .filter(|acted_on| acted_on.is_caller)
-                .and_then(|_| changes.refused_on_own_record(moves_address))
-            {
-                return Err(WriteError::OwnRecord(reason));
-            }
-            let updated = apply(&stored, email, &edits, now);
-            let read = Reader(&updated);
-            if let (Some(hired), Some(off)) = (
-                read.opt_str(attr::DATE_HIRED),
-                read.opt_str(attr::DATE_OFF_BOARDED),
-            ) {
-                if off < hired {
-                    return Err(WriteError::OffBoardedBeforeHired);
-                }
-            }
-            if let Patch::Set(area) = changes.service_area_id {
-                if Reader(&stored).opt_num(attr::SERVICE_AREA_ID)? != Some(area) {
-                    self.db
-                        .reference()
-                        .check(&[(ReferenceKind::ServiceArea, area.to_string())])
-                        .await?;
-                }
-            }
-            let entry = audit.with_changes(audit::changes(&stored, &updated, BOOKKEEPING));
-            match self
-                .transaction(update, &edits, &stored, &entry)?
-                .run_within(&self.db.client, &PRIORITY, &mut backoff)
-                .await?
-            {
-                Outcome::Written => {
-                    let moved_from = moves_address
-                        .then(|| Reader(&stored).str(attr::EMAIL).map(str::to_owned))
-                        .transpose()?;
-                    return Ok(Updated {
-                        employee: employee_from(&updated)?,
-                        moved_from,
-                    });
-                }
-                Outcome::Refused {
-                    step: Step::EmailClaim,
-                    ..
-                } => return Err(WriteError::EmailTaken),
-                // The person acted on no longer holds the roles the caller was checked
-                // against: trying again checks the caller against the new ones.
-                Outcome::Refused {
-                    step: Step::Account,
-                    ..
-                } => return Err(WriteError::GrantsChanged),
-                Outcome::Conflict => {
-                    return Err(self
-                        .db
-                        .emails()
-                        .after_conflicts(email, id, "updating an employee")
-                        .await);
-                }
-                // What it writes, or the address it releases, is no longer the record's:
-                // DynamoDB handed back the record as it is now.
-                Outcome::Refused {
-                    step: Step::Record,
-                    item: Some(current),
-                } => {
-                    if backoff.expired() {
-                        return Err(StoreError::Busy("updating an employee").into());
-                    }
-                    stored = current;
-                }
-                // With no record handed back: it is gone, or the address it releases is
-                // claimed by another user, which no write of PlanoAuth's leaves behind.
-                Outcome::Refused {
-                    step: Step::Record, ..
-                } => {
-                    return Err(match self.get(id).await? {
-                        None => WriteError::UnknownEmployee(id),
-                        Some(_) => StoreError::Malformed(format!(
-                            "employee {id}'s address is claimed by another user"
-                        ))
-                        .into(),
-                    });
-                }
-                Outcome::Refused { step, .. } => {
-                    return Err(StoreError::Malformed(format!(
-                        "updating employee {id} was refused at {step:?}"
-                    ))
-                    .into());
-                }
-            }
-        }
-    }
-
-    /// The update as one transaction: the record's fields, on condition that those it
-    /// writes and the address it releases are still as `stored` has them (if not,
-    /// DynamoDB hands back the record as it is); when the address changes, the old one
-    /// released, the new one claimed and the account's reset token ended; the check that
-    /// the person acted on holds the roles they were authorised against; and the audit
-    /// record.
-    fn transaction(
+    /// The transaction step of an update of the record `stored` (as read): the fields
+    /// `edits` writes, on condition that those it writes and the address it releases are
+    /// still as `stored` has them, and that the hire/off-boarding order holds against the
+    /// stored date it leaves. Refused, DynamoDB hands back the record as it is.
+    pub fn update_step(
         &self,
-        update: &EmployeeUpdate<'_>,
+        id: i64,
+        email: &Email,
+        changes: &EmployeeChanges,
         edits: &[Edit],
         stored: &Item,
-        entry: &AuditEntry,
-    ) -> Result<Steps, StoreError> {
-        let EmployeeUpdate {
-            id, email, changes, ..
-        } = *update;
+        now: i64,
+    ) -> Result<TransactWriteItem, StoreError> {
         let old_email = Reader(stored).str(attr::EMAIL_NORMALIZED)?.to_owned();
-        let new_email = email.normalized();
-        let mut e = record_update(email, changes, edits, update.now);
-        e.set(attr::EMAIL_NORMALIZED, string(&new_email));
+        let mut e = record_update(email, changes, edits, now);
+        e.set(attr::EMAIL_NORMALIZED, string(email.normalized()));
         let (email_name, old_value) = (e.name(attr::EMAIL_NORMALIZED), e.value(string(&old_email)));
         e.condition(format!("{email_name} = {old_value}"));
         // The audit record's old values are the ones this update replaces.
@@ -445,31 +228,14 @@ impl Employees<'_> {
             };
             e.condition(condition);
         }
-        let mut steps = Steps::default();
-        steps.push(
-            Step::Record,
-            e.update_step_returning_old(self.table(), (attr::ID, number(id)))?,
-        );
-        let moves_address = old_email != new_email;
-        if moves_address {
-            steps.push(Step::Record, self.db.emails().release(&old_email, id)?);
-            steps.push(Step::EmailClaim, self.db.emails().claim(&new_email, id)?);
-        }
-        if let Some(account) = self
-            .db
-            .users()
-            .acted_on(id, update.acted_on, moves_address)?
-        {
-            steps.push(Step::Account, account);
-        }
-        steps.push(Step::Audit, self.db.audit().put(entry)?);
-        Ok(steps)
+        e.update_step_returning_old(self.table, (attr::ID, number(id)))
     }
+
     /// The transaction step that holds only while the employee is active: with a new
     /// session, so that none opens after a deactivation.
     pub fn must_be_active(&self, id: i64) -> Result<TransactWriteItem, StoreError> {
         let check = ConditionCheck::builder()
-            .table_name(self.table())
+            .table_name(self.table)
             .key(attr::ID, number(id))
             .condition_expression("#active = :yes")
             .expression_attribute_names("#active", attr::ACTIVE)
@@ -481,17 +247,16 @@ impl Employees<'_> {
     /// Where an employee's record is, for a caller that reads it along with another.
     pub fn key_of(&self, id: i64) -> ItemKey {
         ItemKey {
-            table: self.table().to_owned(),
+            table: self.table.to_owned(),
             key: Item::from([(attr::ID.into(), number(id))]),
         }
     }
 
     pub async fn get(&self, id: i64) -> Result<Option<Item>, StoreError> {
         let output = self
-            .db
             .client
             .get_item()
-            .table_name(self.table())
+            .table_name(self.table)
             .key(attr::ID, number(id))
             .consistent_read(true)
             .send()
@@ -502,6 +267,20 @@ impl Employees<'_> {
     pub async fn find(&self, id: i64) -> Result<Option<Employee>, StoreError> {
         self.get(id).await?.as_ref().map(employee_from).transpose()
     }
+}
+
+/// The address a stored record has: as given, and in the form uniqueness is decided on.
+pub fn stored_address(stored: &Item) -> Result<(String, String), StoreError> {
+    let read = Reader(stored);
+    Ok((
+        read.str(attr::EMAIL)?.to_owned(),
+        read.str(attr::EMAIL_NORMALIZED)?.to_owned(),
+    ))
+}
+
+/// What an update changed, field by field, for its audit record.
+pub fn changes_between(stored: &Item, updated: &Item) -> BTreeMap<String, FieldChange> {
+    audit::changes(stored, updated, BOOKKEEPING)
 }
 
 /// The part of an update that is the same whichever way it is written: the fields it
@@ -534,7 +313,7 @@ fn record_update(email: &Email, changes: &EmployeeChanges, edits: &[Edit], now: 
 }
 
 /// The stored record with the update applied, as the update leaves it.
-fn apply(stored: &Item, email: &Email, edits: &[Edit], now: i64) -> Item {
+pub fn apply(stored: &Item, email: &Email, edits: &[Edit], now: i64) -> Item {
     let mut item = stored.clone();
     item.insert(attr::EMAIL.into(), string(email.as_str()));
     item.insert(attr::EMAIL_NORMALIZED.into(), string(email.normalized()));

@@ -1,8 +1,8 @@
 //! The per-table stores, on the DynamoDB toolkit ([`crate::dynamo`]). Each module owns
 //! one table's items, and every store borrows the one handle, [`Db`]; this module holds
-//! that handle, why a write is refused ([`WriteError`]) and what a transaction's steps
-//! stand for ([`Step`]). The stores import the domain and nothing above it.
+//! that handle and what a transaction's steps stand for ([`Step`]). The stores import the domain and nothing above it.
 
+pub mod account_sessions;
 pub mod application_tokens;
 pub mod audit;
 pub mod clients;
@@ -20,8 +20,7 @@ pub mod tables;
 pub mod throttles;
 pub mod users;
 
-use crate::domain::ReferenceKind;
-pub(crate) use crate::dynamo::{Backoff, WRITE_TOKEN};
+pub(crate) use crate::dynamo::WRITE_TOKEN;
 pub use crate::dynamo::{
     Conditional, Expression, Item, ItemKey, ReadAhead, Reader, StoreError, batch_get, every_page,
     get_with, number, put, put_new, put_new_step, send_through_conflicts, string, update_if,
@@ -30,40 +29,6 @@ pub use crate::dynamo::{
 use aws_sdk_dynamodb::Client;
 use reference::KnownReferences;
 use tables::Tables;
-
-/// Why a write was refused: each maps to one documented status, in one place
-/// (`ApiError`'s `From<WriteError>`), so no handler matches on store errors.
-#[derive(Debug, thiserror::Error)]
-pub enum WriteError {
-    #[error("no employee has the id {0}")]
-    UnknownEmployee(i64),
-    #[error("the email address belongs to another user")]
-    EmailTaken,
-    #[error("no {} has this id or slug", .0.name())]
-    UnknownReference(ReferenceKind),
-    #[error("the off-boarding date is before the hiring date")]
-    OffBoardedBeforeHired,
-    #[error("the user already has a record")]
-    AlreadyRegistered,
-    #[error("the session was ended or changed by another request")]
-    SessionChanged,
-    #[error("the employee is deactivated")]
-    Deactivated,
-    /// A change the caller may not make to its own record (the reason says which).
-    #[error("{0}")]
-    OwnRecord(&'static str),
-    /// The account's password is no longer the one the request checked.
-    #[error("the password was changed meanwhile")]
-    PasswordChanged,
-    /// The account's roles are no longer the ones the request read.
-    #[error("the account's roles were changed meanwhile")]
-    GrantsChanged,
-    /// Another request holding the same idempotency key did the work first.
-    #[error("the idempotency key was claimed by another request")]
-    KeyClaimed,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
 
 /// The one handle every store borrows: the DynamoDB client, the tables' names, the
 /// reference data this process has seen exist and the roles it has read. Built once per
@@ -85,45 +50,11 @@ impl Db {
         }
     }
 
-    pub fn sessions(&self) -> sessions::Sessions<'_> {
-        sessions::Sessions {
-            client: &self.client,
-            table: &self.tables.sessions,
-            db: self,
-        }
-    }
-
-    pub fn application_tokens(&self) -> application_tokens::ApplicationTokens<'_> {
-        application_tokens::ApplicationTokens {
-            client: &self.client,
-            table: &self.tables.application_tokens,
-        }
-    }
-
     pub fn roles(&self) -> roles::Roles<'_> {
         roles::Roles {
             client: &self.client,
             table: &self.tables.roles,
             cache: &self.role_cache,
-        }
-    }
-
-    pub fn users(&self) -> users::Users<'_> {
-        users::Users { db: self }
-    }
-
-    pub fn employees(&self) -> employees::Employees<'_> {
-        employees::Employees { db: self }
-    }
-
-    pub fn clients(&self) -> clients::Clients<'_> {
-        clients::Clients { db: self }
-    }
-
-    pub fn emails(&self) -> emails::Emails<'_> {
-        emails::Emails {
-            client: &self.client,
-            table: &self.tables.emails,
         }
     }
 
@@ -134,52 +65,39 @@ impl Db {
             known: &self.known_references,
         }
     }
+}
 
-    pub fn notifications(&self) -> notifications::Notifications<'_> {
-        notifications::Notifications {
-            client: &self.client,
-            table: &self.tables.notifications,
+/// The accessors of the stores that need only the client and their table's name.
+macro_rules! stores {
+    ($($accessor:ident: $module:ident::$store:ident on $table:ident),* $(,)?) => {
+        impl Db {
+            $(
+                pub fn $accessor(&self) -> $module::$store<'_> {
+                    $module::$store {
+                        client: &self.client,
+                        table: &self.tables.$table,
+                    }
+                }
+            )*
         }
-    }
+    };
+}
 
-    pub fn registry(&self) -> registry::Registry<'_> {
-        registry::Registry {
-            client: &self.client,
-            table: &self.tables.route_registry,
-        }
-    }
-
-    pub fn counters(&self) -> counters::Counters<'_> {
-        counters::Counters {
-            client: &self.client,
-            table: &self.tables.counters,
-        }
-    }
-
-    pub fn throttles(&self) -> throttles::Throttles<'_> {
-        throttles::Throttles {
-            client: &self.client,
-            table: &self.tables.throttles,
-        }
-    }
-
-    pub fn password_resets(&self) -> password_resets::PasswordResets<'_> {
-        password_resets::PasswordResets { db: self }
-    }
-
-    pub fn audit(&self) -> audit::Audit<'_> {
-        audit::Audit {
-            client: &self.client,
-            table: &self.tables.audit,
-        }
-    }
-
-    pub fn idempotency(&self) -> idempotency::Idempotency<'_> {
-        idempotency::Idempotency {
-            client: &self.client,
-            table: &self.tables.idempotency,
-        }
-    }
+stores! {
+    sessions: sessions::Sessions on sessions,
+    account_sessions: account_sessions::AccountSessions on account_sessions,
+    application_tokens: application_tokens::ApplicationTokens on application_tokens,
+    users: users::Users on users,
+    employees: employees::Employees on employees,
+    clients: clients::Clients on clients,
+    emails: emails::Emails on emails,
+    notifications: notifications::Notifications on notifications,
+    registry: registry::Registry on route_registry,
+    counters: counters::Counters on counters,
+    throttles: throttles::Throttles on throttles,
+    password_resets: password_resets::PasswordResets on password_resets,
+    audit: audit::Audit on audit,
+    idempotency: idempotency::Idempotency on idempotency,
 }
 
 /// What a step of a transaction stands for, so that a cancellation says which condition
@@ -220,4 +138,15 @@ pub(crate) fn profiles(read: &Reader<'_>, name: &str) -> Vec<crate::domain::Prof
         .iter()
         .filter_map(|profile| crate::domain::Profile::from_name(profile))
         .collect()
+}
+
+/// A set of profiles as DynamoDB holds it; `None` when empty (it has no empty sets).
+pub(crate) fn profiles_value(
+    profiles: &[crate::domain::Profile],
+) -> Option<aws_sdk_dynamodb::types::AttributeValue> {
+    (!profiles.is_empty()).then(|| {
+        aws_sdk_dynamodb::types::AttributeValue::Ss(
+            profiles.iter().map(|p| p.name().to_owned()).collect(),
+        )
+    })
 }

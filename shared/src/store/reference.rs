@@ -6,7 +6,7 @@
 //! and concurrent creates would cancel one another for them), and an entry a process has
 //! seen once is known to exist for good.
 
-use super::{Item, StoreError, WriteError, batch_get, string};
+use super::{Item, StoreError, batch_get, string};
 use crate::domain::ReferenceKind as Kind;
 
 mod attr {
@@ -54,13 +54,13 @@ impl Reference<'_> {
     /// Checks that every entry (kind, id or slug) exists, so that a record never points
     /// at reference data that is not there: one consistent BatchGetItem for the entries
     /// this process has not seen yet, none once it has seen them all.
-    pub async fn check(&self, entries: &[(Kind, String)]) -> Result<(), WriteError> {
+    pub async fn check(&self, entries: &[(Kind, String)]) -> Result<Result<(), Kind>, StoreError> {
         let unknown: Vec<&(Kind, String)> = entries
             .iter()
             .filter(|entry| !self.known.contains(entry))
             .collect();
         if unknown.is_empty() {
-            return Ok(());
+            return Ok(Ok(()));
         }
         let keys = unknown
             .iter()
@@ -81,8 +81,8 @@ impl Reference<'_> {
             .into_iter()
             .find(|entry| !self.known.contains(entry))
         {
-            Some((kind, _)) => Err(WriteError::UnknownReference(*kind)),
-            None => Ok(()),
+            Some((kind, _)) => Ok(Err(*kind)),
+            None => Ok(Ok(())),
         }
     }
 }

@@ -4,31 +4,24 @@
 //! their roles, resolved when it opens), so that checking a request costs one strongly
 //! consistent GetItem; its use is written only once per [`USE_RECORDING_INTERVAL`].
 //!
-//! A user's session is also listed in the account sessions table, keyed by the user, in
-//! the transaction that opens it: ending them all queries that listing.
+//! A user's session is also listed in the account sessions table
+//! ([`super::account_sessions`]), in the transaction that opens it.
 
 use super::{
-    Conditional, Db, Expression, Item, ItemKey, Outcome, PRIORITY, Reader, Step, Steps, StoreError,
-    WriteError, every_page, number, put, put_new, put_new_step, send_through_conflicts, string,
-    update_if,
+    Conditional, Expression, Item, ItemKey, Reader, StoreError, WRITE_TOKEN, number, profiles,
+    profiles_value, put_new, put_new_step, send_through_conflicts, string, update_if,
 };
-use crate::domain::{
-    ABSOLUTE_LIFETIME, Account, Application, AuditEntry, Grants, IDLE_LIFETIME, Permission,
-    Profile, Session,
-};
-use crate::tokens::{self, TokenKind};
+use crate::domain::{ABSOLUTE_LIFETIME, Application, Grants, IDLE_LIFETIME, Permission, Session};
+use crate::tokens;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
-use futures_util::{StreamExt, TryStreamExt};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
+use futures_util::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 
 /// DynamoDB's TTL deletes an item up to days after its time; it is only a backstop.
 const TTL_GRACE: i64 = 24 * 60 * 60;
 /// Writes in flight at once when a user's sessions all end.
 const CONCURRENT_WRITES: usize = 16;
-/// Sessions one transaction ends, each its item and its listing: DynamoDB's 100 items,
-/// less the audit record.
-const ENDINGS_PER_TRANSACTION: usize = 49;
 /// Sessions that can expire (not `remember_me`), by last use and by creation, for the
 /// cleanup to find expired ones without a Scan. Spread over shards so that no index
 /// partition takes every session's writes.
@@ -55,51 +48,6 @@ mod attr {
     pub const EXPIRY_SHARD: &str = "expiry_shard";
     /// Present (true) only while the user must change a password someone else set.
     pub const PASSWORD_CHANGE_REQUIRED: &str = "password_change_required";
-}
-
-/// A session's listing in the account sessions table (`user_id`, `token_hash`), with the
-/// session's TTL backstop.
-mod listing {
-    pub const USER_ID: &str = "user_id";
-    pub const TOKEN_HASH: &str = "token_hash";
-    pub const EXPIRES: &str = "expires";
-}
-
-/// A new session for a user (with their grants) or a guest, and its token: the only time
-/// the token exists outside the caller's hands.
-pub fn open(
-    grants: Option<&Grants>,
-    application: Application,
-    remember_me: bool,
-    now: i64,
-) -> (String, Session) {
-    let token = tokens::generate(TokenKind::Session);
-    let session = Session {
-        token_hash: tokens::hash(&token),
-        id: tokens::random_id(),
-        user_id: grants.map(|g| g.user_id),
-        application,
-        remember_me,
-        created_at: now,
-        last_used_at: now,
-        profiles: grants.map(|g| g.profiles.clone()).unwrap_or_default(),
-        permissions: grants.map(|g| g.permissions.clone()).unwrap_or_default(),
-        password_change_required: grants.is_some_and(|g| g.password_change_required),
-    };
-    (token, session)
-}
-
-/// The same session under a new token (its id, user, grants and creation kept), for the
-/// caller once its old token has to stop working: its password changed.
-pub fn successor(session: &Session, now: i64) -> (String, Session) {
-    let token = tokens::generate(TokenKind::Session);
-    let successor = Session {
-        token_hash: tokens::hash(&token),
-        last_used_at: now,
-        password_change_required: false,
-        ..session.clone()
-    };
-    (token, successor)
 }
 
 /// The session as it is stored: with the TTL backstop and, unless it is `remember_me`,
@@ -139,19 +87,13 @@ fn item_of(session: &Session) -> Item {
     item
 }
 
-/// When DynamoDB may delete a session's items: never for a `remember_me` one.
-fn ttl_of(session: &Session) -> Option<i64> {
+/// When DynamoDB may delete a session's items (its own and its listing): never for a
+/// `remember_me` one.
+pub fn ttl_of(session: &Session) -> Option<i64> {
     (!session.remember_me).then_some(session.created_at + ABSOLUTE_LIFETIME + TTL_GRACE)
 }
 
-fn listing_key(user_id: i64, token_hash: &str) -> Item {
-    Item::from([
-        (listing::USER_ID.into(), number(user_id)),
-        (listing::TOKEN_HASH.into(), string(token_hash)),
-    ])
-}
-
-fn session_from(item: &Item) -> Result<Session, StoreError> {
+pub fn session_from(item: &Item) -> Result<Session, StoreError> {
     let read = Reader(item);
     let application = read.str(attr::APPLICATION)?;
     let permissions = read
@@ -181,16 +123,10 @@ fn session_from(item: &Item) -> Result<Session, StoreError> {
         remember_me: read.bool(attr::REMEMBER_ME),
         created_at: read.num(attr::CREATED_AT)?,
         last_used_at: read.num(attr::LAST_USED_AT)?,
-        profiles: super::profiles(&read, attr::PROFILES),
+        profiles: profiles(&read, attr::PROFILES),
         permissions,
         password_change_required: read.bool(attr::PASSWORD_CHANGE_REQUIRED),
     })
-}
-
-/// A set of profiles as DynamoDB holds it; `None` when empty (it has no empty sets).
-pub(super) fn profiles_value(profiles: &[Profile]) -> Option<AttributeValue> {
-    (!profiles.is_empty())
-        .then(|| AttributeValue::Ss(profiles.iter().map(|p| p.name().to_owned()).collect()))
 }
 
 /// Permissions per application as a map of string sets; `None` when none is held.
@@ -244,14 +180,6 @@ fn set_grants(e: &mut Expression, grants: &Grants) {
     }
 }
 
-/// Whether two readings of an account give its sessions the same grants (the roles'
-/// permissions aside, which belong to the roles).
-fn same_grants_basis(one: &Account, other: &Account) -> bool {
-    one.roles == other.roles
-        && one.profiles == other.profiles
-        && one.password_change_required == other.password_change_required
-}
-
 /// What checking a session token found.
 #[derive(Debug)]
 pub enum Check {
@@ -265,7 +193,6 @@ pub enum Check {
 pub struct Sessions<'a> {
     pub(super) client: &'a Client,
     pub(super) table: &'a str,
-    pub(super) db: &'a Db,
 }
 
 impl Sessions<'_> {
@@ -276,15 +203,8 @@ impl Sessions<'_> {
     /// between the read and the write; on failure DynamoDB hands back the old item, which
     /// tells expired from unknown.
     pub async fn check_and_touch(&self, token: &str, now: i64) -> Result<Check, StoreError> {
-        let read = self
-            .client
-            .get_item()
-            .table_name(self.table)
-            .set_key(Some(self.key_of(token).key))
-            .consistent_read(true)
-            .send()
-            .await?;
-        self.check_read(token, read.item(), now).await
+        let read = self.get(&tokens::hash(token)).await?;
+        self.check_read(token, read.as_ref(), now).await
     }
 
     /// Where a session token's item is, for a caller that reads it along with another.
@@ -325,328 +245,137 @@ impl Sessions<'_> {
         })
     }
 
-    /// Opens a session for a user (with their grants) or a guest, and returns its token:
-    /// the only time the token exists outside the caller's hands.
-    pub async fn open(
-        &self,
-        grants: Option<&Grants>,
-        application: Application,
-        remember_me: bool,
-        now: i64,
-    ) -> Result<(String, Session), WriteError> {
-        let (token, session) = open(grants, application, remember_me, now);
-        self.put(&session, None, None).await?;
-        Ok((token, session))
-    }
-
-    /// Writes a new session, with its listing for a user's in the same transaction, and
-    /// for an employee on condition that they are active, so that no session opens after
-    /// a deactivation. With `signed_in` (the account as a sign-in read it, its password
-    /// verified), on condition that the account's password is still that one
-    /// ([`WriteError::PasswordChanged`]), so that none opens with a password changed
-    /// meanwhile. Both conditions are checked again once the session is written, and the
-    /// roles its grants come from too (`confirm_opened`). With `claim` (an idempotency
-    /// key's), in the same transaction too (and released if the session is refused once
-    /// written), and [`WriteError::KeyClaimed`] if another request claimed the key first.
-    pub async fn put(
-        &self,
-        session: &Session,
-        signed_in: Option<&Account>,
-        claim: Option<TransactWriteItem>,
-    ) -> Result<(), WriteError> {
-        let item = item_of(session);
-        if session.user_id.is_none() && claim.is_none() {
-            // A guest's session is one item: one conditional put.
-            return match put_new(self.client, self.table, attr::TOKEN_HASH, item).await? {
-                true => Ok(()),
-                false => {
-                    Err(StoreError::Malformed("a session with this token exists".into()).into())
-                }
-            };
-        }
-        let proof = signed_in.and_then(|account| account.password_hash.as_deref());
-        let mut steps = Steps::default();
-        steps.push(
-            Step::Record,
-            put_new_step(self.table, item, attr::TOKEN_HASH)?,
-        );
-        self.push_listing(&mut steps, session, proof)?;
-        steps.push_some(Step::IdempotencyKey, claim.clone());
-        match steps.run(self.client, &PRIORITY).await? {
-            Outcome::Written => {
-                self.confirm_opened(session, signed_in, claim.as_ref())
-                    .await
-            }
-            Outcome::Refused {
-                step: Step::IdempotencyKey,
-                ..
-            } => Err(WriteError::KeyClaimed),
-            Outcome::Refused {
-                step: Step::EmployeeActive,
-                ..
-            } => Err(WriteError::Deactivated),
-            Outcome::Refused {
-                step: Step::Account,
-                ..
-            } => Err(WriteError::PasswordChanged),
-            Outcome::Conflict => Err(StoreError::Busy("opening a session").into()),
-            refused => Err(StoreError::Malformed(format!(
-                "opening a session was refused ({refused:?})"
-            ))
-            .into()),
-        }
-    }
-
-    /// Checks a user's session, once its transaction has returned, against the account
-    /// and the employee as they are now, and ends it (its token is never handed out) if
-    /// the password is no longer the one `signed_in` had ([`WriteError::PasswordChanged`]),
-    /// the employee is deactivated ([`WriteError::Deactivated`]), or the account's roles
-    /// or profiles are no longer those its grants were read from
-    /// ([`WriteError::GrantsChanged`]: a new sign-in gets the grants as they are now).
-    /// An ended session's `claim` (the idempotency key's record, written with it) is
-    /// released, so that the refusal changed nothing.
-    ///
-    /// The ending that follows a password change or a deactivation, and the refresh of
-    /// open sessions that follows a change of role, find sessions with a Query. DynamoDB
-    /// isolates a Query from transactions only read-committed: it can miss a listing
-    /// whose transaction has been applied to the account but not yet to the listing; and
-    /// a session whose transaction comes after it, with grants read before the change, is
-    /// not there to find. Such a Query ran before this transaction returned, so after the
-    /// change that preceded it, which this strongly consistent read therefore sees: either
-    /// the Query finds the session or this read finds the change.
-    async fn confirm_opened(
-        &self,
-        session: &Session,
-        signed_in: Option<&Account>,
-        claim: Option<&TransactWriteItem>,
-    ) -> Result<(), WriteError> {
-        let Some(user_id) = session.user_id else {
-            return Ok(());
-        };
-        let employee = session.profiles.contains(&Profile::Employee);
-        if signed_in.is_none() && !employee {
-            return Ok(());
-        }
-        let (account, active) =
-            futures_util::future::try_join(self.db.users().account(user_id), async {
-                match employee {
-                    true => Ok(self.db.employees().find(user_id).await?.map(|e| e.active)),
-                    false => Ok(None),
-                }
-            })
-            .await?;
-        let refusal = match (account, signed_in) {
-            (None, _) => WriteError::PasswordChanged,
-            (Some(now), Some(then)) if now.password_hash != then.password_hash => {
-                WriteError::PasswordChanged
-            }
-            _ if employee && active != Some(true) => WriteError::Deactivated,
-            (Some(now), Some(then)) if !same_grants_basis(&now, then) => WriteError::GrantsChanged,
-            _ => return Ok(()),
-        };
-        self.end(&session.token_hash).await?;
-        if let Some(claim) = claim {
-            let idempotency = self.db.idempotency();
-            idempotency.release(claim, &session.token_hash).await?;
-        }
-        Err(refusal)
-    }
-
-    /// The steps that go with a new session of a user: the condition that the account
-    /// exists (with its password still `proof`, if given), the session's listing and, for
-    /// an employee, the condition that they are active.
-    fn push_listing(
-        &self,
-        steps: &mut Steps,
-        session: &Session,
-        proof: Option<&str>,
-    ) -> Result<(), StoreError> {
-        if let Some(user_id) = session.user_id {
-            steps.push(Step::Account, self.db.users().must_exist(user_id, proof)?);
-            steps.push(Step::Session, self.list_step(user_id, session)?);
-            if session.profiles.contains(&Profile::Employee) {
-                let active = self.db.employees().must_be_active(user_id)?;
-                steps.push(Step::EmployeeActive, active);
-            }
-        }
-        Ok(())
-    }
-
-    /// Gives a live session a new token: the session stays what it is (its id, user,
-    /// grants and times), its old token stops working, and `also(new_hash)` (the
-    /// idempotency key's record following it) is written in the same transaction.
-    /// `None` if the session has ended or expired, or the employee was deactivated (checked
-    /// in the transaction and again after it, as `confirm_opened` says).
-    pub async fn reissue(
-        &self,
-        token_hash: &str,
-        now: i64,
-        also: impl FnOnce(&str) -> Result<TransactWriteItem, StoreError>,
-    ) -> Result<Option<(String, Session)>, WriteError> {
-        let stored = self
+    /// A session's item, read consistently.
+    pub async fn get(&self, token_hash: &str) -> Result<Option<Item>, StoreError> {
+        let output = self
             .client
             .get_item()
             .table_name(self.table)
             .key(attr::TOKEN_HASH, string(token_hash))
             .consistent_read(true)
             .send()
-            .await
-            .map_err(StoreError::from)?;
-        let Some(mut item) = stored.item else {
-            return Ok(None);
-        };
-        let session = session_from(&item)?;
-        if !session.is_live(now) {
-            return Ok(None);
-        }
-        let token = tokens::generate(TokenKind::Session);
-        let new_hash = tokens::hash(&token);
-        item.insert(attr::TOKEN_HASH.into(), string(&new_hash));
-        item.remove(super::WRITE_TOKEN);
+            .await?;
+        Ok(output.item)
+    }
+
+    /// Writes a guest's new session, which is one item; `false` if its token's hash is
+    /// taken (which 256 random bits never are).
+    pub async fn put_new(&self, session: &Session) -> Result<bool, StoreError> {
+        put_new(self.client, self.table, attr::TOKEN_HASH, item_of(session)).await
+    }
+
+    /// The transaction step that writes a new session.
+    pub fn put_step(&self, session: &Session) -> Result<TransactWriteItem, StoreError> {
+        put_new_step(self.table, item_of(session), attr::TOKEN_HASH)
+    }
+
+    /// The transaction step that writes a stored session's `item` (as [`Sessions::get`]
+    /// read it) again under `new_hash`: the same session, a new token.
+    pub fn put_again_step(
+        &self,
+        mut item: Item,
+        new_hash: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        item.insert(attr::TOKEN_HASH.into(), string(new_hash));
+        item.remove(WRITE_TOKEN);
+        put_new_step(self.table, item, attr::TOKEN_HASH)
+    }
+
+    /// The transaction step that ends a session on condition that it is live at `now`
+    /// and, with `owner`, that it is still that caller's (its user, or a guest's: `None`
+    /// inside).
+    pub fn end_step(
+        &self,
+        token_hash: &str,
+        now: i64,
+        owner: Option<Option<i64>>,
+    ) -> Result<TransactWriteItem, StoreError> {
         let mut e = Expression::default();
         let live = live_condition(&mut e, now);
         e.condition(live);
-        let retire = e.delete_step(self.table, (attr::TOKEN_HASH, string(token_hash)))?;
-        let put = put_new_step(self.table, item, attr::TOKEN_HASH)?;
-        let mut steps = Steps::default();
-        steps.push(Step::Session, retire);
-        steps.push(Step::Record, put);
-        if let Some(user_id) = session.user_id {
-            steps.push(Step::Session, self.unlist_step(user_id, token_hash)?);
+        if let Some(owner) = owner {
+            let user = e.name(attr::USER_ID);
+            let condition = match owner {
+                Some(user_id) => format!("{user} = {}", e.value(number(user_id))),
+                None => format!("attribute_not_exists({user})"),
+            };
+            e.condition(condition);
         }
-        self.push_listing(
-            &mut steps,
-            &Session {
-                token_hash: new_hash.clone(),
-                ..session.clone()
-            },
-            None,
-        )?;
-        steps.push(Step::IdempotencyKey, also(&new_hash)?);
-        match steps.run(self.client, &PRIORITY).await? {
-            Outcome::Written => {
-                let reissued = Session {
-                    token_hash: new_hash,
-                    ..session
-                };
-                match self.confirm_opened(&reissued, None, None).await {
-                    Ok(()) => Ok(Some((token, reissued))),
-                    Err(WriteError::Deactivated | WriteError::PasswordChanged) => Ok(None),
-                    Err(error) => Err(error),
-                }
-            }
-            Outcome::Refused {
-                step: Step::Session,
-                ..
-            } => Ok(None),
-            Outcome::Refused {
-                step: Step::IdempotencyKey,
-                ..
-            } => Err(WriteError::KeyClaimed),
-            // The employee was deactivated or the account removed: the session is over.
-            Outcome::Refused {
-                step: Step::EmployeeActive | Step::Account,
-                ..
-            } => Ok(None),
-            Outcome::Conflict => Err(StoreError::Busy("reissuing a session").into()),
-            Outcome::Refused { .. } => {
-                Err(StoreError::Malformed("a session with this token exists".into()).into())
-            }
-        }
+        e.delete_step(self.table, (attr::TOKEN_HASH, string(token_hash)))
     }
 
-    /// Ends one session (signing out), and takes it off its user's listing. Returns
-    /// whether it existed.
-    pub async fn end(&self, token_hash: &str) -> Result<bool, StoreError> {
+    /// The transaction step that deletes a session, whatever it is.
+    pub fn delete_step(&self, token_hash: &str) -> Result<TransactWriteItem, StoreError> {
+        Expression::default().delete_step(self.table, (attr::TOKEN_HASH, string(token_hash)))
+    }
+
+    /// Deletes a session (signing out): `None` if there was none, else its user (`None`
+    /// inside for a guest's).
+    pub async fn delete(&self, token_hash: &str) -> Result<Option<Option<i64>>, StoreError> {
         let output = send_through_conflicts("ending a session", || {
             self.client
                 .delete_item()
                 .table_name(self.table)
                 .key(attr::TOKEN_HASH, string(token_hash))
-                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+                .return_values(ReturnValue::AllOld)
                 .send()
         })
         .await??;
-        let Some(old) = output.attributes() else {
-            return Ok(false);
-        };
-        if let Some(user_id) = Reader(old).opt_num(attr::USER_ID)? {
-            self.unlist(user_id, &[token_hash.to_owned()]).await?;
-        }
-        Ok(true)
+        output
+            .attributes()
+            .map(|old| Reader(old).opt_num(attr::USER_ID))
+            .transpose()
     }
 
-    /// The writes that replace `session` with `new` (a new token for the same caller,
-    /// once it acts for someone else): the old one ends, on condition that it is still
-    /// live and still the same caller's, and the new one is written (for an employee, on
-    /// condition that they are still active), each listing with it. For the transaction
-    /// that changes what the caller is, which also writes the account.
-    pub fn rotate(
-        &self,
-        session: &Session,
-        new: &Session,
-    ) -> Result<Vec<(Step, TransactWriteItem)>, StoreError> {
+    /// Deletes these sessions, concurrently; how many there were.
+    pub async fn delete_all(&self, hashes: &[String]) -> Result<usize, StoreError> {
+        let (client, table) = (self.client, self.table);
+        let mut deletes = futures_util::stream::iter(hashes.iter().cloned())
+            .map(|hash| async move {
+                send_through_conflicts("ending a user's sessions", || {
+                    client
+                        .delete_item()
+                        .table_name(table)
+                        .key(attr::TOKEN_HASH, string(&hash))
+                        .return_values(ReturnValue::AllOld)
+                        .send()
+                })
+                .await
+            })
+            .buffer_unordered(CONCURRENT_WRITES);
+        let mut ended = 0;
+        while let Some(deleted) = deletes.next().await {
+            if deleted??.attributes().is_some() {
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+
+    /// Gives an open session the grants `grants`: `false` if it has ended.
+    pub async fn refresh(&self, token_hash: &str, grants: &Grants) -> Result<bool, StoreError> {
         let mut e = Expression::default();
-        let user = e.name(attr::USER_ID);
-        let owner = match session.user_id {
-            Some(user_id) => {
-                let user_id = e.value(number(user_id));
-                format!("{user} = {user_id}")
-            }
-            None => format!("attribute_not_exists({user})"),
-        };
-        // The new session is last used now.
-        let live = live_condition(&mut e, new.last_used_at);
-        e.condition(format!("{live} AND {owner}"));
-        let end = e.delete_step(self.table, (attr::TOKEN_HASH, string(&session.token_hash)))?;
-        let mut steps = vec![
-            (Step::Session, end),
-            (
-                Step::Session,
-                put_new_step(self.table, item_of(new), attr::TOKEN_HASH)?,
-            ),
-        ];
-        if let Some(user_id) = session.user_id {
-            steps.push((
-                Step::Session,
-                self.unlist_step(user_id, &session.token_hash)?,
-            ));
-        }
-        if let Some(user_id) = new.user_id {
-            steps.push((Step::Session, self.list_step(user_id, new)?));
-        }
-        if let Some(user_id) = new
-            .user_id
-            .filter(|_| new.profiles.contains(&Profile::Employee))
-        {
-            let active = self.db.employees().must_be_active(user_id)?;
-            steps.push((Step::EmployeeActive, active));
-        }
-        Ok(steps)
+        set_grants(&mut e, grants);
+        let name = e.name(attr::TOKEN_HASH);
+        e.condition(format!("attribute_exists({name})"));
+        let key = (attr::TOKEN_HASH, string(token_hash));
+        Ok(matches!(
+            update_if(self.client, self.table, key, &e).await?,
+            Conditional::Updated(_)
+        ))
     }
 
-    /// Gives every open session of a user their current grants, so that a change of
-    /// role takes effect at once. Returns how many sessions were updated.
-    pub async fn refresh_grants(&self, grants: &Grants) -> Result<usize, StoreError> {
-        let mut refreshed = 0;
-        for hash in self.listed(grants.user_id).await? {
-            let mut e = Expression::default();
-            set_grants(&mut e, grants);
-            let name = e.name(attr::TOKEN_HASH);
-            e.condition(format!("attribute_exists({name})"));
-            match update_if(
-                self.client,
-                self.table,
-                (attr::TOKEN_HASH, string(hash)),
-                &e,
-            )
+    /// Those of these sessions that exist, read consistently (at most 100).
+    pub async fn find_all(&self, hashes: &[String]) -> Result<Vec<Session>, StoreError> {
+        let keys = hashes
+            .iter()
+            .map(|hash| Item::from([(attr::TOKEN_HASH.into(), string(hash))]))
+            .collect();
+        super::batch_get(self.client, self.table, keys)
             .await?
-            {
-                Conditional::Updated(_) => refreshed += 1,
-                Conditional::Refused(_) => {} // ended meanwhile
-            }
-        }
-        Ok(refreshed)
+            .iter()
+            .map(session_from)
+            .collect()
     }
 
     /// One page of sessions that an expiry index says are past `cutoff` (last use or
@@ -688,13 +417,13 @@ impl Sessions<'_> {
 
     /// Deletes a session if it is expired at `now`: the condition is the exact opposite of
     /// the one that lets a session be used, so a session used meanwhile, a `remember_me`
-    /// one, or one already deleted by a concurrent run is left alone. Returns whether it
-    /// deleted.
+    /// one, or one already deleted by a concurrent run is left alone. `None` if it left
+    /// it, else what it deleted: the session's token hash and its user.
     pub async fn delete_if_expired(
         &self,
         token_hash: AttributeValue,
         now: i64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<(String, Option<i64>)>, StoreError> {
         let mut e = Expression::default();
         let (hash, remember, created, used) = (
             e.name(attr::TOKEN_HASH),
@@ -719,229 +448,28 @@ impl Sessions<'_> {
                 .set_condition_expression(e.condition_expression())
                 .set_expression_attribute_names(e.names())
                 .set_expression_attribute_values(e.values())
-                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+                .return_values(ReturnValue::AllOld)
                 .send()
         })
         .await?;
         match result {
             Ok(output) => {
                 let old = output.attributes().map(Reader);
-                if let (Some(old), Some(AttributeValue::S(hash))) = (
-                    old,
-                    output
-                        .attributes()
-                        .and_then(|item| item.get(attr::TOKEN_HASH)),
-                ) {
-                    if let Some(user_id) = old.opt_num(attr::USER_ID)? {
-                        self.unlist(user_id, std::slice::from_ref(hash)).await?;
-                    }
-                }
-                Ok(true)
+                let hash = old.as_ref().and_then(|old| old.opt_str(attr::TOKEN_HASH));
+                let user = old
+                    .as_ref()
+                    .map(|old| old.opt_num(attr::USER_ID))
+                    .transpose()?;
+                Ok(Some((hash.unwrap_or_default().to_owned(), user.flatten())))
             }
             Err(error)
                 if error
                     .as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
-                Ok(false)
+                Ok(None)
             }
             Err(error) => Err(error.into()),
         }
-    }
-
-    /// Ends every session of a user (on deactivation or sign-out everywhere), as the
-    /// account's listing has them (a consistent read: every session opened before it is
-    /// there), and takes them off it. Returns how many there were.
-    pub async fn end_all_for_user(&self, user_id: i64) -> Result<usize, StoreError> {
-        self.end_all_for_user_but(user_id, None).await
-    }
-
-    /// [`Sessions::end_all_for_user`] with its `audit` record (for an operator's ending,
-    /// the count filled in here): the sessions' deletes, their listings' and the record,
-    /// in one transaction. An account listing more sessions than a transaction holds ends
-    /// them in several, the record with the first, which carries the whole count. Returns
-    /// how many the account listed.
-    pub async fn end_all_for_user_recorded(
-        &self,
-        user_id: i64,
-        audit: &AuditEntry,
-    ) -> Result<usize, StoreError> {
-        let hashes = self.listed(user_id).await?;
-        let entry = AuditEntry {
-            count: Some(hashes.len() as i64),
-            ..audit.clone()
-        };
-        if hashes.is_empty() {
-            return self.db.audit().record(&entry).await.map(|()| 0);
-        }
-        let mut record = Some(entry);
-        for chunk in hashes.chunks(ENDINGS_PER_TRANSACTION) {
-            let mut steps = Steps::default();
-            for hash in chunk {
-                let key = (attr::TOKEN_HASH, string(hash));
-                steps.push(
-                    Step::Session,
-                    Expression::default().delete_step(self.table, key)?,
-                );
-                steps.push(Step::Session, self.unlist_step(user_id, hash)?);
-            }
-            if let Some(entry) = record.take() {
-                steps.push(Step::Audit, self.db.audit().put(&entry)?);
-            }
-            match steps.run(self.client, &PRIORITY).await? {
-                Outcome::Written => {}
-                Outcome::Conflict => return Err(StoreError::Busy("ending a user's sessions")),
-                refused => {
-                    return Err(StoreError::Malformed(format!(
-                        "ending user {user_id}'s sessions was refused ({refused:?})"
-                    )));
-                }
-            }
-        }
-        Ok(hashes.len())
-    }
-
-    /// [`Sessions::end_all_for_user`] but for the session `kept` (the caller's).
-    pub async fn end_all_for_user_but(
-        &self,
-        user_id: i64,
-        kept: Option<&str>,
-    ) -> Result<usize, StoreError> {
-        let mut hashes = self.listed(user_id).await?;
-        hashes.retain(|hash| Some(hash.as_str()) != kept);
-        let mut ended = 0;
-        let (client, table) = (self.client, self.table);
-        let mut deletes = futures_util::stream::iter(hashes.iter().cloned())
-            .map(|hash| async move {
-                send_through_conflicts("ending a user's sessions", || {
-                    client
-                        .delete_item()
-                        .table_name(table)
-                        .key(attr::TOKEN_HASH, string(&hash))
-                        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
-                        .send()
-                })
-                .await
-            })
-            .buffer_unordered(CONCURRENT_WRITES);
-        while let Some(deleted) = deletes.next().await {
-            if deleted??.attributes().is_some() {
-                ended += 1;
-            }
-        }
-        self.unlist(user_id, &hashes).await?;
-        Ok(ended)
-    }
-
-    fn listings(&self) -> &str {
-        &self.db.tables.account_sessions
-    }
-
-    /// The transaction step that lists a user's new session on their account.
-    fn list_step(&self, user_id: i64, session: &Session) -> Result<TransactWriteItem, StoreError> {
-        let mut item = listing_key(user_id, &session.token_hash);
-        if let Some(expires) = ttl_of(session) {
-            item.insert(listing::EXPIRES.into(), number(expires));
-        }
-        let put = Put::builder()
-            .table_name(self.listings())
-            .set_item(Some(item))
-            .build()?;
-        Ok(TransactWriteItem::builder().put(put).build())
-    }
-
-    /// The transaction step that takes a session off its user's listing.
-    fn unlist_step(&self, user_id: i64, token_hash: &str) -> Result<TransactWriteItem, StoreError> {
-        let delete = Delete::builder()
-            .table_name(self.listings())
-            .set_key(Some(listing_key(user_id, token_hash)))
-            .build()?;
-        Ok(TransactWriteItem::builder().delete(delete).build())
-    }
-
-    /// Takes ended sessions off their user's listing.
-    async fn unlist(&self, user_id: i64, hashes: &[String]) -> Result<(), StoreError> {
-        let (client, table) = (self.client, self.listings());
-        let keys: Vec<Item> = hashes.iter().map(|h| listing_key(user_id, h)).collect();
-        futures_util::stream::iter(keys)
-            .map(|key| async move {
-                send_through_conflicts("unlisting a session", || {
-                    client
-                        .delete_item()
-                        .table_name(table)
-                        .set_key(Some(key.clone()))
-                        .send()
-                })
-                .await??;
-                Ok::<_, StoreError>(())
-            })
-            .buffer_unordered(CONCURRENT_WRITES)
-            .try_collect()
-            .await
-    }
-
-    /// The hashes of the sessions a user's listing has, read consistently: every session
-    /// opened before the read is there. Those an earlier release listed in the account's
-    /// item move to the listing first.
-    async fn listed(&self, user_id: i64) -> Result<Vec<String>, StoreError> {
-        self.move_legacy_listing(user_id).await?;
-        let (client, table) = (self.client, self.listings());
-        let items = every_page(|start| async move {
-            let page = client
-                .query()
-                .table_name(table)
-                .key_condition_expression("#user = :user")
-                .projection_expression("#hash")
-                .expression_attribute_names("#user", listing::USER_ID)
-                .expression_attribute_names("#hash", listing::TOKEN_HASH)
-                .expression_attribute_values(":user", number(user_id))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            Ok((page.items.unwrap_or_default(), page.last_evaluated_key))
-        })
-        .await?;
-        items
-            .iter()
-            .map(|item| Ok(Reader(item).str(listing::TOKEN_HASH)?.to_owned()))
-            .collect()
-    }
-
-    /// Moves the sessions an earlier release listed in the account's item to the listing,
-    /// those that still exist, each with its TTL (that list also kept sessions already
-    /// signed out or cleaned up). The listings are written first and the list emptied
-    /// after, so that a failure in between leaves a session listed twice, never unlisted;
-    /// the next reading finishes the move.
-    async fn move_legacy_listing(&self, user_id: i64) -> Result<(), StoreError> {
-        let legacy = self.db.users().legacy_session_hashes(user_id).await?;
-        if legacy.is_empty() {
-            return Ok(());
-        }
-        let mut listings = Vec::new();
-        for chunk in legacy.chunks(100) {
-            let keys = chunk
-                .iter()
-                .map(|hash| Item::from([(attr::TOKEN_HASH.into(), string(hash))]))
-                .collect();
-            for item in super::batch_get(self.client, self.table, keys).await? {
-                let session = session_from(&item)?;
-                let mut listing = listing_key(user_id, &session.token_hash);
-                if let Some(expires) = ttl_of(&session) {
-                    listing.insert(listing::EXPIRES.into(), number(expires));
-                }
-                listings.push(listing);
-            }
-        }
-        let (client, table) = (self.client, self.listings());
-        futures_util::stream::iter(listings)
-            .map(|listing| put(client, table, listing, "listing a session"))
-            .buffer_unordered(CONCURRENT_WRITES)
-            .try_collect::<()>()
-            .await?;
-        self.db
-            .users()
-            .forget_legacy_sessions(user_id, &legacy)
-            .await
     }
 }

@@ -2,16 +2,13 @@
 //! application, the kinds of records they have and their password hash; the email
 //! address lives in the records and in the `Emails` table, which keeps it unique.
 
-use super::sessions::profiles_value;
 use super::{
-    Backoff, Db, Expression, Item, ItemKey, Outcome, PRIORITY, Reader, Step, Steps, StoreError,
-    WriteError, number, put_new_step, string, update_if,
+    Expression, Item, ItemKey, Reader, StoreError, every_page, number, profiles, profiles_value,
+    put_new_step, string, update_if,
 };
-use crate::domain::{
-    Account, ActedOn, Application, AuditEntry, FieldChange, Grants, NewUser, Profile, Session,
-};
+use crate::domain::{Account, ActedOn, Application, NewUser, Profile};
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
-use std::collections::BTreeMap;
 
 mod attr {
     pub const ID: &str = "id";
@@ -54,18 +51,19 @@ fn account_from(item: &Item) -> Result<Account, StoreError> {
         id: read.num(attr::ID)?,
         password_hash: read.opt_str(attr::PASSWORD_HASH).map(str::to_owned),
         roles,
-        profiles: super::profiles(&read, attr::PROFILES),
+        profiles: profiles(&read, attr::PROFILES),
         password_change_required: read.bool(attr::PASSWORD_CHANGE_REQUIRED),
     })
 }
 
 pub struct Users<'a> {
-    pub(super) db: &'a Db,
+    pub(super) client: &'a Client,
+    pub(super) table: &'a str,
 }
 
 impl Users<'_> {
     fn table(&self) -> &str {
-        &self.db.tables.users
+        self.table
     }
 
     fn key(user_id: i64) -> (&'static str, AttributeValue) {
@@ -151,7 +149,6 @@ impl Users<'_> {
     /// The account with this id, read consistently.
     pub async fn account(&self, user_id: i64) -> Result<Option<Account>, StoreError> {
         let output = self
-            .db
             .client
             .get_item()
             .table_name(self.table())
@@ -162,88 +159,26 @@ impl Users<'_> {
         output.item().map(account_from).transpose()
     }
 
-    /// What a session of this user may do: their records and, per application, the
-    /// permissions of their role. `None` if there is no such user.
-    pub async fn grants(&self, user_id: i64) -> Result<Option<Grants>, StoreError> {
-        match self.account(user_id).await? {
-            Some(account) => Ok(Some(self.grants_of(&account).await?)),
-            None => Ok(None),
-        }
-    }
-
-    /// The grants of an account already read.
-    pub async fn grants_of(&self, account: &Account) -> Result<Grants, StoreError> {
-        Ok(Grants {
-            user_id: account.id,
-            profiles: account.profiles.clone(),
-            permissions: self.db.roles().permissions(&account.roles).await?,
-            password_change_required: account.password_change_required,
-        })
-    }
-
-    /// Gives a user `role` in `application`, in one transaction with its `audit` record
-    /// (the role it replaces filled in here). Returns false if there is no such user.
-    /// Open sessions keep their grants until [`Sessions::refresh_grants`] updates them.
-    ///
-    /// [`Sessions::refresh_grants`]: super::sessions::Sessions::refresh_grants
-    pub async fn grant(
+    /// The transaction step that gives a user `role` in `application`, on condition that
+    /// the role it replaces is still `old` (none: `None`), so that the audit record's old
+    /// value is the one replaced.
+    pub fn grant_step(
         &self,
         user_id: i64,
         application: Application,
         role: &str,
-        audit: &AuditEntry,
-    ) -> Result<bool, WriteError> {
-        let mut backoff = Backoff::new();
-        loop {
-            let Some(account) = self.account(user_id).await? else {
-                return Ok(false);
-            };
-            let old = account.roles.get(&application);
-            let mut e = Expression::default();
-            e.set_entry(attr::ROLES, application.slug(), string(role));
-            let (roles, entry) = (e.name(attr::ROLES), e.name(application.slug()));
-            e.condition(format!("attribute_exists({roles})"));
-            // The audit record's old role is the one this grant replaces.
-            let unchanged = match old {
-                Some(old) => format!("{roles}.{entry} = {}", e.value(string(old))),
-                None => format!("attribute_not_exists({roles}.{entry})"),
-            };
-            e.condition(unchanged);
-            let change = FieldChange {
-                old: old.map(|old| old.as_str().into()),
-                new: Some(role.into()),
-            };
-            let field = format!("roles.{}", application.slug());
-            let entry = audit.with_changes(BTreeMap::from([(field, change)]));
-            let mut steps = Steps::default();
-            steps.push(
-                Step::Record,
-                e.update_step(self.table(), Users::key(user_id))?,
-            );
-            steps.push(Step::Audit, self.db.audit().put(&entry)?);
-            match steps
-                .run_within(&self.db.client, &PRIORITY, &mut backoff)
-                .await?
-            {
-                Outcome::Written => return Ok(true),
-                // Granted or deleted meanwhile: read it again.
-                Outcome::Refused {
-                    step: Step::Record, ..
-                } if backoff.wait().await => {}
-                Outcome::Refused {
-                    step: Step::Record, ..
-                }
-                | Outcome::Conflict => {
-                    return Err(StoreError::Busy("granting a role").into());
-                }
-                Outcome::Refused { step, .. } => {
-                    return Err(StoreError::Malformed(format!(
-                        "granting a role to user {user_id} was refused at {step:?}"
-                    ))
-                    .into());
-                }
-            }
-        }
+        old: Option<&str>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut e = Expression::default();
+        e.set_entry(attr::ROLES, application.slug(), string(role));
+        let (roles, entry) = (e.name(attr::ROLES), e.name(application.slug()));
+        e.condition(format!("attribute_exists({roles})"));
+        let unchanged = match old {
+            Some(old) => format!("{roles}.{entry} = {}", e.value(string(old))),
+            None => format!("attribute_not_exists({roles}.{entry})"),
+        };
+        e.condition(unchanged);
+        e.update_step(self.table(), Users::key(user_id))
     }
 
     /// The transaction step that checks, for a new session, that the account exists and,
@@ -267,7 +202,6 @@ impl Users<'_> {
     /// The sessions an earlier release listed in the account's item, read consistently.
     pub async fn legacy_session_hashes(&self, user_id: i64) -> Result<Vec<String>, StoreError> {
         let output = self
-            .db
             .client
             .get_item()
             .table_name(self.table())
@@ -305,44 +239,6 @@ impl Users<'_> {
         e.update_step(self.table(), Users::key(user_id))
     }
 
-    /// Sets a signed-in user's new password, in one transaction with the move of their
-    /// `session` to its `successor` (a new token) and the `audit` record: on condition
-    /// that the password is still the `proven` one, that the session is still live and,
-    /// for an employee, that they are active.
-    pub async fn change_password(
-        &self,
-        session: &Session,
-        successor: &Session,
-        proven: &str,
-        new_hash: &str,
-        audit: &AuditEntry,
-    ) -> Result<(), WriteError> {
-        let user_id = successor
-            .user_id
-            .ok_or_else(|| StoreError::Malformed("a guest has no password".into()))?;
-        let mut steps = Steps::default();
-        let proof = PasswordProof::Current(proven);
-        let change = self.set_password(user_id, proof, new_hash)?;
-        steps.push(Step::Account, change);
-        for (kind, step) in self.db.sessions().rotate(session, successor)? {
-            steps.push(kind, step);
-        }
-        steps.push(Step::Audit, self.db.audit().put(audit)?);
-        match steps.run(&self.db.client, &PRIORITY).await? {
-            Outcome::Written => Ok(()),
-            Outcome::Refused {
-                step: Step::Account,
-                ..
-            } => Err(WriteError::PasswordChanged),
-            Outcome::Refused {
-                step: Step::EmployeeActive,
-                ..
-            } => Err(WriteError::Deactivated),
-            Outcome::Refused { .. } => Err(WriteError::SessionChanged),
-            Outcome::Conflict => Err(StoreError::Busy("changing a password").into()),
-        }
-    }
-
     /// The transaction step that makes `token_hash` the account's newest reset token (the
     /// one that resets), on condition that the account exists.
     pub fn hold_reset_token(
@@ -355,6 +251,29 @@ impl Users<'_> {
         let id = e.name(attr::ID);
         e.condition(format!("attribute_exists({id})"));
         e.update_step(self.table(), Users::key(user_id))
+    }
+
+    /// The accounts whose item still lists sessions as an earlier release did. This reads
+    /// the whole table: for the operator's one-off move, never a request path.
+    pub async fn with_legacy_sessions(&self) -> Result<Vec<i64>, StoreError> {
+        let (client, table) = (self.client, self.table);
+        let items = every_page(|start| async move {
+            let page = client
+                .scan()
+                .table_name(table)
+                .filter_expression("attribute_exists(#sessions)")
+                .expression_attribute_names("#sessions", attr::SESSIONS)
+                .projection_expression(attr::ID)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            Ok((page.items.unwrap_or_default(), page.last_evaluated_key))
+        })
+        .await?;
+        items
+            .iter()
+            .map(|item| Reader(item).num(attr::ID))
+            .collect()
     }
 
     /// Takes sessions off the account item's list of an earlier release.
@@ -370,7 +289,7 @@ impl Users<'_> {
         e.delete(attr::SESSIONS, AttributeValue::Ss(hashes.to_vec()));
         let id = e.name(attr::ID);
         e.condition(format!("attribute_exists({id})"));
-        update_if(&self.db.client, self.table(), Users::key(user_id), &e).await?;
+        update_if(self.client, self.table(), Users::key(user_id), &e).await?;
         Ok(())
     }
 
@@ -385,7 +304,6 @@ impl Users<'_> {
         let mut start = None;
         loop {
             let page = self
-                .db
                 .client
                 .scan()
                 .table_name(self.table())

@@ -6,13 +6,15 @@
 
 use super::notices::{Notice, send_notices};
 use super::proof::prove_account_password;
-use crate::domain::{Account, AuditAction, Limits, Profile, RecordKind, SecurityNotice};
+use super::sessions::{end_sessions, push_rotation, successor_of};
+use crate::domain::{Account, AuditAction, Limits, Profile, RecordKind, Refusal, SecurityNotice};
 use crate::error::ApiError;
 use crate::mail::Mailer;
 use crate::passwords;
 use crate::pipeline::{Ctx, Reply};
 use crate::status::Status;
-use crate::store::{Db, StoreError, sessions};
+use crate::store::users::PasswordProof;
+use crate::store::{Db, Outcome, PRIORITY, Step, Steps, StoreError};
 use crate::use_cases::sign_in::shown_with_token;
 use serde_json::json;
 
@@ -64,18 +66,36 @@ pub async fn change_password(
     let address = address_of(db, &account).await?;
     let policy_address = address.as_deref().unwrap_or_default();
     let new_hash = passwords::accept_new("new_password", new_password, policy_address).await?;
-    let (token, successor) = sessions::successor(session, ctx.now);
+    let (token, successor) = successor_of(session, ctx.now);
     // That the password changed, never what to or from.
     let audit = ctx
         .audit(AuditAction::PasswordChanged, user_id, RecordKind::User)
         .with_secret_changed("password");
-    db.users()
-        .change_password(session, &successor, stored, &new_hash, &audit)
-        .await?;
-    let ended = db
-        .sessions()
-        .end_all_for_user_but(user_id, Some(&successor.token_hash))
-        .await?;
+    let mut steps = Steps::default();
+    let proof = PasswordProof::Current(stored);
+    steps.push(
+        Step::Account,
+        db.users().set_password(user_id, proof, &new_hash)?,
+    );
+    push_rotation(db, &mut steps, session, &successor)?;
+    steps.push(Step::Audit, db.audit().put(&audit)?);
+    let refusal = match steps.run(&db.client, &PRIORITY).await? {
+        Outcome::Written => None,
+        Outcome::Refused {
+            step: Step::Account,
+            ..
+        } => Some(Refusal::PasswordChanged),
+        Outcome::Refused {
+            step: Step::EmployeeActive,
+            ..
+        } => Some(Refusal::Deactivated),
+        Outcome::Refused { .. } => Some(Refusal::SessionChanged),
+        Outcome::Conflict => return Err(StoreError::Busy("changing a password").into()),
+    };
+    if let Some(refusal) = refusal {
+        return Err(refusal.into());
+    }
+    let ended = end_sessions(db, user_id, Some(&successor.token_hash)).await?;
     if let Some(to) = &address {
         let notice = Notice {
             user_id,

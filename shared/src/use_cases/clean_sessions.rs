@@ -48,8 +48,18 @@ pub async fn clean_expired_sessions(
                 let (candidates, next) = sessions
                     .expiry_candidates(index, shard, cutoff, start)
                     .await?;
+                let listings = app.db.account_sessions();
                 let mut deletes = futures_util::stream::iter(candidates)
-                    .map(|hash| sessions.delete_if_expired(hash, now))
+                    .map(|hash| async {
+                        let deleted = sessions.delete_if_expired(hash, now).await?;
+                        // Off its account's listing too, once the session is gone.
+                        if let Some((hash, Some(user_id))) = &deleted {
+                            listings
+                                .unlist(*user_id, std::slice::from_ref(hash))
+                                .await?;
+                        }
+                        Ok::<_, StoreError>(deleted.is_some())
+                    })
                     .buffer_unordered(CONCURRENT_DELETES);
                 while let Some(deleted) = deletes.next().await {
                     if deleted? {

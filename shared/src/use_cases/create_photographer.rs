@@ -16,7 +16,7 @@ use crate::passwords;
 use crate::pipeline::{Ctx, Reply};
 use crate::status::Status;
 use crate::store::notifications::{FailedEmail, Notification};
-use crate::use_cases::retry_delay;
+use crate::use_cases::{create_employee, retry_delay};
 use crate::view::{Show, View};
 
 /// The role a new photographer holds in every application: no permissions of its own.
@@ -70,13 +70,9 @@ pub async fn create_photographer(
     };
     let photographer = Employee::new(id, &record, ctx.now);
     let data = photographer.show(view);
-    let claim = ctx.claim(Some(&data), Some(id), None)?;
+    let claim = super::claim_step(ctx, Some(&data), Some(id), None)?;
     let audit = ctx.audit(AuditAction::EmployeeCreated, id, RecordKind::Employee);
-    ctx.app
-        .db
-        .employees()
-        .create(&photographer, &record, claim, &audit)
-        .await?;
+    create_employee(ctx.app, &photographer, &record, claim, &audit).await?;
 
     let welcome = Onboarding {
         to: email.as_str(),

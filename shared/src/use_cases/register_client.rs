@@ -16,20 +16,23 @@
 //! address is taken shows in the answer, so registrations are limited, counted before
 //! anything is checked: per session and per source.
 
+use super::after_conflicts;
+use super::sessions::{new_session, push_rotation};
 use crate::attempts::{self, Person};
 use crate::domain::{
-    Application, AuditAction, Client, Email, Grants, Limits, Profile, RecordKind, Session,
+    Application, AuditAction, AuditEntry, Client, Email, FieldChange, Grants, Limits, NewUser,
+    Profile, RecordKind, Refusal, Session,
 };
 use crate::error::ApiError;
 use crate::passwords;
 use crate::pipeline::{Ctx, Repeat, Reply};
 use crate::status::Status;
-use crate::store::clients::Registration;
 use crate::store::idempotency::{Answer, IdempotencyKey};
-use crate::store::sessions;
+use crate::store::{Db, Outcome, PRIORITY, Step, Steps, StoreError};
 use crate::use_cases::proof::prove_account_password;
 use crate::use_cases::sign_in::{reopen, shown_with_token};
 use crate::view::{Show, View};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use std::collections::BTreeMap;
 
 /// The role a client holds in every application.
@@ -110,7 +113,7 @@ pub async fn register_client(
     let rotated = match session {
         Some(session) => {
             let grants = grants_after_registering(ctx, session, id).await?;
-            Some(sessions::open(
+            Some(new_session(
                 Some(&grants),
                 session.application,
                 session.remember_me,
@@ -119,6 +122,10 @@ pub async fn register_client(
         }
         None => None,
     };
+    let data = record.show(view);
+    let new_hash = rotated.as_ref().map(|(_, new)| new.token_hash.as_str());
+    let claim = super::claim_step(ctx, Some(&data), Some(id), new_hash)?;
+    let audit = ctx.audit(AuditAction::ClientRegistered, id, RecordKind::Client);
     let registration = Registration {
         record: &record,
         email: &new.email,
@@ -128,15 +135,7 @@ pub async fn register_client(
         proven_password: proven_password.as_deref(),
         session: session.zip(rotated.as_ref().map(|(_, new)| new)),
     };
-    let data = record.show(view);
-    let new_hash = rotated.as_ref().map(|(_, new)| new.token_hash.as_str());
-    let claim = ctx.claim(Some(&data), Some(id), new_hash)?;
-    let audit = ctx.audit(AuditAction::ClientRegistered, id, RecordKind::Client);
-    ctx.app
-        .db
-        .clients()
-        .register(&registration, claim, &audit)
-        .await?;
+    register(&ctx.app.db, &registration, claim, &audit).await?;
     Ok(match rotated {
         Some((token, new)) => Reply {
             data: Some(data),
@@ -144,6 +143,117 @@ pub async fn register_client(
         },
         None => Reply::data(data),
     })
+}
+
+/// A client registering: the record, the account it belongs to and the session that
+/// acts for it from then on.
+struct Registration<'a> {
+    record: &'a Client,
+    email: &'a Email,
+    /// An argon2id PHC string; never the password.
+    password_hash: &'a str,
+    roles: &'a [(Application, &'a str)],
+    /// Whether the account exists already (a user without records, signed in): the
+    /// record, the role and the password are added to it.
+    existing_account: bool,
+    /// For an existing account, the password hash it had when the caller proved they
+    /// know the password (`None`: it had none). The registration holds only while the
+    /// account's password is still that one.
+    proven_password: Option<&'a str>,
+    /// The session registering, and the one that replaces it (a new token) once the
+    /// user is a client.
+    session: Option<(&'a Session, &'a Session)>,
+}
+
+/// Registers a client as one transaction: the record, the account (created, or
+/// extended), the email claim, the registering session's replacement, the `audit` entry
+/// (its changes filled in here) and, with `claim`, the idempotency key's. A failure leaves
+/// nothing behind.
+async fn register(
+    db: &Db,
+    registration: &Registration<'_>,
+    claim: Option<TransactWriteItem>,
+    audit: &AuditEntry,
+) -> Result<(), ApiError> {
+    let (users, emails) = (db.users(), db.emails());
+    let record = registration.record;
+    let normalized = registration.email.normalized();
+    let (put, mut changes) = db.clients().put_step(record, registration.email)?;
+    for (application, role) in registration.roles {
+        let change = FieldChange {
+            old: None,
+            new: Some((*role).into()),
+        };
+        changes.insert(format!("roles.{}", application.slug()), change);
+    }
+    let mut steps = Steps::default();
+    steps.push(Step::Record, put);
+    if registration.existing_account {
+        let passwords = (registration.proven_password, registration.password_hash);
+        let profile =
+            users.add_profile(record.id, Profile::Client, registration.roles, passwords)?;
+        steps.push(Step::Account, profile).push(
+            Step::EmailClaim,
+            emails.claim_or_keep(&normalized, record.id)?,
+        );
+    } else {
+        let account = NewUser {
+            id: record.id,
+            roles: registration.roles,
+            profiles: &[Profile::Client],
+            password_hash: Some(registration.password_hash),
+            password_change_required: false,
+        };
+        steps
+            .push(Step::Record, users.put(&account, record.created_at)?)
+            .push(Step::EmailClaim, emails.claim(&normalized, record.id)?);
+    }
+    if let Some((session, new)) = registration.session {
+        push_rotation(db, &mut steps, session, new)?;
+    }
+    steps
+        .push_some(Step::IdempotencyKey, claim)
+        .push(Step::Audit, db.audit().put(&audit.with_changes(changes))?);
+    let refusal = match steps.run(&db.client, &PRIORITY).await? {
+        Outcome::Written => return Ok(()),
+        Outcome::Refused {
+            step: Step::IdempotencyKey,
+            ..
+        } => return Err(ApiError::KeyClaimed),
+        Outcome::Refused {
+            step: Step::EmailClaim,
+            ..
+        } => Refusal::EmailTaken,
+        // The session was registered or ended by another request meanwhile.
+        Outcome::Refused {
+            step: Step::Session,
+            ..
+        } => Refusal::SessionChanged,
+        Outcome::Refused {
+            step: Step::EmployeeActive,
+            ..
+        } => Refusal::Deactivated,
+        Outcome::Refused {
+            step: Step::Account,
+            ..
+        } => Refusal::PasswordChanged,
+        Outcome::Refused {
+            step: Step::Record, ..
+        } if registration.existing_account => Refusal::AlreadyRegistered,
+        Outcome::Conflict => {
+            return Err(
+                after_conflicts(db, registration.email, record.id, "registering a client").await,
+            );
+        }
+        refused => {
+            return Err(StoreError::Malformed(format!(
+                "registering user {} was refused ({refused:?})",
+                record.id
+            ))
+            .into());
+        }
+    };
+    Err(refusal.into())
 }
 
 /// The password hash of the signed-in user's account, once `given` proved it (`None` if

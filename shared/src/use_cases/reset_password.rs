@@ -16,6 +16,7 @@
 
 use super::change_password::address_of;
 use super::notices::{Notice, send_notices};
+use super::sessions::end_sessions;
 use crate::attempts::{self, Person};
 use crate::domain::{AuditAction, Email, Limits, Origin, RecordKind, SecurityNotice, Throttle};
 use crate::error::ApiError;
@@ -26,6 +27,8 @@ use crate::pipeline::{Ctx, Reply};
 use crate::status::Status;
 use crate::store::notifications::{FailedEmail, Notification};
 use crate::store::password_resets::LIFETIME;
+use crate::store::users::PasswordProof;
+use crate::store::{Db, Outcome, PRIORITY, Step, Steps, StoreError};
 use crate::tokens::{self, TokenKind};
 use serde_json::json;
 use std::time::Duration;
@@ -96,8 +99,7 @@ async fn send_reset_email(ctx: &Ctx<'_>, mailer: &Mailer, user_id: i64) {
     };
     let token = tokens::generate(TokenKind::PasswordReset);
     let hash = tokens::hash(&token);
-    let resets = db.password_resets();
-    if let Err(error) = resets.issue(user_id, &hash, ctx.now).await {
+    if let Err(error) = issue(db, user_id, &hash, ctx.now).await {
         tracing::error!(user_id, cause = %error, "password reset token not stored");
         return;
     }
@@ -122,6 +124,28 @@ async fn send_reset_email(ctx: &Ctx<'_>, mailer: &Mailer, user_id: i64) {
     let notifications = ctx.app.db.notifications();
     if let Err(error) = notifications.record(&notification, ctx.now, None).await {
         tracing::error!(user_id, cause = %error, "notification not stored");
+    }
+}
+
+/// Stores a new reset token for a user, as their newest (an older one no longer resets),
+/// in one transaction.
+async fn issue(db: &Db, user_id: i64, token_hash: &str, now: i64) -> Result<(), StoreError> {
+    let mut steps = Steps::default();
+    steps
+        .push(
+            Step::Record,
+            db.password_resets().put_step(user_id, token_hash, now)?,
+        )
+        .push(
+            Step::Account,
+            db.users().hold_reset_token(user_id, token_hash)?,
+        );
+    match steps.run(&db.client, &PRIORITY).await? {
+        Outcome::Written => Ok(()),
+        Outcome::Conflict => Err(StoreError::Busy("issuing a password reset token")),
+        refused => Err(StoreError::Malformed(format!(
+            "issuing a reset token for user {user_id} was refused ({refused:?})"
+        ))),
     }
 }
 
@@ -154,13 +178,24 @@ pub async fn reset_password(
     let audit = ctx
         .audit(AuditAction::PasswordReset, user_id, RecordKind::User)
         .with_secret_changed("password");
-    if !resets
-        .redeem(&hash, user_id, &new_hash, ctx.now, &audit)
-        .await?
-    {
-        return Err(refused());
+    // The token is used up and the password set in one transaction: on condition that the
+    // token is still there and live, and still the account's newest.
+    let mut steps = Steps::default();
+    let proof = PasswordProof::ResetToken(&hash);
+    steps
+        .push(Step::Record, resets.redeem_step(&hash, ctx.now)?)
+        .push(
+            Step::Account,
+            db.users().set_password(user_id, proof, &new_hash)?,
+        )
+        .push(Step::Audit, db.audit().put(&audit)?);
+    match steps.run(&db.client, &PRIORITY).await? {
+        Outcome::Written => {}
+        // Used, replaced or expired meanwhile: nothing was written.
+        Outcome::Refused { .. } => return Err(refused()),
+        Outcome::Conflict => return Err(StoreError::Busy("resetting a password").into()),
     }
-    let ended = db.sessions().end_all_for_user(user_id).await?;
+    let ended = end_sessions(db, user_id, None).await?;
     if let Some(to) = &address {
         let notice = Notice {
             user_id,

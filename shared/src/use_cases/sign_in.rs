@@ -8,15 +8,15 @@
 //! and per source ([`Limits`]), each attempt before its verification; past a limit, every
 //! attempt is refused until the window ends, the right password too.
 
+use super::sessions::{new_session, reissue, write_opened};
 use crate::attempts::{self, Person};
+use crate::domain::Refusal;
 use crate::domain::{Account, Email, Limits, Session};
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::pipeline::{Ctx, Repeat, Reply};
 use crate::status::Status;
-use crate::store::WriteError;
 use crate::store::idempotency::{Answer, IdempotencyKey};
-use crate::store::sessions;
 use crate::view::{Show, View};
 use serde_json::Value;
 
@@ -33,27 +33,22 @@ pub async fn open_session(
         None => (None, None),
         Some((email, password)) => {
             let account = sign_in(ctx, &email, password, limits).await?;
-            let grants = ctx.app.db.users().grants_of(&account).await?;
+            let grants = super::grants_of(&ctx.app.db, &account).await?;
             (Some(grants), Some(account))
         }
     };
-    let (token, session) = sessions::open(grants.as_ref(), ctx.application, remember_me, ctx.now);
-    let claim = ctx.claim(
+    let (token, session) = new_session(grants.as_ref(), ctx.application, remember_me, ctx.now);
+    let claim = super::claim_step(
+        ctx,
         None,
         grants.as_ref().map(|g| g.user_id),
         Some(&session.token_hash),
     )?;
-    match ctx
-        .app
-        .db
-        .sessions()
-        .put(&session, account.as_ref(), claim)
-        .await
-    {
+    match write_opened(&ctx.app.db, &session, account.as_ref(), claim).await? {
         Ok(()) => {}
         // The password was changed or reset since it was checked.
-        Err(WriteError::PasswordChanged) => return Err(mismatch()),
-        Err(error) => return Err(error.into()),
+        Err(Refusal::PasswordChanged) => return Err(mismatch()),
+        Err(refusal) => return Err(refusal.into()),
     }
     Ok(Reply::session(shown_with_token(
         &session,
@@ -82,14 +77,10 @@ pub(super) async fn reopen(
     let mut opened = answer.session_hash.clone();
     let mut attempts = 0..3;
     while let (Some(hash), Some(_)) = (opened.take(), attempts.next()) {
-        let reissued = repeat
-            .app
-            .db
-            .sessions()
-            .reissue(&hash, repeat.now, |new_hash| {
-                idempotency.move_session(&key.key_hash, &hash, new_hash)
-            })
-            .await;
+        let reissued = reissue(&repeat.app.db, &hash, repeat.now, |new_hash| {
+            idempotency.move_session(&key.key_hash, &hash, new_hash)
+        })
+        .await;
         match reissued {
             Ok(Some((token, session))) => {
                 return Ok(shown_with_token(&session, token, repeat.session_view));
@@ -101,13 +92,13 @@ pub(super) async fn reopen(
                 ));
             }
             // A concurrent repeat moved the session first: follow it.
-            Err(WriteError::KeyClaimed) => {
+            Err(ApiError::KeyClaimed) => {
                 opened = idempotency
                     .find(&key.key_hash, repeat.now)
                     .await?
                     .and_then(|recorded| recorded.answer.session_hash);
             }
-            Err(error) => return Err(error.into()),
+            Err(error) => return Err(error),
         }
     }
     Err(ApiError::reject(Status::RecordBusy))
@@ -147,8 +138,8 @@ async fn sign_in(
     }
     // A deactivated employee is refused by the write of the session itself, which holds
     // only while they are active and is checked again once written
-    // (`WriteError::Deactivated`): no read here could see a deactivation that lands
-    // before the session does.
+    // (`Refusal::Deactivated`): no read here could see a deactivation that lands before
+    // the session does.
     account.ok_or_else(mismatch)
 }
 

@@ -1,3 +1,4 @@
+use super::sessions::{end_session, end_sessions};
 use crate::error::ApiError;
 use crate::pipeline::Ctx;
 
@@ -8,9 +9,9 @@ pub async fn sign_out(ctx: &Ctx<'_>, everywhere: bool) -> Result<usize, ApiError
         .caller
         .session()
         .ok_or_else(|| ApiError::crash("signing out without a session"))?;
-    let sessions = ctx.app.db.sessions();
+    let db = &ctx.app.db;
     Ok(match session.user_id {
-        Some(user_id) if everywhere => sessions.end_all_for_user(user_id).await?,
-        _ => usize::from(sessions.end(&session.token_hash).await?),
+        Some(user_id) if everywhere => end_sessions(db, user_id, None).await?,
+        _ => usize::from(end_session(db, &session.token_hash).await?),
     })
 }

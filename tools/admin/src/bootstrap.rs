@@ -1,6 +1,7 @@
 //! The data a fresh PlanoAuth needs: the roles of each application, reference data, an
 //! application token per application and a first admin employee.
 
+use crate::operator::operator_audit;
 use planoauth::App;
 use planoauth::domain::Email;
 use planoauth::domain::ReferenceKind as Kind;
@@ -8,6 +9,7 @@ use planoauth::domain::{Application, AuditAction, Permission};
 use planoauth::domain::{Employee, NewEmployee};
 use planoauth::error::BoxError;
 use planoauth::passwords;
+use planoauth::use_cases;
 use rand::Rng;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -162,12 +164,17 @@ pub async fn create_sample_photographer(app: &App, email: &str) -> Result<Sample
 async fn create_employee(app: &App, new: &NewEmployee<'_>) -> Result<i64, BoxError> {
     let id = app.db.counters().next("users").await?;
     let now = app.clock.now();
-    let audit = crate::commands::operator_audit(now, AuditAction::EmployeeCreated, id);
-    app.db
-        .employees()
-        .create(&Employee::new(id, new, now), new, None, &audit)
+    let audit = operator_audit(now, AuditAction::EmployeeCreated, id);
+    let employee = Employee::new(id, new, now);
+    use_cases::create_employee(app, &employee, new, None, &audit)
         .await
-        .map_err(|error| format!("creating employee {}: {error}", new.email.as_str()))?;
+        .map_err(|error| {
+            format!(
+                "creating employee {}: {}",
+                new.email.as_str(),
+                error.message()
+            )
+        })?;
     Ok(id)
 }
 

@@ -1,0 +1,32 @@
+//! Why PlanoAuth refuses a change: each refusal is one documented answer to the caller
+//! (the mapping is in `error.rs`), whatever found it, a rule here or a condition that
+//! failed in DynamoDB.
+
+use super::records::ReferenceKind;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("no employee has the id {0}")]
+    UnknownEmployee(i64),
+    #[error("the email address belongs to another user")]
+    EmailTaken,
+    #[error("no {} has this id or slug", .0.name())]
+    UnknownReference(ReferenceKind),
+    #[error("the off-boarding date is before the hiring date")]
+    OffBoardedBeforeHired,
+    #[error("the user already has a record")]
+    AlreadyRegistered,
+    #[error("the session was ended or changed by another request")]
+    SessionChanged,
+    #[error("the employee is deactivated")]
+    Deactivated,
+    /// The account's password is no longer the one the request checked.
+    #[error("the password was changed meanwhile")]
+    PasswordChanged,
+    /// The account's roles are no longer the ones the request read.
+    #[error("the account's roles were changed meanwhile")]
+    GrantsChanged,
+    /// A change the caller may not make to its own record (the reason says which).
+    #[error("{0}")]
+    OwnRecord(&'static str),
+}
