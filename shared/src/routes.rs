@@ -24,6 +24,10 @@ pub struct Route {
     /// The parameters that are secrets (passwords, tokens): never kept, not even hashed
     /// into an idempotency key's fingerprint.
     pub secret_params: &'static [&'static str],
+    /// On a route that takes an `Idempotency-Key`, the secret parameter a repeat must
+    /// carry again to be answered: the password it proves against the account the first
+    /// request recorded.
+    pub repeat_proven_by: Option<&'static str>,
     /// Statuses only this route answers, besides those every route can.
     pub own_statuses: &'static [Status],
 }
@@ -80,6 +84,7 @@ pub const EMPLOYEES_UPDATE: Route = Route {
     idempotent: false,
     acts_on: Some("id"),
     secret_params: &[],
+    repeat_proven_by: None,
     own_statuses: &[],
 };
 
@@ -91,6 +96,7 @@ pub const PHOTOGRAPHERS_CREATE: Route = Route {
     idempotent: true,
     acts_on: None,
     secret_params: &["password"],
+    repeat_proven_by: Some("password"),
     own_statuses: &[Status::EmailSendFailed],
 };
 
@@ -102,6 +108,7 @@ pub const SESSIONS_CREATE: Route = Route {
     idempotent: true,
     acts_on: None,
     secret_params: &["password"],
+    repeat_proven_by: Some("password"),
     own_statuses: &[Status::TooManyAttempts],
 };
 
@@ -113,6 +120,7 @@ pub const SESSIONS_SHOW: Route = Route {
     idempotent: false,
     acts_on: None,
     secret_params: &[],
+    repeat_proven_by: None,
     own_statuses: &[],
 };
 
@@ -124,6 +132,7 @@ pub const SESSIONS_DELETE: Route = Route {
     idempotent: false,
     acts_on: None,
     secret_params: &[],
+    repeat_proven_by: None,
     own_statuses: &[],
 };
 
@@ -135,6 +144,7 @@ pub const USERS_CLIENT_REGISTER: Route = Route {
     idempotent: true,
     acts_on: None,
     secret_params: &["password", "current_password"],
+    repeat_proven_by: Some("password"),
     own_statuses: &[Status::TooManyAttempts],
 };
 
@@ -146,6 +156,7 @@ pub const USERS_PASSWORD_UPDATE: Route = Route {
     idempotent: false,
     acts_on: None,
     secret_params: &["current_password", "new_password"],
+    repeat_proven_by: None,
     own_statuses: &[Status::TooManyAttempts],
 };
 
@@ -157,6 +168,7 @@ pub const USERS_PASSWORD_FORGOT: Route = Route {
     idempotent: false,
     acts_on: None,
     secret_params: &[],
+    repeat_proven_by: None,
     own_statuses: &[Status::TooManyAttempts],
 };
 
@@ -168,6 +180,7 @@ pub const USERS_PASSWORD_RESET: Route = Route {
     idempotent: false,
     acts_on: None,
     secret_params: &["reset_token", "new_password"],
+    repeat_proven_by: None,
     own_statuses: &[],
 };
 
@@ -241,6 +254,12 @@ mod tests {
             );
         }
         assert_eq!(EMPLOYEES_UPDATE.acts_on, Some("id"));
+        for route in ALL {
+            if let Some(proof) = route.repeat_proven_by {
+                assert!(route.idempotent, "{}", route.path);
+                assert!(route.secret_params.contains(&proof), "{}", route.path);
+            }
+        }
     }
 
     #[test]
