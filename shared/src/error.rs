@@ -177,6 +177,53 @@ mod tests {
     }
 
     #[test]
+    fn every_refusal_is_a_documented_answer_naming_what_was_refused() {
+        use crate::domain::ReferenceKind;
+        let cases = [
+            (Refusal::UnknownEmployee(7), Status::InvalidParam, "`id`"),
+            (Refusal::EmailTaken, Status::InvalidParam, "`email`"),
+            (
+                Refusal::UnknownReference(ReferenceKind::Department),
+                Status::InvalidParam,
+                "`department`",
+            ),
+            (
+                Refusal::OffBoardedBeforeHired,
+                Status::InvalidParam,
+                "`date_off_boarded`",
+            ),
+            (
+                Refusal::AlreadyRegistered,
+                Status::PermissionDenied,
+                "record",
+            ),
+            (Refusal::SessionChanged, Status::InvalidToken, ""),
+            (
+                Refusal::Deactivated,
+                Status::PermissionDenied,
+                "deactivated",
+            ),
+            (
+                Refusal::OwnRecord("for someone else"),
+                Status::PermissionDenied,
+                "someone else",
+            ),
+            // Sending it again checks against what changed: nothing was written.
+            (Refusal::PasswordChanged, Status::RecordBusy, ""),
+            (Refusal::GrantsChanged, Status::RecordBusy, ""),
+        ];
+        for (refusal, status, named) in cases {
+            let error = ApiError::from(refusal);
+            assert_eq!(error.status(), status, "{refusal:?}");
+            assert!(
+                error.message().contains(named),
+                "{refusal:?}: {}",
+                error.message()
+            );
+        }
+    }
+
+    #[test]
     fn a_crash_never_shows_its_cause() {
         let crash = ApiError::crash("table planoauth-Sessions is gone");
         assert_eq!(crash.status(), Status::ApplicationCrash);
