@@ -65,16 +65,21 @@ cases+=("sessions-create:sessions-create sign-in=$STACK_DIR/sign-in.event.json")
 # The warm processes' warnings and errors, kept for a look after the run.
 export BENCH_LOGS="$root/.local/bench-logs"
 rm -rf "$BENCH_LOGS" && mkdir -p "$BENCH_LOGS"
-python3 scripts/bench.py target/release "${RUNS:-21}" "${WARM:-1000}" "${cases[@]}"
-echo "(the warm processes' logs: .local/bench-logs/)"
-echo
-echo "release binaries (x86_64, stripped):"
-for binary in bench-hello bench-naive "${functions[@]}"; do
-    printf '  %-24s %6.2f MB\n' "$binary" "$(echo "$(stat -c %s "target/release/$binary") / 1000000" | bc -l)"
-done
+# What it prints is also the current figures of docs/performance.md.
+{
+    python3 scripts/bench.py target/release "${RUNS:-21}" "${WARM:-1000}" "${cases[@]}"
+    echo "(the warm processes' logs: .local/bench-logs/)"
+    echo
+    echo "release binaries (x86_64, stripped):"
+    for binary in bench-hello bench-naive "${functions[@]}"; do
+        printf '  %-24s %6.2f MB\n' "$binary" "$(echo "$(stat -c %s "target/release/$binary") / 1000000" | bc -l)"
+    done
 
-echo
-cargo build --quiet --locked -p local-api -p planoauth-load
-port=$(free_port)
-start_local_api "$port" "$STACK_DIR/api.log"
-target/debug/planoauth-load --url "http://127.0.0.1:$port" --token "$token" --scenario sign-in-timing
+    echo
+    cargo build --quiet --locked -p local-api -p planoauth-load
+    port=$(free_port)
+    start_local_api "$port" "$STACK_DIR/api.log"
+    target/debug/planoauth-load --url "http://127.0.0.1:$port" --token "$token" --scenario sign-in-timing
+    kill "$LOCAL_API_PID" 2>/dev/null || true
+} | tee "$STACK_DIR/report.txt"
+python3 scripts/report.py bench "$STACK_DIR/report.txt"

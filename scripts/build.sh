@@ -22,4 +22,6 @@ for function in "${functions[@]}"; do packages+=(--package "$function"); done
 cargo lambda build --release --arm64 --locked "${packages[@]}"
 
 echo
-python3 scripts/artefacts.py "${functions[@]}"
+mkdir -p .local
+python3 scripts/artefacts.py "${functions[@]}" | tee .local/build-report.txt
+python3 scripts/report.py build .local/build-report.txt

@@ -27,18 +27,21 @@ faults() {
         -H 'Content-Type: application/json' -d "{\"tables\": \"$prefix\", $1}"
 }
 
-for setting in "off" "on"; do
-    if [ "$setting" = off ]; then
-        faults '"transaction_ms": 0, "throttle_rate": 0, "error_rate": 0'
-    else
-        faults '"transaction_ms": 10, "throttle_rate": 0.05, "error_rate": 0.03'
-    fi
-    for scenario in one-record own-records; do
-        target/debug/planoauth-load --url "http://127.0.0.1:$port" --token "$PLANOAUTH_TOKEN" \
-            --scenario "$scenario" --clients "${CLIENTS:-8}" --seconds "${DURATION:-12}" \
-            --label "faults $setting"
+{
+    for setting in "off" "on"; do
+        if [ "$setting" = off ]; then
+            faults '"transaction_ms": 0, "throttle_rate": 0, "error_rate": 0'
+        else
+            faults '"transaction_ms": 10, "throttle_rate": 0.05, "error_rate": 0.03'
+        fi
+        for scenario in one-record own-records; do
+            target/debug/planoauth-load --url "http://127.0.0.1:$port" --token "$PLANOAUTH_TOKEN" \
+                --scenario "$scenario" --clients "${CLIENTS:-8}" --seconds "${DURATION:-12}" \
+                --label "faults $setting"
+        done
     done
-done
-echo
-echo "what the local DynamoDB injected: $(curl -fsS "$AWS_ENDPOINT_URL/_local/faults?tables=$prefix" |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["injected"])')"
+    echo
+    echo "what the local DynamoDB injected: $(curl -fsS "$AWS_ENDPOINT_URL/_local/faults?tables=$prefix" |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["injected"])')"
+} | tee "$STACK_DIR/report.txt"
+python3 scripts/report.py load "$STACK_DIR/report.txt"

@@ -20,4 +20,5 @@ port=$(free_port)
 install_local target/debug/planoauth-admin "$prefix" "http://127.0.0.1:$port" "$STACK_DIR/bootstrap.json"
 start_local_api "$port" "$STACK_DIR/api.log"
 "$root/.venv/bin/python" scripts/soak.py "http://127.0.0.1:$port" "$PLANOAUTH_TOKEN" "$prefix" \
-    "$(cat "$STACK_DIR/moto.pid")" "${MINUTES:-30}"
+    "$(cat "$STACK_DIR/moto.pid")" "${MINUTES:-30}" | tee "$STACK_DIR/report.txt"
+python3 scripts/report.py soak "$STACK_DIR/report.txt"

@@ -12,7 +12,7 @@
 # (default 127.0.0.1; `STACK_HOST=0.0.0.0 make run` lets a container on Docker's bridge
 # reach it, for `make invoke INVOKE_WITH=sam` on Linux: opt-in). STACK_DIR is where the stack keeps its
 # pid, log and stack.env (default .local/stack), so `make run` and `make test` each have
-# their own stack. LOCAL_DYNAMODB_* set what DynamoDB's emulation does (see the README):
+# their own stack. LOCAL_DYNAMODB_* set what DynamoDB's emulation does (see docs/development.md):
 # LOCAL_DYNAMODB_TRANSACTION_MS (default 10; 0 turns conflicts off),
 # LOCAL_DYNAMODB_THROTTLE_RATE, LOCAL_DYNAMODB_ERROR_RATE, LOCAL_DYNAMODB_LATENCY_MS,
 # LOCAL_DYNAMODB_STALL_RATE and LOCAL_DYNAMODB_STALL_MS.

@@ -28,7 +28,7 @@ pub enum Access {
 }
 
 impl Access {
-    /// How the README's route table says it.
+    /// How the API reference's route table (docs/api.md) says it.
     pub fn describe(self) -> String {
         match self {
             Access::Permission(p) => format!("role or application token with `{}`", p.name()),

@@ -1,5 +1,5 @@
 //! The route registry: every route PlanoAuth serves, declared once. `template.yaml`, the
-//! local server and the README are checked against this list by the tests.
+//! local server and the API reference (docs/api.md) are checked against this list by the tests.
 
 use crate::authorise::Access;
 use crate::domain::Permission;

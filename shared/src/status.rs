@@ -1,5 +1,5 @@
 //! The status catalogue: every status a PlanoAuth response can carry, with its HTTP code
-//! and its message. This is the one place they are defined; the README's table and the
+//! and its message. This is the one place they are defined; the API reference's table and the
 //! tests read them from here.
 
 /// A documented response status. The slug is the `status` field of the envelope.

@@ -2,7 +2,7 @@
 //! `PlanoAuth` namespace watches a metric some function writes (`shared/src/metrics.rs`)
 //! under dimensions it writes it with, so that no alarm waits on a name nothing emits;
 //! every alarm notifies the alerts topic; every function has an Errors and a Throttles
-//! alarm; README.md describes every other alarm. Reads files only: no stack needed.
+//! alarm; docs/operating.md describes every other alarm. Reads files only: no stack needed.
 
 // A panic is how a test reports a failure.
 #![allow(clippy::unwrap_used)]
@@ -196,8 +196,8 @@ fn every_function_has_an_errors_and_a_throttles_alarm() {
 }
 
 #[test]
-fn the_readme_describes_every_alarm_but_the_per_function_ones() {
-    let readme = std::fs::read_to_string(repository_root().join("README.md")).unwrap();
+fn the_operating_guide_describes_every_alarm_but_the_per_function_ones() {
+    let readme = std::fs::read_to_string(repository_root().join("docs/operating.md")).unwrap();
     let resources = resources();
     let functions: Vec<String> = of_type(&resources, "AWS::Serverless::Function")
         .into_iter()
@@ -210,7 +210,7 @@ fn the_readme_describes_every_alarm_but_the_per_function_ones() {
         });
         assert!(
             per_function || readme.contains(&format!("`{alarm}`")),
-            "README.md does not describe {alarm}"
+            "docs/operating.md does not describe {alarm}"
         );
     }
 }

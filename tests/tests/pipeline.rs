@@ -102,9 +102,9 @@ async fn a_panicking_handler_answers_application_crash() {
 }
 
 #[test]
-fn the_readme_lists_every_route_and_every_status_with_its_code() {
+fn the_api_reference_lists_every_route_and_every_status_with_its_code() {
     let readme =
-        std::fs::read_to_string(planoauth_tests::repository_root().join("README.md")).unwrap();
+        std::fs::read_to_string(planoauth_tests::repository_root().join("docs/api.md")).unwrap();
     for route in routes::ALL {
         let row = format!(
             "| `{}` | `{}` | {} |",
@@ -112,11 +112,17 @@ fn the_readme_lists_every_route_and_every_status_with_its_code() {
             route.function,
             route.access.describe()
         );
-        assert!(readme.contains(&row), "README lacks the route row {row}");
+        assert!(
+            readme.contains(&row),
+            "docs/api.md lacks the route row {row}"
+        );
     }
     for status in Status::ALL {
         let row = format!("| `{}` | {} |", status.slug(), status.http_code());
-        assert!(readme.contains(&row), "README lacks the status row {row}");
+        assert!(
+            readme.contains(&row),
+            "docs/api.md lacks the status row {row}"
+        );
     }
 }
 
