@@ -1,5 +1,5 @@
-# What the local scripts share (stack.sh, tools.sh, build.sh, run-local.sh, fuzz.sh,
-# bench.sh, load.sh): source it.
+# What the local scripts share (stack.sh, tools.sh, build.sh, run-local.sh, test.sh,
+# fuzz.sh, invoke.sh, bench.sh, load.sh, soak.sh): source it.
 
 # ensure_venv DIR REQUIREMENTS
 # A virtualenv at DIR holding exactly the pinned REQUIREMENTS: installed when missing and

@@ -37,7 +37,9 @@ every table) and can be changed at run time for the tables of one name prefix:
     POST   /_local/faults   {"tables": PREFIX, "transaction_ms": 20, "throttle_rate": 0.05,
                              "error_rate": 0.03, "latency_ms": 0, "stall_rate": 0,
                              "stall_ms": 3000, "stall_next": {"operation": "PutItem",
-                             "count": 1}}
+                             "count": 1, "table": "Employees"}}
+                            (`table`, optional: only calls on a table whose name
+                            contains it)
                             sets the rule for tables named PREFIX...; fields left out
                             keep the default rule's values
     DELETE /_local/faults?tables=PREFIX   removes that rule
@@ -473,7 +475,9 @@ class LocalDynamoDb:
         stall = False
         with self.state:
             planned = rule.stall_next
-            if planned.get("operation") == operation and planned.get("count", 0) > 0:
+            table = planned.get("table")
+            on_table = table is None or any(table in name for name in tables)
+            if planned.get("operation") == operation and on_table and planned.get("count", 0) > 0:
                 planned["count"] -= 1
                 stall = True
         if stall or (operation in WRITES and random.random() < rule.stall_rate):

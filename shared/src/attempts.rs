@@ -60,7 +60,7 @@ pub async fn take(db: &Db, throttles: &[Throttle], now: i64) -> Result<(), ApiEr
     match db.throttles().take(throttles, now).await? {
         Taken::All => Ok(()),
         Taken::Refused => {
-            metrics::count(Metric::SignInThrottled);
+            metrics::count(Metric::AttemptsThrottled);
             Err(ApiError::reject(Status::TooManyAttempts))
         }
     }

@@ -10,6 +10,7 @@ use crate::status::Status;
 use crate::store::users::Users;
 use crate::store::{Db, ItemKey, ReadAhead};
 use crate::values::RecordId;
+use std::collections::BTreeMap;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,21 +157,7 @@ pub async fn authorise_acting_on(
         None => db.users().account(user_id).await?,
     };
     let roles = account.map(|account| account.roles).unwrap_or_default();
-    let target = db.roles().permissions_cached(&roles).await?;
-    let held: Held = match caller {
-        Caller::Session(session) => session.permissions.clone(),
-        Caller::Application(token) => Held::from([(token.application, token.permissions.clone())]),
-    };
-    if let Some((application, _)) = falls_short(&held, &target) {
-        return Err(ApiError::reject_because(
-            Status::PermissionDenied,
-            format!(
-                "The person this request acts on holds permissions in {} that the caller does \
-                 not hold there.",
-                application.slug()
-            ),
-        ));
-    }
+    holds_every_permission_of(db, caller, &roles, "The person this request acts on").await?;
     let is_caller = caller
         .session()
         .is_some_and(|session| session.user_id == Some(user_id));
@@ -179,6 +166,32 @@ pub async fn authorise_acting_on(
         roles,
         is_caller,
     }))
+}
+
+/// Refuses (`permission-denied`) a caller that lacks, in some application, a permission
+/// that `roles` hold there: no caller acts on, or creates, someone above them. `whom`
+/// begins the message.
+pub async fn holds_every_permission_of(
+    db: &Db,
+    caller: &Caller,
+    roles: &BTreeMap<Application, String>,
+    whom: &str,
+) -> Result<(), ApiError> {
+    let target = db.roles().permissions_cached(roles).await?;
+    let held: Held = match caller {
+        Caller::Session(session) => session.permissions.clone(),
+        Caller::Application(token) => Held::from([(token.application, token.permissions.clone())]),
+    };
+    match falls_short(&held, &target) {
+        None => Ok(()),
+        Some((application, _)) => Err(ApiError::reject_because(
+            Status::PermissionDenied,
+            format!(
+                "{whom} holds permissions in {} that the caller does not hold there.",
+                application.slug()
+            ),
+        )),
+    }
 }
 
 fn denied(needed: Permission, application: Application) -> ApiError {

@@ -31,8 +31,9 @@ pub enum Metric {
     /// Wrong passwords: sign-ins to an unknown address or with a wrong password, and
     /// failed proofs of a signed-in user's password.
     SignInFailures,
-    /// Sign-ins and password checks refused as `too-many-attempts`.
-    SignInThrottled,
+    /// Attempts refused as `too-many-attempts`: sign-ins, password checks, reset requests
+    /// and client registrations.
+    AttemptsThrottled,
     EmailsSent,
     /// Every email SES refused, first sends and retries alike.
     EmailsFailed,
@@ -53,7 +54,7 @@ pub enum Metric {
 impl Metric {
     pub const ALL: [Metric; 10] = [
         Metric::SignInFailures,
-        Metric::SignInThrottled,
+        Metric::AttemptsThrottled,
         Metric::EmailsSent,
         Metric::EmailsFailed,
         Metric::DynamoDbConflicts,
@@ -67,7 +68,7 @@ impl Metric {
     pub fn name(self) -> &'static str {
         match self {
             Metric::SignInFailures => "SignInFailures",
-            Metric::SignInThrottled => "SignInThrottled",
+            Metric::AttemptsThrottled => "AttemptsThrottled",
             Metric::EmailsSent => "EmailsSent",
             Metric::EmailsFailed => "EmailsFailed",
             Metric::DynamoDbConflicts => "DynamoDbConflicts",

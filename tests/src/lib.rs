@@ -524,7 +524,7 @@ impl TestEnv {
                 .expect("roles read"),
             password_change_required: account.password_change_required,
         };
-        let (token, _) = planoauth::use_cases::open_session_directly(
+        let (token, _) = planoauth::use_cases::open_session_without_sign_in(
             &self.app,
             Some(&grants),
             application,
@@ -537,7 +537,7 @@ impl TestEnv {
 
     /// A guest session: no user yet.
     pub async fn guest_session(&self) -> String {
-        let (token, _) = planoauth::use_cases::open_session_directly(
+        let (token, _) = planoauth::use_cases::open_session_without_sign_in(
             &self.app,
             None,
             Application::PlanoAuth,
@@ -628,6 +628,20 @@ impl TestEnv {
             })
             .cloned()
             .collect()
+    }
+
+    /// The reset token in the newest password reset email sent to `recipient`.
+    pub async fn emailed_reset_token(&self, recipient: &str) -> String {
+        let sent = self.sent_emails(recipient).await;
+        let body = sent
+            .iter()
+            .rev()
+            .find_map(|message| {
+                let body = message["body"].as_str()?;
+                body.contains(PASSWORD_RESET_URL).then_some(body)
+            })
+            .expect("a reset email");
+        reset_token_in(body).expect("a token in the link")
     }
 
     /// POSTs raw bytes with the given headers to the endpoint's route, on `app`.
@@ -802,51 +816,23 @@ async fn moto_get(path: &str) -> Value {
 
 /// A request to the local stack's own API, over plain HTTP/1.1; its JSON answer.
 async fn stack_request(method: &str, path: &str, body: Option<&Value>) -> Value {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("the local stack is running");
     let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = tokio::net::TcpStream::connect(host)
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let answer = planoauth_invoke::http_request(host, method, path, &body)
         .await
         .expect("the local stack answers");
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("request sent");
-    let mut response = Vec::new();
-    stream
-        .read_to_end(&mut response)
-        .await
-        .expect("response read");
-    let text = String::from_utf8_lossy(&response);
-    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    serde_json::from_str(&body).expect("the local stack answers JSON")
+    serde_json::from_str(&answer).expect("the local stack answers JSON")
 }
 
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if size == 0 || rest.len() < size {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = rest[size..].trim_start_matches("\r\n");
-    }
-    out
+/// The reset token in an email's link (`...?reset_token=...`), if it has one.
+pub fn reset_token_in(body: &str) -> Option<String> {
+    let start = body.find("reset_token=")? + "reset_token=".len();
+    let token = body[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    Some(token)
 }
 
 /// What the test binary has logged, in the production format.

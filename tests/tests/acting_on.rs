@@ -12,8 +12,7 @@ use planoauth::domain::{ActedOn, AuditAction, Email, Employee, EmployeeChanges};
 use planoauth::routes;
 use planoauth::use_cases::{EmployeeUpdate, write_employee_update};
 use planoauth_tests::{
-    Answer, PASSWORD_RESET_URL, SENDER, TestEnv, assert_status, injected, links, set_faults,
-    update_employee,
+    Answer, SENDER, TestEnv, assert_status, injected, links, set_faults, update_employee,
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -299,24 +298,6 @@ async fn the_write_holds_only_while_the_person_has_the_roles_it_was_checked_agai
     assert!(stored(&env, admin.id).await.active);
 }
 
-/// The reset token of the newest reset email sent to `email`.
-async fn emailed_reset_token(env: &TestEnv, email: &str) -> String {
-    let sent = env.sent_emails(email).await;
-    let body = sent
-        .iter()
-        .rev()
-        .find_map(|message| {
-            let body = message["body"].as_str()?;
-            body.contains(PASSWORD_RESET_URL).then_some(body)
-        })
-        .expect("a reset email");
-    let start = body.find("reset_token=").unwrap() + "reset_token=".len();
-    body[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
-        .collect()
-}
-
 fn subjects(messages: &[Value]) -> Vec<String> {
     messages
         .iter()
@@ -337,7 +318,7 @@ async fn an_address_change_ends_the_reset_token_and_tells_both_addresses() {
         )
         .await;
     assert_status(&forgot, "action-successful", 200);
-    let token_sent_before = emailed_reset_token(&env, &employee.email).await;
+    let token_sent_before = env.emailed_reset_token(&employee.email).await;
 
     let new_address = env.unique_email("new-address");
     let moved = update_employee(&env, &admin, &employee, json!({ "email": new_address })).await;

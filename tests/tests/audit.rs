@@ -309,13 +309,7 @@ async fn changing_and_resetting_a_password_record_that_it_changed_and_nothing_of
         .call(&forgot, &json!({ "token": token, "email": employee.email }))
         .await;
     assert_status(&asked, "action-successful", 200);
-    let sent = env.sent_emails(&employee.email).await;
-    let body = sent.last().unwrap()["body"].as_str().unwrap().to_owned();
-    let start = body.find("reset_token=").unwrap() + "reset_token=".len();
-    let reset_token: String = body[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
-        .collect();
+    let reset_token = env.emailed_reset_token(&employee.email).await;
     let reset = env
         .call_encoded(
             env.route(routes::USERS_PASSWORD_RESET),

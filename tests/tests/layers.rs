@@ -44,11 +44,7 @@ fn imports() -> BTreeMap<String, BTreeSet<String>> {
         let text = std::fs::read_to_string(&file).unwrap();
         let code = text.split("#[cfg(test)]").next().unwrap_or_default();
         let imported = graph.entry(module.clone()).or_default();
-        for (index, _) in code.match_indices("crate::") {
-            let name: String = code[index + "crate::".len()..]
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
+        for name in crate_names(code) {
             let target = REEXPORTS
                 .iter()
                 .find(|(reexport, _)| *reexport == name)
@@ -59,6 +55,53 @@ fn imports() -> BTreeMap<String, BTreeSet<String>> {
         }
     }
     graph
+}
+
+/// The top-level names `code` reaches through `crate::`: `crate::a::b` names `a`, and
+/// `use crate::{a::{b, c}, d}` names `a` and `d`.
+fn crate_names(code: &str) -> BTreeSet<String> {
+    let head = |path: &str| -> String {
+        path.trim()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut names = BTreeSet::new();
+    for (index, _) in code.match_indices("crate::") {
+        let rest = &code[index + "crate::".len()..];
+        let Some(list) = rest.strip_prefix('{') else {
+            names.insert(head(rest));
+            continue;
+        };
+        let (mut depth, mut item) = (0, String::new());
+        for c in list.chars() {
+            match c {
+                '}' if depth == 0 => break,
+                ',' if depth == 0 => {
+                    names.insert(head(&std::mem::take(&mut item)));
+                }
+                '{' => {
+                    depth += 1;
+                    item.push(c);
+                }
+                '}' => {
+                    depth -= 1;
+                    item.push(c);
+                }
+                _ => item.push(c),
+            }
+        }
+        names.insert(head(&item));
+    }
+    names.remove("");
+    names
+}
+
+#[test]
+fn brace_lists_name_each_of_their_modules() {
+    let code = "use crate::{a::{b, c}, d};\nfn f() { crate::e::g(); }";
+    let names: Vec<String> = crate_names(code).into_iter().collect();
+    assert_eq!(names, ["a", "d", "e"]);
 }
 
 fn collect(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
@@ -173,25 +216,7 @@ fn no_module_of_the_operator_tool_imports_itself_back() {
         let text = std::fs::read_to_string(&file).unwrap();
         let code = text.split("#[cfg(test)]").next().unwrap_or_default();
         let imported = graph.entry(module.clone()).or_default();
-        for (index, _) in code.match_indices("crate::") {
-            let name: String = code[index + "crate::".len()..]
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            if name != module {
-                imported.insert(name);
-            }
-        }
-        // `use crate::{a, b}` names several.
-        for (index, _) in code.match_indices("crate::{") {
-            let list: String = code[index + "crate::{".len()..]
-                .chars()
-                .take_while(|c| *c != '}')
-                .collect();
-            for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                imported.insert(name.split("::").next().unwrap().to_owned());
-            }
-        }
+        imported.extend(crate_names(code).into_iter().filter(|name| *name != module));
     }
     for start in graph.keys() {
         let mut seen = BTreeSet::new();

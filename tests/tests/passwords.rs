@@ -13,7 +13,9 @@ use planoauth::mail::Mailer;
 use planoauth::routes;
 use planoauth::store::password_resets::LIFETIME;
 use planoauth::use_cases::{self, ResetRequests, reset_throttles};
-use planoauth_tests::{Answer, PASSWORD_RESET_URL, TestEnv, assert_status, links, set_faults};
+use planoauth_tests::{
+    Answer, PASSWORD_RESET_URL, TestEnv, assert_status, injected, links, reset_token_in, set_faults,
+};
 use serde_json::json;
 use std::time::Duration;
 use users_password_forgot::UsersPasswordForgot;
@@ -110,20 +112,7 @@ impl Setup {
 
     /// The reset token of the newest reset email sent to `email`.
     async fn emailed_token(&self, email: &str) -> String {
-        let sent = self.env.sent_emails(email).await;
-        let body = sent
-            .iter()
-            .rev()
-            .find_map(|message| {
-                let body = message["body"].as_str()?;
-                body.contains(PASSWORD_RESET_URL).then_some(body)
-            })
-            .expect("a reset email");
-        let start = body.find("reset_token=").expect("a token in the link") + "reset_token=".len();
-        body[start..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
-            .collect()
+        self.env.emailed_reset_token(email).await
     }
 
     async fn reset_emails(&self, email: &str) -> usize {
@@ -561,4 +550,54 @@ async fn the_reset_email_goes_to_the_address_on_record_whatever_case_was_typed()
     assert_status(&s.forgot(&typed).await, "action-successful", 200);
     assert_eq!(s.reset_emails(&recorded).await, 1);
     assert!(s.env.sent_emails(&typed).await.is_empty());
+}
+
+#[tokio::test]
+async fn no_working_reset_link_goes_to_an_address_moved_while_it_was_issued() {
+    let s = setup_on(TestEnv::isolated("reset-move").await).await;
+    let employee = s
+        .env
+        .employee_with_password(&[(PlanoAuth, "staff")], Some(INITIAL))
+        .await;
+    let stalls = || async {
+        injected(&s.env.prefix).await["stalls"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let before = stalls().await;
+    // The read of the address to mail is held while an operator moves the address away:
+    // a token stored after the move must not reach the old address.
+    let stall = json!({ "operation": "GetItem", "table": "EmployeesTable", "count": 1 });
+    set_faults(
+        &s.env.prefix,
+        json!({ "stall_ms": 1500, "stall_next": stall }),
+    )
+    .await;
+    let moved_to = s.env.unique_email("moved-away");
+    let move_away = async {
+        for _ in 0..500 {
+            if stalls().await > before {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(stalls().await > before, "the read was never held");
+        let line = format!("employee update --user {} --email {moved_to}", employee.id);
+        let mailer = Mailer::new(s.env.ses.clone(), planoauth_tests::SENDER, links());
+        s.env.admin_mailing(Some(mailer), &line).await.unwrap();
+    };
+    let (forgot, ()) = tokio::join!(s.forgot(&employee.email), move_away);
+    assert_status(&forgot, "action-successful", 200);
+    for message in s.env.sent_emails(&employee.email).await {
+        let body = message["body"].as_str().unwrap_or_default();
+        let Some(token) = reset_token_in(body) else {
+            continue;
+        };
+        assert_status(&s.reset(&token, CHOSEN).await, "invalid-param", 400);
+    }
+    assert_status(
+        &s.sign_in(&moved_to, INITIAL).await,
+        "action-successful",
+        200,
+    );
 }

@@ -422,6 +422,28 @@ async fn a_role_without_the_permission_is_denied() {
 }
 
 #[tokio::test]
+async fn no_caller_creates_a_photographer_whose_role_holds_more_than_it_does() {
+    let env = TestEnv::isolated("photographer-above").await;
+    // An operator gave the photographers' role a permission in another application.
+    let line = "role put --application planoorder --role staff --permissions employees.update";
+    env.admin(line).await.unwrap();
+    let token = env
+        .application_token(PlanoAuth, &["photographers.create"])
+        .await;
+    let params = photographer(&env, &token);
+    let answer = create(&env, &params).await;
+    assert_status(&answer, "permission-denied", 403);
+    assert!(answer.message().contains("planoorder"), "{}", answer.body);
+    let email = params["email"].as_str().unwrap().to_ascii_lowercase();
+    assert_eq!(env.app.db.emails().owner(&email).await.unwrap(), None);
+    assert!(
+        env.sent_emails(params["email"].as_str().unwrap())
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
 async fn a_create_costs_at_most_three_dynamodb_calls() {
     let (env, token) = setup().await;
     let params = with(

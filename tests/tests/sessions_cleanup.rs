@@ -24,7 +24,7 @@ async fn isolated_env() -> TestEnv {
 async fn session_aged(env: &TestEnv, now: i64, age: i64, idle: i64, remember_me: bool) -> String {
     env.clock.set(now - age);
     let (token, _) =
-        planoauth::use_cases::open_session_directly(&env.app, None, PlanoAuth, remember_me)
+        planoauth::use_cases::open_session_without_sign_in(&env.app, None, PlanoAuth, remember_me)
             .await
             .unwrap();
     let mut used_at = now - age;

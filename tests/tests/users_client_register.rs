@@ -183,6 +183,7 @@ async fn an_account_with_a_password_takes_it_as_proof_before_it_changes() {
         .user_without_records_signing_in_with(Some(old_password))
         .await;
     let session = env.session(user, PlanoAuth, false).await;
+    let elsewhere = env.session(user, PlanoAuth, false).await;
     let params = client(&env, &session);
 
     let missing = register(&env, &params).await;
@@ -220,6 +221,17 @@ async fn an_account_with_a_password_takes_it_as_proof_before_it_changes() {
     assert_status(&proven, "action-successful", 200);
     assert!(signs_in(&env, &params["email"], PASSWORD).await);
     assert!(!signs_in(&env, &params["email"], old_password).await);
+    // The session opened with the old password elsewhere ended; the new one acts.
+    let show = |token: String| {
+        let env = &env;
+        async move {
+            env.call(env.route(routes::SESSIONS_SHOW), &json!({ "token": token }))
+                .await
+        }
+    };
+    assert_status(&show(elsewhere).await, "invalid-token", 401);
+    let renewed = proven.session()["token"].as_str().unwrap().to_owned();
+    assert_status(&show(renewed).await, "action-successful", 200);
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use planoauth::mail::Mailer;
 use planoauth::params::{Fields, Invalid, Param, Params};
 use planoauth::routes::{self, Route};
 use planoauth::store::{Db, ItemKey};
-use planoauth::use_cases::update_employee;
+use planoauth::use_cases::{employee_update_reads, update_employee};
 use planoauth::values::{IsoDate, Latitude, Longitude, Phone, RecordId, Skills, Text};
 use planoauth::view::{Show, View};
 use planoauth::{ApiError, Ctx, Endpoint, Reply};
@@ -25,11 +25,9 @@ pub struct EmployeesUpdate {
 impl Endpoint for EmployeesUpdate {
     const ROUTE: Route = routes::EMPLOYEES_UPDATE;
 
-    /// The record, read with the caller's token: an update that keeps the email costs
-    /// that read and one transaction.
     fn read_ahead(&self, db: &Db, params: &Params) -> Option<ItemKey> {
         let id = RecordId::from_value(params.remaining().get("id")?.clone()).ok()?;
-        Some(db.employees().key_of(id.0))
+        Some(employee_update_reads(db, id.0))
     }
 
     async fn handle(&self, ctx: &Ctx<'_>, mut params: Params) -> Result<Reply, ApiError> {

@@ -1,5 +1,5 @@
 //! The five-minute email retry (an EventBridge schedule in `template.yaml`): sends again
-//! the welcome emails SES refused, as [`planoauth::use_cases::retry_due_emails`] describes,
+//! the welcome emails and security notices SES refused, as [`planoauth::use_cases::retry_due_emails`] describes,
 //! until a margin before the invocation's deadline.
 
 use lambda_runtime::LambdaEvent;

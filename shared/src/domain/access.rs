@@ -18,6 +18,11 @@ impl Application {
         Application::PlanoX2,
     ];
 
+    /// `role` in every application, as a new account of one kind holds it.
+    pub fn everywhere(role: &str) -> [(Application, &str); 3] {
+        Application::ALL.map(|application| (application, role))
+    }
+
     pub const fn slug(self) -> &'static str {
         match self {
             Application::PlanoAuth => "planoauth",

@@ -133,7 +133,7 @@ impl Limits {
         }
         if let Some(end_user) = &origin.end_user {
             throttles.push(Throttle {
-                key: format!("{kind}:end-user:{end_user}"),
+                key: format!("{kind}:end-user:{}", end_user_network(end_user)),
                 limit: self.per_end_user,
             });
         }
@@ -144,6 +144,23 @@ impl Limits {
             });
         }
         throttles
+    }
+}
+
+/// What one end user is counted as: an IPv4 address, or the /64 network of an IPv6 one,
+/// since one subscriber holds a whole /64 and could count as a new end user with every
+/// address of it. Anything else (no address API Gateway saw, say) is counted as it is.
+fn end_user_network(address: &str) -> String {
+    match address
+        .parse::<std::net::IpAddr>()
+        .map(|ip| ip.to_canonical())
+    {
+        Ok(std::net::IpAddr::V6(ip)) => {
+            let network = u128::from(ip) & !(u128::MAX >> 64);
+            format!("{}/64", std::net::Ipv6Addr::from(network))
+        }
+        Ok(ip) => ip.to_string(),
+        Err(_) => address.to_owned(),
     }
 }
 
@@ -170,6 +187,23 @@ mod tests {
         assert_eq!(throttle.window_key(3 * HOUR - 1), "password:account:7#2");
         assert_eq!(throttle.window_key(3 * HOUR), "password:account:7#3");
         assert_eq!(throttle.expires(2 * HOUR), 4 * HOUR);
+    }
+
+    #[test]
+    fn an_ipv6_end_user_is_counted_by_its_64_network() {
+        let key = |address: &str| {
+            Limits::PASSWORDS.throttles("password", None, &Origin::direct(address))[0]
+                .key
+                .clone()
+        };
+        assert_eq!(
+            key("2001:db8:1:2:aaaa::1"),
+            "password:end-user:2001:db8:1:2::/64"
+        );
+        assert_eq!(key("2001:db8:1:2:ffff:1:2:3"), key("2001:db8:1:2::9"));
+        assert_ne!(key("2001:db8:1:2::9"), key("2001:db8:1:3::9"));
+        assert_eq!(key("::ffff:192.0.2.4"), "password:end-user:192.0.2.4");
+        assert_eq!(key("192.0.2.4"), "password:end-user:192.0.2.4");
     }
 
     #[test]

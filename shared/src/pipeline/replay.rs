@@ -17,8 +17,9 @@ use crate::tokens::TokenKind;
 /// A result, and whether it is a replay.
 type Replayed = (Result<Reply, ApiError>, bool);
 
-/// The answer of a request whose key has a record already: `None` without a key, or a
-/// record, or a token that may repeat.
+/// The answer of a request whose key has a record already. `None` (the request goes on
+/// to its handler) when it has no key, when its key has no record, or when its token is
+/// no good and not a session token (which may repeat the request that ended it).
 pub(super) async fn recorded<E: Endpoint>(
     app: &App,
     endpoint: &E,

@@ -1,7 +1,7 @@
 //! Application tokens: how a trusted server calls as one of the applications. Each token
 //! carries its own permissions; only its hash is stored.
 
-use super::{Item, ItemKey, Reader, StoreError, number, put_new, put_new_step, string};
+use super::{Item, ItemKey, Reader, StoreError, every_page, number, put_new, put_new_step, string};
 use crate::domain::{Application, ApplicationToken, Permission};
 use crate::tokens::{self, TokenKind};
 use aws_sdk_dynamodb::Client;
@@ -188,16 +188,14 @@ impl ApplicationTokens<'_> {
                 .expression_attribute_values(":id", string(id)),
             None => query.key_condition_expression("#application = :application"),
         };
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let page = query.clone().set_exclusive_start_key(start).send().await?;
-            items.extend(page.items().iter().cloned());
-            match page.last_evaluated_key() {
-                Some(key) => start = Some(key.clone()),
-                None => return Ok(items),
+        every_page(|start| {
+            let page = query.clone().set_exclusive_start_key(start);
+            async move {
+                let page = page.send().await?;
+                Ok((page.items.unwrap_or_default(), page.last_evaluated_key))
             }
-        }
+        })
+        .await
     }
 }
 

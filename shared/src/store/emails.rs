@@ -2,7 +2,7 @@
 //! write that gives a user an address claims it here in the same transaction, with a
 //! condition that it is free, so two racing requests can never both get it.
 
-use super::{Reader, StoreError, number, put_new_step, string};
+use super::{Expression, Reader, StoreError, number, put_new_step, string};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 
@@ -58,6 +58,15 @@ impl Emails<'_> {
             (attr::USER_ID.into(), number(user_id)),
         ]);
         put_new_step(self.table, item, attr::EMAIL)
+    }
+
+    /// The transaction step that checks a user still holds an address (it has not moved
+    /// to another address meanwhile), writing nothing.
+    pub fn held_by(&self, normalized: &str, user_id: i64) -> Result<TransactWriteItem, StoreError> {
+        let mut e = Expression::default();
+        let (user, value) = (e.name(attr::USER_ID), e.value(number(user_id)));
+        e.condition(format!("{user} = {value}"));
+        e.check_step(self.table, (attr::EMAIL, string(normalized)))
     }
 
     /// Frees a user's address; refuses to free one that another user holds.

@@ -22,9 +22,9 @@ pub mod users;
 
 pub(crate) use crate::dynamo::WRITE_TOKEN;
 pub use crate::dynamo::{
-    Conditional, Expression, Item, ItemKey, ReadAhead, Reader, StoreError, batch_get, every_page,
-    get_with, number, put, put_new, put_new_step, send_through_conflicts, string, update_if,
-    update_within,
+    Backoff, Conditional, Expression, Item, ItemKey, ReadAhead, Reader, StoreError, batch_get,
+    every_page, get_with, number, put, put_new, put_new_step, send_through_conflicts, string,
+    update_if, update_within,
 };
 use aws_sdk_dynamodb::Client;
 use reference::KnownReferences;

@@ -17,7 +17,8 @@ mod attr {
     pub const PROFILES: &str = "profiles";
     pub const PASSWORD_HASH: &str = "password_hash";
     /// Where releases before the account sessions table listed the account's sessions
-    /// (the hashes of their tokens); moved to that table when next read.
+    /// (the hashes of their tokens); `planoauth-admin migrate session-listings` moves them
+    /// to that table.
     pub const SESSIONS: &str = "sessions";
     /// Present (true) only while the password someone else set awaits its replacement.
     pub const PASSWORD_CHANGE_REQUIRED: &str = "password_change_required";
@@ -300,13 +301,11 @@ impl Users<'_> {
         application: Application,
         role: &str,
     ) -> Result<Vec<i64>, StoreError> {
-        let mut holders = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
+        let (client, table) = (self.client, self.table());
+        let items = every_page(|start| async move {
+            let page = client
                 .scan()
-                .table_name(self.table())
+                .table_name(table)
                 .filter_expression("#roles.#app = :role")
                 .expression_attribute_names("#roles", attr::ROLES)
                 .expression_attribute_names("#app", application.slug())
@@ -315,14 +314,13 @@ impl Users<'_> {
                 .set_exclusive_start_key(start)
                 .send()
                 .await?;
-            for item in page.items() {
-                holders.push(Reader(item).num(attr::ID)?);
-            }
-            match page.last_evaluated_key() {
-                Some(key) => start = Some(key.clone()),
-                None => return Ok(holders),
-            }
-        }
+            Ok((page.items.unwrap_or_default(), page.last_evaluated_key))
+        })
+        .await?;
+        items
+            .iter()
+            .map(|item| Reader(item).num(attr::ID))
+            .collect()
     }
 
     /// The write that adds a record's profile, its roles and a new password hash to an

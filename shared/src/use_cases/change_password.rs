@@ -95,7 +95,8 @@ pub async fn change_password(
     if let Some(refusal) = refusal {
         return Err(refusal.into());
     }
-    let ended = end_sessions(db, user_id, Some(&successor.token_hash)).await?;
+    // The change is written: its notice goes out whether or not the endings do.
+    let ended = end_sessions(db, user_id, Some(&successor.token_hash)).await;
     if let Some(to) = &address {
         let notice = Notice {
             user_id,
@@ -104,6 +105,7 @@ pub async fn change_password(
         };
         send_notices(ctx.app, mailer, &[notice], ctx.now).await;
     }
+    let ended = ended?;
     Ok(Reply {
         data: Some(json!({ "ended": ended })),
         session: Some(shown_with_token(&successor, token, ctx.session_view)),

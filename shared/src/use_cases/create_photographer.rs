@@ -6,6 +6,8 @@
 //! created: the answer is `email-send-failed` with the record, and a notification is
 //! stored for the team.
 
+use super::notices::{RefusedEmail, record_refused_email};
+use crate::authorise::holds_every_permission_of;
 use crate::domain::{
     Application, AuditAction, DEFAULT_LANGUAGE, Email, Employee, NewEmployee, RecordKind,
 };
@@ -15,7 +17,7 @@ use crate::metrics::{self, Metric};
 use crate::passwords;
 use crate::pipeline::{Ctx, Reply};
 use crate::status::Status;
-use crate::store::notifications::{FailedEmail, Notification};
+use crate::store::notifications::FailedEmail;
 use crate::use_cases::{create_employee, retry_delay};
 use crate::view::{Show, View};
 
@@ -46,11 +48,19 @@ pub async fn create_photographer(
     let NewPhotographer {
         email, password, ..
     } = &new;
+    let roles = Application::everywhere(PHOTOGRAPHER_ROLE);
+    // Whoever an operator makes the role hold, no caller creates someone above them.
+    let granted = roles
+        .map(|(application, role)| (application, role.to_owned()))
+        .into();
+    holds_every_permission_of(
+        &ctx.app.db,
+        ctx.caller,
+        &granted,
+        "The new photographer's role",
+    )
+    .await?;
     let password_hash = passwords::accept_new("password", password.clone(), email.as_str()).await?;
-    let roles: Vec<(Application, &str)> = Application::ALL
-        .iter()
-        .map(|app| (*app, PHOTOGRAPHER_ROLE))
-        .collect();
     let id = ctx.app.db.counters().next("users").await?;
     let record = NewEmployee {
         email,
@@ -80,7 +90,6 @@ pub async fn create_photographer(
         last_name: &new.last_name,
     };
     if let Err(error) = mailer.send_onboarding(&welcome).await {
-        metrics::count(Metric::EmailsFailed);
         tracing::error!(employee_id = id, cause = %error, "welcome email not sent");
         record_failed_email(ctx, id, email, &error.to_string()).await;
         return Err(ApiError::Partial {
@@ -95,23 +104,13 @@ pub async fn create_photographer(
 /// Tells the team (a notification) and a repeat of the request (its idempotency record)
 /// that the welcome email was not sent. Failing to, it logs: the answer stands.
 async fn record_failed_email(ctx: &Ctx<'_>, id: i64, email: &Email, detail: &str) {
-    let subject = format!("employee:{id}");
-    let notification = Notification {
-        kind: Status::EmailSendFailed.slug(),
-        subject: &subject,
-        recipient: Some(email.as_str()),
-        email: Some(FailedEmail::Welcome),
-        detail,
+    let refused = RefusedEmail {
+        subject: &format!("employee:{id}"),
+        to: email.as_str(),
+        email: FailedEmail::Welcome,
+        error: detail,
     };
-    if let Err(error) = ctx
-        .app
-        .db
-        .notifications()
-        .record(&notification, ctx.now, Some(ctx.now + retry_delay(0)))
-        .await
-    {
-        tracing::error!(employee_id = id, cause = %error, "notification not stored");
-    }
+    record_refused_email(ctx.app, &refused, ctx.now, Some(ctx.now + retry_delay(0))).await;
     if let Some(key) = ctx.idempotency {
         let status = Status::EmailSendFailed.slug();
         if let Err(error) = ctx

@@ -33,14 +33,16 @@ pub use register_client::{
 };
 pub use reset_password::{ResetRequests, request_password_reset, reset_password, reset_throttles};
 pub use retry_emails::{MAX_RETRIES, Retried, RetryReport, retry, retry_delay, retry_due_emails};
-pub use roles::{grant_role, migrate_session_listings};
+pub use roles::{RoleDefined, define_role, grant_role, grant_role_now, migrate_session_listings};
 pub use sessions::{
-    end_sessions, end_sessions_recorded, new_session, open_session as open_session_directly,
+    end_sessions, end_sessions_recorded, new_session, open_session_without_sign_in,
     refresh_sessions, write_opened,
 };
 pub use sign_in::{open_session, repeat_opened_session};
 pub use sign_out::sign_out;
-pub use update_employee::{EmployeeUpdate, update_employee, write_employee_update};
+pub use update_employee::{
+    EmployeeUpdate, employee_update_reads, update_employee, write_employee_update,
+};
 
 use crate::domain::{Account, Email, Grants, Refusal};
 use crate::error::ApiError;

@@ -36,24 +36,46 @@ async fn send(app: &App, mailer: &Mailer, notice: &Notice<'_>, now: i64) {
         metrics::count(Metric::EmailsSent);
         return;
     };
-    metrics::count(Metric::EmailsFailed);
     let kind = notice.slug();
     tracing::error!(user_id, notice = kind, cause = %error, "security notice not sent");
-    let subject = format!("user:{user_id}");
-    let failed = Notification {
-        kind: Status::EmailSendFailed.slug(),
-        subject: &subject,
-        recipient: Some(to),
-        email: Some(FailedEmail::Security(notice)),
-        detail: &error.to_string(),
+    let failed = RefusedEmail {
+        subject: &format!("user:{user_id}"),
+        to,
+        email: FailedEmail::Security(notice),
+        error: &error.to_string(),
     };
-    let first_retry = Some(now + retry_delay(0));
-    if let Err(error) = app
-        .db
-        .notifications()
-        .record(&failed, now, first_retry)
-        .await
-    {
-        tracing::error!(user_id, notice = kind, cause = %error, "notification not stored");
+    record_refused_email(app, &failed, now, Some(now + retry_delay(0))).await;
+}
+
+/// An email SES refused: about which record (`user:ID`, `employee:ID`), to whom, which
+/// email, and SES's answer.
+pub(super) struct RefusedEmail<'a> {
+    pub subject: &'a str,
+    pub to: &'a str,
+    pub email: FailedEmail,
+    pub error: &'a str,
+}
+
+/// Counts an email SES refused and stores it for the team as an open notification, which
+/// the retry schedule sends again from `retry_at` (`None`: never). Failing to store it, it
+/// logs: the request's answer stands.
+pub(super) async fn record_refused_email(
+    app: &App,
+    refused: &RefusedEmail<'_>,
+    now: i64,
+    retry_at: Option<i64>,
+) {
+    metrics::count(Metric::EmailsFailed);
+    let notification = Notification {
+        kind: Status::EmailSendFailed.slug(),
+        subject: refused.subject,
+        recipient: Some(refused.to),
+        email: Some(refused.email),
+        detail: refused.error,
+    };
+    let notifications = app.db.notifications();
+    if let Err(error) = notifications.record(&notification, now, retry_at).await {
+        let subject = refused.subject;
+        tracing::error!(subject, cause = %error, "notification not stored");
     }
 }

@@ -5,9 +5,10 @@
 //!   is returned in `session`, with its token).
 //! - With the session of a user who has an account but no record (told
 //!   `client-required`), it adds the client record to that account, whose password
-//!   becomes the one given; that session too is replaced by a new one. If the account
-//!   has a password, `current_password` must be it (checked as a sign-in is, and
-//!   throttled): a session alone is no proof.
+//!   becomes the one given; that session too is replaced by a new one, and the account's
+//!   other sessions end, as a password change ends them. If the account has a password,
+//!   `current_password` must be it (checked as a sign-in is, and throttled): a session
+//!   alone is no proof.
 //! - With an application token holding `clients.register`, it registers the client
 //!   directly.
 //!
@@ -17,7 +18,7 @@
 //! anything is checked: per session and per source.
 
 use super::after_conflicts;
-use super::sessions::{new_session, push_rotation};
+use super::sessions::{end_sessions, new_session, push_rotation};
 use crate::attempts::{self, Person};
 use crate::domain::{
     Application, AuditAction, AuditEntry, Client, Email, FieldChange, Grants, Limits, NewUser,
@@ -92,10 +93,7 @@ pub async fn register_client(
         Some(id) => id,
         None => ctx.app.db.counters().next("users").await?,
     };
-    let roles: Vec<(Application, &str)> = Application::ALL
-        .iter()
-        .map(|app| (*app, CLIENT_ROLE))
-        .collect();
+    let roles = Application::everywhere(CLIENT_ROLE);
     let record = Client {
         id,
         email: new.email.as_str().to_owned(),
@@ -136,6 +134,11 @@ pub async fn register_client(
         session: session.zip(rotated.as_ref().map(|(_, new)| new)),
     };
     register(&ctx.app.db, &registration, claim, &audit).await?;
+    if let (Some(user_id), Some((_, new))) = (existing_user, &rotated) {
+        // The account's password and roles changed: its other sessions, opened with the
+        // old password and holding the old roles, end as a password change ends them.
+        end_sessions(&ctx.app.db, user_id, Some(&new.token_hash)).await?;
+    }
     Ok(match rotated {
         Some((token, new)) => Reply {
             data: Some(data),
@@ -284,10 +287,9 @@ async fn grants_after_registering(
     session: &Session,
     user_id: i64,
 ) -> Result<Grants, ApiError> {
-    let roles: BTreeMap<Application, String> = Application::ALL
-        .iter()
-        .map(|application| (*application, CLIENT_ROLE.to_owned()))
-        .collect();
+    let roles: BTreeMap<Application, String> = Application::everywhere(CLIENT_ROLE)
+        .map(|(application, role)| (application, role.to_owned()))
+        .into();
     let mut profiles = session.profiles.clone();
     if !profiles.contains(&Profile::Client) {
         profiles.push(Profile::Client);

@@ -16,6 +16,7 @@
 
 use super::change_password::address_of;
 use super::notices::{Notice, send_notices};
+use super::notices::{RefusedEmail, record_refused_email};
 use super::sessions::end_sessions;
 use crate::attempts::{self, Person};
 use crate::domain::{AuditAction, Email, Limits, Origin, RecordKind, SecurityNotice, Throttle};
@@ -24,8 +25,7 @@ use crate::mail::Mailer;
 use crate::metrics::{self, Metric};
 use crate::passwords;
 use crate::pipeline::{Ctx, Reply};
-use crate::status::Status;
-use crate::store::notifications::{FailedEmail, Notification};
+use crate::store::notifications::FailedEmail;
 use crate::store::password_resets::LIFETIME;
 use crate::store::users::PasswordProof;
 use crate::store::{Db, Outcome, PRIORITY, Step, Steps, StoreError};
@@ -68,18 +68,19 @@ pub async fn request_password_reset(
     let db = &ctx.app.db;
     let throttles = reset_throttles(&email, ctx.origin, &pacing.limits);
     attempts::take(db, &throttles, ctx.now).await?;
-    if let Some(user_id) = db.emails().owner(&email.normalized()).await? {
-        send_reset_email(ctx, mailer, user_id).await;
+    let address = email.normalized();
+    if let Some(user_id) = db.emails().owner(&address).await? {
+        send_reset_email(ctx, mailer, user_id, &address).await;
     }
     tokio::time::sleep_until(answer_at).await;
     Ok(Reply::default())
 }
 
-/// Issues a reset token for an account and emails it to the address its record holds. A
-/// failure is the team's to know (a log line, and a notification when the email fails)
-/// and never the caller's, whose answer would otherwise tell that the address has an
-/// account.
-async fn send_reset_email(ctx: &Ctx<'_>, mailer: &Mailer, user_id: i64) {
+/// Issues a reset token for the account that holds `requested` (normalised) and emails it
+/// to the address its record holds. A failure is the team's to know (a log line, and a
+/// notification when the email fails) and never the caller's, whose answer would
+/// otherwise tell that the address has an account.
+async fn send_reset_email(ctx: &Ctx<'_>, mailer: &Mailer, user_id: i64, requested: &str) {
     let db = &ctx.app.db;
     let address = match db.users().account(user_id).await {
         Ok(Some(account)) => address_of(db, &account).await,
@@ -99,9 +100,20 @@ async fn send_reset_email(ctx: &Ctx<'_>, mailer: &Mailer, user_id: i64) {
     };
     let token = tokens::generate(TokenKind::PasswordReset);
     let hash = tokens::hash(&token);
-    if let Err(error) = issue(db, user_id, &hash, ctx.now).await {
-        tracing::error!(user_id, cause = %error, "password reset token not stored");
-        return;
+    match issue(db, user_id, requested, &hash, ctx.now).await {
+        Ok(true) => {}
+        Ok(false) => {
+            // Moved meanwhile; the move ended any token issued before it.
+            tracing::info!(
+                user_id,
+                "the address moved before its reset token was stored"
+            );
+            return;
+        }
+        Err(error) => {
+            tracing::error!(user_id, cause = %error, "password reset token not stored");
+            return;
+        }
     }
     let Err(error) = mailer
         .send_password_reset(&address, &token, LIFETIME / 60)
@@ -110,26 +122,29 @@ async fn send_reset_email(ctx: &Ctx<'_>, mailer: &Mailer, user_id: i64) {
         metrics::count(Metric::EmailsSent);
         return;
     };
-    metrics::count(Metric::EmailsFailed);
     tracing::error!(user_id, cause = %error, "password reset email not sent");
-    let subject = format!("user:{user_id}");
-    let notification = Notification {
-        kind: Status::EmailSendFailed.slug(),
-        subject: &subject,
-        recipient: Some(&address),
+    let refused = RefusedEmail {
+        subject: &format!("user:{user_id}"),
+        to: &address,
         // Not sent again: its token exists only as a hash, and lapses in half an hour.
-        email: Some(FailedEmail::PasswordReset),
-        detail: &error.to_string(),
+        email: FailedEmail::PasswordReset,
+        error: &error.to_string(),
     };
-    let notifications = ctx.app.db.notifications();
-    if let Err(error) = notifications.record(&notification, ctx.now, None).await {
-        tracing::error!(user_id, cause = %error, "notification not stored");
-    }
+    record_refused_email(ctx.app, &refused, ctx.now, None).await;
 }
 
 /// Stores a new reset token for a user, as their newest (an older one no longer resets),
-/// in one transaction.
-async fn issue(db: &Db, user_id: i64, token_hash: &str, now: i64) -> Result<(), StoreError> {
+/// in one transaction that holds while the user still holds the `requested` address: an
+/// address move in between would otherwise leave a working link on its way to the old
+/// address, after the move has ended the tokens issued before it. `false`: the address
+/// is no longer theirs, and nothing was stored.
+async fn issue(
+    db: &Db,
+    user_id: i64,
+    requested: &str,
+    token_hash: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
     let mut steps = Steps::default();
     steps
         .push(
@@ -139,9 +154,14 @@ async fn issue(db: &Db, user_id: i64, token_hash: &str, now: i64) -> Result<(), 
         .push(
             Step::Account,
             db.users().hold_reset_token(user_id, token_hash)?,
-        );
+        )
+        .push(Step::EmailClaim, db.emails().held_by(requested, user_id)?);
     match steps.run(&db.client, &PRIORITY).await? {
-        Outcome::Written => Ok(()),
+        Outcome::Written => Ok(true),
+        Outcome::Refused {
+            step: Step::EmailClaim,
+            ..
+        } => Ok(false),
         Outcome::Conflict => Err(StoreError::Busy("issuing a password reset token")),
         refused => Err(StoreError::Malformed(format!(
             "issuing a reset token for user {user_id} was refused ({refused:?})"
@@ -195,7 +215,8 @@ pub async fn reset_password(
         Outcome::Refused { .. } => return Err(refused()),
         Outcome::Conflict => return Err(StoreError::Busy("resetting a password").into()),
     }
-    let ended = end_sessions(db, user_id, None).await?;
+    // The reset is written: its notice goes out whether or not the endings do.
+    let ended = end_sessions(db, user_id, None).await;
     if let Some(to) = &address {
         let notice = Notice {
             user_id,
@@ -204,5 +225,6 @@ pub async fn reset_password(
         };
         send_notices(ctx.app, mailer, &[notice], ctx.now).await;
     }
+    let ended = ended?;
     Ok(Reply::data(json!({ "ended": ended })))
 }

@@ -1,10 +1,10 @@
 //! The operator's workflows on roles and on the account sessions listing.
 
+use super::sessions::refresh_sessions;
 use crate::app::App;
-use crate::domain::{Application, AuditEntry, FieldChange};
-use crate::dynamo::Backoff;
+use crate::domain::{Application, AuditEntry, FieldChange, Permission};
 use crate::store::sessions::ttl_of;
-use crate::store::{Outcome, PRIORITY, Step, Steps, StoreError};
+use crate::store::{Backoff, Outcome, PRIORITY, Step, Steps, StoreError};
 use std::collections::BTreeMap;
 
 /// Gives a user `role` in `application`, in one transaction with its `audit` record
@@ -59,6 +59,50 @@ pub async fn grant_role(
             }
         }
     }
+}
+
+/// [`grant_role`], and the user's open sessions given the grants it brings at once.
+/// Returns how many sessions were given them (`None`: there is no such user).
+pub async fn grant_role_now(
+    app: &App,
+    user_id: i64,
+    application: Application,
+    role: &str,
+    audit: &AuditEntry,
+) -> Result<Option<usize>, StoreError> {
+    if !grant_role(app, user_id, application, role, audit).await? {
+        return Ok(None);
+    }
+    Ok(Some(refresh_sessions(app, user_id).await?.unwrap_or(0)))
+}
+
+/// What defining a role reached: the users holding it in its application, and their
+/// sessions given its new permissions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoleDefined {
+    pub holders: usize,
+    pub sessions_refreshed: usize,
+}
+
+/// Writes a role's permissions in an application and gives its holders' open sessions
+/// those permissions at once. Finding the holders scans the users table: the operator's
+/// work, never a request's.
+pub async fn define_role(
+    app: &App,
+    application: Application,
+    role: &str,
+    permissions: &[Permission],
+) -> Result<RoleDefined, StoreError> {
+    app.db.roles().put(application, role, permissions).await?;
+    let holders = app.db.users().holders_of(application, role).await?;
+    let mut sessions_refreshed = 0;
+    for user_id in &holders {
+        sessions_refreshed += refresh_sessions(app, *user_id).await?.unwrap_or(0);
+    }
+    Ok(RoleDefined {
+        holders: holders.len(),
+        sessions_refreshed,
+    })
 }
 
 /// Moves the sessions releases before the account sessions table listed in the account's

@@ -52,7 +52,7 @@ pub(crate) fn successor_of(session: &Session, now: i64) -> (String, Session) {
 
 /// Opens a session without a sign-in (for the operator's tools and the tests): a user's
 /// with `grants`, or a guest's.
-pub async fn open_session(
+pub async fn open_session_without_sign_in(
     app: &App,
     grants: Option<&Grants>,
     application: Application,

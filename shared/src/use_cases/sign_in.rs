@@ -21,8 +21,8 @@ use crate::view::{Show, View};
 use serde_json::Value;
 
 /// Opens a session: for the user whose `(email, password)` these are, or a guest's
-/// without them. The answer holds the session with its token: the only answer that
-/// ever holds one.
+/// without them. The answer holds the session with its token (as registration's and a
+/// password change's do with the session they replace the caller's with).
 pub async fn open_session(
     ctx: &Ctx<'_>,
     credentials: Option<(Email, String)>,

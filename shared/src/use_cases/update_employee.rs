@@ -18,12 +18,11 @@ use crate::domain::{
     ActedOn, AuditAction, AuditEntry, Email, Employee, EmployeeChanges, Patch, RecordKind,
     ReferenceKind, Refusal, SecurityNotice,
 };
-use crate::dynamo::{Backoff, Item};
 use crate::error::ApiError;
 use crate::mail::Mailer;
 use crate::pipeline::Ctx;
 use crate::store::employees::{self, Edit};
-use crate::store::{Outcome, PRIORITY, Step, Steps, StoreError};
+use crate::store::{Backoff, Db, Item, ItemKey, Outcome, PRIORITY, Step, Steps, StoreError};
 
 /// One update of an employee record.
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +41,13 @@ pub struct EmployeeUpdate<'a> {
     pub acted_on: Option<&'a ActedOn>,
 }
 
+/// What an update of employee `id` reads first: the record, which the pipeline may read
+/// with the caller's token, so that an update that keeps the address costs that read and
+/// one transaction.
+pub fn employee_update_reads(db: &Db, id: i64) -> ItemKey {
+    db.employees().key_of(id)
+}
+
 /// Changes an employee record on behalf of a caller the pipeline found may act on them
 /// (and while they still hold the roles it was checked against). A caller's own address
 /// and deactivation are someone else's to change. Deactivating an employee ends all of
@@ -56,7 +62,7 @@ pub async fn update_employee(
 ) -> Result<Employee, ApiError> {
     let acted_on = ctx.acted_on(id)?;
     let audit = ctx.audit(AuditAction::EmployeeUpdated, id, RecordKind::Employee);
-    let record = ctx.app.db.employees().key_of(id);
+    let record = employee_update_reads(&ctx.app.db, id);
     let update = EmployeeUpdate {
         id,
         email,
@@ -79,10 +85,12 @@ pub async fn write_employee_update(
 ) -> Result<Employee, ApiError> {
     let (employee, moved_from) = write(app, update).await?;
     let id = update.id;
-    if update.changes.active == Some(false) {
-        // A deactivated employee must not keep acting through open sessions.
-        end_sessions(&app.db, id, None).await?;
-    }
+    // A deactivated employee must not keep acting through open sessions. The update is
+    // written: its notices go out whether or not the endings do.
+    let ended = match update.changes.active {
+        Some(false) => end_sessions(&app.db, id, None).await.map(drop),
+        _ => Ok(()),
+    };
     if let Some(old) = &moved_from {
         let notices = [
             Notice {
@@ -98,6 +106,7 @@ pub async fn write_employee_update(
         ];
         send_notices(app, mailer, &notices, update.now).await;
     }
+    ended?;
     Ok(employee)
 }
 

@@ -108,8 +108,7 @@ pub async fn create_admin(app: &App, email: &str) -> Result<Admin, BoxError> {
     let email = Email::parse(email).map_err(|invalid| format!("admin email {invalid}"))?;
     let password = random_password();
     let password_hash = passwords::hash(&password)?;
-    let admin_roles: Vec<(Application, &str)> =
-        Application::ALL.iter().map(|app| (*app, "admin")).collect();
+    let admin_roles = Application::everywhere("admin");
     let new = NewEmployee {
         email: &email,
         first_name: Some("PlanoAuth"),
@@ -137,8 +136,7 @@ pub async fn create_admin(app: &App, email: &str) -> Result<Admin, BoxError> {
 /// The sample photographer of a local install (see [`Sample`]).
 pub async fn create_sample_photographer(app: &App, email: &str) -> Result<Sample, BoxError> {
     let email = Email::parse(email).map_err(|invalid| format!("sample email {invalid}"))?;
-    let staff: Vec<(Application, &str)> =
-        Application::ALL.iter().map(|app| (*app, "staff")).collect();
+    let staff = Application::everywhere(use_cases::PHOTOGRAPHER_ROLE);
     let new = NewEmployee {
         email: &email,
         first_name: Some("Sample"),

@@ -223,21 +223,14 @@ async fn role(command: RoleCommand, environment: &Environment) -> Result<Value, 
             role,
             permissions,
         } => {
-            app.db
-                .roles()
-                .put(application, &role, &permissions.0)
-                .await?;
-            // Operator-only, off every request path: finding the role's holders may scan.
-            let holders = app.db.users().holders_of(application, &role).await?;
-            let mut refreshed = 0;
-            for user_id in &holders {
-                refreshed += use_cases::refresh_sessions(&app, *user_id)
-                    .await?
-                    .unwrap_or(0);
-            }
-            Ok(
-                json!({ "application": application.slug(), "role": role, "permissions": names(&permissions.0), "holders": holders.len(), "sessions_refreshed": refreshed }),
-            )
+            let defined = use_cases::define_role(&app, application, &role, &permissions.0).await?;
+            Ok(json!({
+                "application": application.slug(),
+                "role": role,
+                "permissions": names(&permissions.0),
+                "holders": defined.holders,
+                "sessions_refreshed": defined.sessions_refreshed,
+            }))
         }
         RoleCommand::Grant {
             user,
@@ -245,13 +238,17 @@ async fn role(command: RoleCommand, environment: &Environment) -> Result<Value, 
             role,
         } => {
             let audit = operator_audit(app.clock.now(), AuditAction::RoleGranted, user);
-            if !use_cases::grant_role(&app, user, application, &role, &audit).await? {
+            let Some(refreshed) =
+                use_cases::grant_role_now(&app, user, application, &role, &audit).await?
+            else {
                 return Err(format!("there is no user {user}").into());
-            }
-            let refreshed = use_cases::refresh_sessions(&app, user).await?.unwrap_or(0);
-            Ok(
-                json!({ "user": user, "application": application.slug(), "role": role, "sessions_refreshed": refreshed }),
-            )
+            };
+            Ok(json!({
+                "user": user,
+                "application": application.slug(),
+                "role": role,
+                "sessions_refreshed": refreshed,
+            }))
         }
     }
 }

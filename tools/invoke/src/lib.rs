@@ -248,25 +248,6 @@ impl Invocation {
 const INVOCATIONS: &str = "/2015-03-31/functions/function/invocations";
 
 impl Emulator {
-    /// The emulator of this machine's architecture among those `samcli` ships, found in
-    /// the Python environment at `venv`.
-    pub fn in_venv(venv: &Path) -> Option<Emulator> {
-        let name = format!(
-            "aws-lambda-rie-{}",
-            std::env::consts::ARCH.replace("aarch64", "arm64")
-        );
-        let lib = std::fs::read_dir(venv.join("lib")).ok()?;
-        lib.filter_map(Result::ok)
-            .map(|python| {
-                python
-                    .path()
-                    .join("site-packages/samcli/local/rapid")
-                    .join(&name)
-            })
-            .find(|program| program.is_file())
-            .map(|program| Emulator { program })
-    }
-
     /// Runs `binary` under the emulator with exactly `environment` (and `PATH`), sends it
     /// `event`, and stops it once it has reported.
     pub async fn invoke(
@@ -400,9 +381,20 @@ async fn stop(mut child: Child) {
 
 /// POSTs `body` over plain HTTP/1.1 and returns the answer's body.
 pub async fn post(address: &str, path: &str, body: &str) -> Result<String, BoxError> {
+    http_request(address, "POST", path, body).await
+}
+
+/// One plain HTTP/1.1 request on a connection of its own (the emulators speak nothing
+/// more); the answer's body, de-chunked where the server chunked it.
+pub async fn http_request(
+    address: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> Result<String, BoxError> {
     let mut stream = tokio::net::TcpStream::connect(address).await?;
     let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
@@ -412,7 +404,7 @@ pub async fn post(address: &str, path: &str, body: &str) -> Result<String, BoxEr
     let text = String::from_utf8_lossy(&response);
     let (head, body) = text
         .split_once("\r\n\r\n")
-        .ok_or("the emulator's answer is not HTTP")?;
+        .ok_or("the answer is not HTTP")?;
     let body = if head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked")
