@@ -43,20 +43,23 @@ pub fn generate(kind: TokenKind) -> String {
     format!("{}{}", kind.prefix(), URL_SAFE_NO_PAD.encode(secret))
 }
 
-/// A short random identifier for records that are not secrets (a session's id).
+/// A short random identifier for records that are not secrets (a session's id, a
+/// notification's): 96 bits in lower-case hex, which an operator can pass on a command
+/// line as it is (a base64 one may begin with `-`, and read as an option).
 pub fn random_id() -> String {
     let mut bytes = [0u8; 12];
     rand::rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    hex(&bytes)
 }
 
 /// What is stored and looked up: the hex SHA-256 of the whole token. Tokens carry 256
 /// bits of entropy, so a fast hash is enough; a slow one would only cost latency.
 pub fn hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -75,6 +78,13 @@ mod tests {
         );
         assert_eq!(a.len(), "pa_ses_".len() + 43);
         assert_eq!(TokenKind::of("abc"), None);
+    }
+
+    #[test]
+    fn random_ids_never_read_as_an_option() {
+        let id = random_id();
+        assert_eq!(id.len(), 24);
+        assert!(id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
     }
 
     #[test]
