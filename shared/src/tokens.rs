@@ -84,7 +84,10 @@ mod tests {
     fn random_ids_never_read_as_an_option() {
         let id = random_id();
         assert_eq!(id.len(), 24);
-        assert!(id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(
+            id.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
     }
 
     #[test]
