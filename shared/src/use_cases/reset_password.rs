@@ -15,8 +15,7 @@
 //!   owner gets a security notice.
 
 use super::change_password::address_of;
-use super::notices::{Notice, send_notices};
-use super::notices::{RefusedEmail, record_refused_email};
+use super::notices::{Notice, RefusedEmail, record_refused_email, send_notices};
 use super::sessions::end_sessions;
 use crate::attempts::{self, Person};
 use crate::domain::{AuditAction, Email, Limits, Origin, RecordKind, SecurityNotice, Throttle};
@@ -103,7 +102,7 @@ async fn send_reset_email(ctx: &Ctx<'_>, mailer: &Mailer, user_id: i64, requeste
     match issue(db, user_id, requested, &hash, ctx.now).await {
         Ok(true) => {}
         Ok(false) => {
-            // Moved meanwhile; the move ended any token issued before it.
+            // The address moved meanwhile: nothing was stored, and nothing is sent.
             tracing::info!(
                 user_id,
                 "the address moved before its reset token was stored"
