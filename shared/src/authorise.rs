@@ -245,6 +245,7 @@ mod tests {
             },
             permissions,
             password_change_required: false,
+            proof: None,
         })
     }
 

@@ -134,10 +134,10 @@ impl Drop for DynamoDbWait {
     fn drop(&mut self) {
         if let Ok(mut waiting) = WAITING.lock() {
             waiting.in_flight = waiting.in_flight.saturating_sub(1);
-            if waiting.in_flight == 0 {
-                if let Some(since) = waiting.since.take() {
-                    waiting.total += since.elapsed();
-                }
+            if waiting.in_flight == 0
+                && let Some(since) = waiting.since.take()
+            {
+                waiting.total += since.elapsed();
             }
         }
     }

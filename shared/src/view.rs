@@ -99,6 +99,7 @@ impl Show for Session {
             "remember_me": self.remember_me,
             "expires_at": self.expires_at().map(rfc3339),
             "password_change_required": self.password_change_required,
+            "factors": self.factors(),
         });
         if view == View::InternalApps {
             let permissions: Map<String, Value> = self
@@ -115,6 +116,8 @@ impl Show for Session {
                 json!({
                     "created_at": rfc3339(self.created_at),
                     "last_used_at": rfc3339(self.last_used_at),
+                    "proved_by": self.proof.map(|proof| proof.method.slug()),
+                    "proved_at": self.proof.map(|proof| rfc3339(proof.at)),
                     "profiles": profiles,
                     "permissions": permissions,
                 }),

@@ -457,7 +457,13 @@ async fn a_sign_in_that_checked_a_password_since_changed_opens_no_session() {
         permissions: db.roles().permissions(&account.roles).await.unwrap(),
         password_change_required: account.password_change_required,
     };
-    let (_, opened) = use_cases::new_session(Some(&grants), PlanoAuth, false, s.env.now());
+    let (_, opened) = use_cases::new_session(
+        Some(&grants),
+        planoauth::domain::Method::Password,
+        PlanoAuth,
+        false,
+        s.env.now(),
+    );
     let written = use_cases::write_opened(db, &opened, Some(&account), None).await;
     assert!(
         matches!(written, Ok(Err(Refusal::PasswordChanged))),

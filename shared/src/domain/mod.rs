@@ -22,7 +22,9 @@ pub use records::{
     NewEmployee, NewUser, ReferenceKind,
 };
 pub use refusal::Refusal;
-pub use session::{ABSOLUTE_LIFETIME, Grants, IDLE_LIFETIME, Session, confirm_opened};
+pub use session::{
+    ABSOLUTE_LIFETIME, Grants, IDLE_LIFETIME, Method, Proof, RECENT_PROOF, Session, confirm_opened,
+};
 
 /// The language of a record when none is given.
 pub const DEFAULT_LANGUAGE: &str = "en";

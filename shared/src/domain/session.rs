@@ -10,6 +10,48 @@ pub const ABSOLUTE_LIFETIME: i64 = 7 * 24 * 60 * 60;
 /// ...or has not been used for this long, unless the user chose `remember_me`.
 pub const IDLE_LIFETIME: i64 = 72 * 60 * 60;
 
+/// How long a proof of who the user is stays recent: what enrolling an authenticator
+/// asks of a session (opened, or its password proved, within the last 15 minutes).
+pub const RECENT_PROOF: i64 = 15 * 60;
+
+/// How a session's user proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Password,
+    /// A passkey that verified its user (a PIN or biometric): two factors in one.
+    Passkey,
+}
+
+impl Method {
+    pub const fn slug(self) -> &'static str {
+        match self {
+            Method::Password => "password",
+            Method::Passkey => "passkey",
+        }
+    }
+
+    pub fn from_slug(slug: &str) -> Option<Method> {
+        [Method::Password, Method::Passkey]
+            .into_iter()
+            .find(|method| method.slug() == slug)
+    }
+
+    /// The factors the proof stands for.
+    pub const fn factors(self) -> u8 {
+        match self {
+            Method::Password => 1,
+            Method::Passkey => 2,
+        }
+    }
+}
+
+/// A session user's latest proof of who they are: how, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Proof {
+    pub method: Method,
+    pub at: i64,
+}
+
 /// What a user is allowed, as a session carries it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Grants {
@@ -39,15 +81,18 @@ pub struct Session {
     /// Whether the user must change their password before the session may do anything
     /// but that, show itself or end (see [`Grants`]).
     pub password_change_required: bool,
+    /// How and when the user last proved who they are (`None` for a guest).
+    pub proof: Option<Proof>,
 }
 
 impl Session {
-    /// A new session, known by its token's hash, for a user with their grants or, without
-    /// them, a guest.
+    /// A new session, known by its token's hash, for a user with their grants, proved by
+    /// `method` now, or, without grants, a guest.
     pub fn open(
         token_hash: String,
         id: String,
         grants: Option<&Grants>,
+        method: Method,
         application: Application,
         remember_me: bool,
         now: i64,
@@ -63,19 +108,35 @@ impl Session {
             profiles: grants.map(|g| g.profiles.clone()).unwrap_or_default(),
             permissions: grants.map(|g| g.permissions.clone()).unwrap_or_default(),
             password_change_required: grants.is_some_and(|g| g.password_change_required),
+            proof: grants.map(|_| Proof { method, at: now }),
         }
     }
 
     /// The same session (its id, user, grants and creation) under a new token, for its
-    /// caller once the old token has to stop working: its password changed, which ends a
-    /// required change too.
+    /// caller once the old token has to stop working: its password changed, with the
+    /// current one proved now, which ends a required change too. A passkey's proof
+    /// stays the stronger.
     pub fn successor(&self, token_hash: String, now: i64) -> Session {
+        let method = self.proof.map_or(Method::Password, |proof| proof.method);
         Session {
             token_hash,
             last_used_at: now,
             password_change_required: false,
+            proof: self.user_id.map(|_| Proof { method, at: now }),
             ..self.clone()
         }
+    }
+
+    /// Whether the user proved who they are within [`RECENT_PROOF`] of `now`: what adding
+    /// a way to sign in asks, so that a session someone else picked up cannot.
+    pub fn recently_proven(&self, now: i64) -> bool {
+        self.proof
+            .is_some_and(|proof| now - proof.at <= RECENT_PROOF && proof.at <= now)
+    }
+
+    /// The factors the session's proof stands for (none for a guest).
+    pub fn factors(&self) -> u8 {
+        self.proof.map_or(0, |proof| proof.method.factors())
     }
 
     /// When the session stops working if it is not used again; `None` with `remember_me`.
@@ -152,7 +213,47 @@ mod tests {
                 vec![Permission::EmployeesUpdate],
             )]),
             password_change_required: false,
+            proof: Some(Proof {
+                method: Method::Password,
+                at: created_at,
+            }),
         }
+    }
+
+    #[test]
+    fn a_proof_is_recent_for_fifteen_minutes_and_a_password_change_renews_it() {
+        let opened = session(false, 0, 0);
+        assert!(opened.recently_proven(RECENT_PROOF));
+        assert!(!opened.recently_proven(RECENT_PROOF + 1));
+        let changed = opened.successor("h2".into(), 2 * RECENT_PROOF);
+        assert!(changed.recently_proven(2 * RECENT_PROOF + 60));
+        assert_eq!(changed.factors(), 1);
+        let guest = Session {
+            user_id: None,
+            proof: None,
+            ..session(false, 0, 0)
+        };
+        assert!(!guest.recently_proven(0));
+        assert_eq!(guest.factors(), 0);
+    }
+
+    #[test]
+    fn a_passkey_counts_as_two_factors_and_stays_so_after_a_password_change() {
+        let grants = Grants {
+            user_id: 1,
+            ..Grants::default()
+        };
+        let opened = Session::open(
+            "h".into(),
+            "s".into(),
+            Some(&grants),
+            Method::Passkey,
+            Application::PlanoAuth,
+            false,
+            10,
+        );
+        assert_eq!(opened.factors(), 2);
+        assert_eq!(opened.successor("h2".into(), 20).factors(), 2);
     }
 
     #[test]
@@ -218,6 +319,7 @@ mod tests {
             "h1".into(),
             "s".into(),
             Some(&grants),
+            Method::Password,
             Application::PlanoX2,
             true,
             10,
@@ -235,11 +337,13 @@ mod tests {
             "h3".into(),
             "g".into(),
             None,
+            Method::Password,
             Application::PlanoAuth,
             false,
             0,
         );
         assert!(guest.user_id.is_none() && !guest.has_record());
+        assert_eq!(guest.proof, None);
     }
 
     #[test]

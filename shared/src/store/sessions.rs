@@ -11,7 +11,9 @@ use super::{
     Conditional, Expression, Item, ItemKey, Reader, StoreError, WRITE_TOKEN, number, profiles,
     profiles_value, put_new, put_new_step, send_through_conflicts, string, update_if,
 };
-use crate::domain::{ABSOLUTE_LIFETIME, Application, Grants, IDLE_LIFETIME, Permission, Session};
+use crate::domain::{
+    ABSOLUTE_LIFETIME, Application, Grants, IDLE_LIFETIME, Method, Permission, Proof, Session,
+};
 use crate::tokens;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
@@ -48,6 +50,10 @@ mod attr {
     pub const EXPIRY_SHARD: &str = "expiry_shard";
     /// Present (true) only while the user must change a password someone else set.
     pub const PASSWORD_CHANGE_REQUIRED: &str = "password_change_required";
+    /// How and when the user last proved who they are; a user's session from before
+    /// these were kept was opened with a password when it was created.
+    pub const PROVED_BY: &str = "proved_by";
+    pub const PROVED_AT: &str = "proved_at";
 }
 
 /// The session as it is stored: with the TTL backstop and, unless it is `remember_me`,
@@ -84,6 +90,10 @@ fn item_of(session: &Session) -> Item {
             AttributeValue::Bool(true),
         );
     }
+    if let Some(proof) = session.proof {
+        item.insert(attr::PROVED_BY.into(), string(proof.method.slug()));
+        item.insert(attr::PROVED_AT.into(), number(proof.at));
+    }
     item
 }
 
@@ -114,18 +124,32 @@ pub fn session_from(item: &Item) -> Result<Session, StoreError> {
                 .collect()
         })
         .unwrap_or_default();
+    let user_id = read.opt_num(attr::USER_ID)?;
+    let created_at = read.num(attr::CREATED_AT)?;
+    let proof = match read.opt_str(attr::PROVED_BY) {
+        Some(slug) => Some(Proof {
+            method: Method::from_slug(slug)
+                .ok_or_else(|| StoreError::Malformed(format!("unknown proof `{slug}`")))?,
+            at: read.num(attr::PROVED_AT)?,
+        }),
+        None => user_id.map(|_| Proof {
+            method: Method::Password,
+            at: created_at,
+        }),
+    };
     Ok(Session {
         token_hash: read.str(attr::TOKEN_HASH)?.to_owned(),
         id: read.str(attr::ID)?.to_owned(),
-        user_id: read.opt_num(attr::USER_ID)?,
+        user_id,
         application: Application::from_slug(application)
             .ok_or_else(|| StoreError::Malformed(format!("unknown application `{application}`")))?,
         remember_me: read.bool(attr::REMEMBER_ME),
-        created_at: read.num(attr::CREATED_AT)?,
+        created_at,
         last_used_at: read.num(attr::LAST_USED_AT)?,
         profiles: profiles(&read, attr::PROFILES),
         permissions,
         password_change_required: read.bool(attr::PASSWORD_CHANGE_REQUIRED),
+        proof,
     })
 }
 

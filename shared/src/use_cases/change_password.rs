@@ -115,15 +115,15 @@ pub async fn change_password(
 /// The email address of an account's record (an employee's, else a client's), which a
 /// new password must not be.
 pub(super) async fn address_of(db: &Db, account: &Account) -> Result<Option<String>, StoreError> {
-    if account.profiles.contains(&Profile::Employee) {
-        if let Some(employee) = db.employees().find(account.id).await? {
-            return Ok(Some(employee.email));
-        }
+    if account.profiles.contains(&Profile::Employee)
+        && let Some(employee) = db.employees().find(account.id).await?
+    {
+        return Ok(Some(employee.email));
     }
-    if account.profiles.contains(&Profile::Client) {
-        if let Some(client) = db.clients().find(account.id).await? {
-            return Ok(Some(client.email));
-        }
+    if account.profiles.contains(&Profile::Client)
+        && let Some(client) = db.clients().find(account.id).await?
+    {
+        return Ok(Some(client.email));
     }
     Ok(None)
 }

@@ -21,8 +21,8 @@ use super::after_conflicts;
 use super::sessions::{end_sessions, new_session, push_rotation};
 use crate::attempts::{self, Person};
 use crate::domain::{
-    Application, AuditAction, AuditEntry, Client, Email, FieldChange, Grants, Limits, NewUser,
-    Profile, RecordKind, Refusal, Session,
+    Application, AuditAction, AuditEntry, Client, Email, FieldChange, Grants, Limits, Method,
+    NewUser, Profile, RecordKind, Refusal, Session,
 };
 use crate::error::ApiError;
 use crate::passwords;
@@ -111,8 +111,10 @@ pub async fn register_client(
     let rotated = match session {
         Some(session) => {
             let grants = grants_after_registering(ctx, session, id).await?;
+            // The password it sets (and proves, on an account that had one) is its proof.
             Some(new_session(
                 Some(&grants),
+                Method::Password,
                 session.application,
                 session.remember_me,
                 ctx.now,

@@ -13,7 +13,7 @@
 //! finds the session or those reads find the change.
 
 use crate::app::App;
-use crate::domain::{Account, Application, AuditEntry, Grants, Profile, Refusal, Session};
+use crate::domain::{Account, Application, AuditEntry, Grants, Method, Profile, Refusal, Session};
 use crate::error::ApiError;
 use crate::store::sessions::ttl_of;
 use crate::store::{Db, Outcome, PRIORITY, Step, Steps, StoreError};
@@ -24,10 +24,11 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 /// less the audit record.
 const ENDINGS_PER_TRANSACTION: usize = 49;
 
-/// A new session for a user (with their grants) or a guest, and its token: the only time
-/// the token exists outside the caller's hands.
+/// A new session for a user (with their grants, proved now by `method`) or a guest, and
+/// its token: the only time the token exists outside the caller's hands.
 pub fn new_session(
     grants: Option<&Grants>,
+    method: Method,
     application: Application,
     remember_me: bool,
     now: i64,
@@ -37,6 +38,7 @@ pub fn new_session(
         tokens::hash(&token),
         tokens::random_id(),
         grants,
+        method,
         application,
         remember_me,
         now,
@@ -58,7 +60,8 @@ pub async fn open_session_without_sign_in(
     application: Application,
     remember_me: bool,
 ) -> Result<(String, Session), ApiError> {
-    let (token, session) = new_session(grants, application, remember_me, app.clock.now());
+    let now = app.clock.now();
+    let (token, session) = new_session(grants, Method::Password, application, remember_me, now);
     write_opened(&app.db, &session, None, None).await??;
     Ok((token, session))
 }

@@ -11,7 +11,7 @@
 use super::sessions::{new_session, reissue, write_opened};
 use crate::attempts::{self, Person};
 use crate::domain::Refusal;
-use crate::domain::{Account, Email, Limits, Session};
+use crate::domain::{Account, Email, Limits, Method, Session};
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::pipeline::{Ctx, Repeat, Reply};
@@ -37,7 +37,13 @@ pub async fn open_session(
             (Some(grants), Some(account))
         }
     };
-    let (token, session) = new_session(grants.as_ref(), ctx.application, remember_me, ctx.now);
+    let (token, session) = new_session(
+        grants.as_ref(),
+        Method::Password,
+        ctx.application,
+        remember_me,
+        ctx.now,
+    );
     let claim = super::claim_step(
         ctx,
         None,

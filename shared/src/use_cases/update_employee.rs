@@ -154,10 +154,10 @@ async fn write(
         if let Patch::Set(area) = changes.service_area_id {
             let stored_area = employees::employee_from(&stored)?.service_area_id;
             let reference = [(ReferenceKind::ServiceArea, area.to_string())];
-            if stored_area != Some(area) {
-                if let Err(kind) = db.reference().check(&reference).await? {
-                    return Err(Refusal::UnknownReference(kind).into());
-                }
+            if stored_area != Some(area)
+                && let Err(kind) = db.reference().check(&reference).await?
+            {
+                return Err(Refusal::UnknownReference(kind).into());
             }
         }
         let entry = update

@@ -357,7 +357,7 @@ async fn work(
         let value = field_value(client, round);
         let mut change = json!({ "id": record.id, "email": record.email() });
         set_field(&mut change, FIELDS[client], &value);
-        if round % 4 == 0 {
+        if round.is_multiple_of(4) {
             change["email"] = Value::from(unique_email(&format!("load{client}x{round}")));
         }
         let sent = Instant::now();
