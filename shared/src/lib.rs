@@ -25,6 +25,7 @@ pub mod identify;
 pub mod mail;
 pub mod metrics;
 pub mod params;
+pub mod passkeys;
 pub mod passwords;
 pub mod pipeline;
 pub mod respond;

@@ -5,6 +5,8 @@
 //! responses, through the `serve` entry point Lambda calls. Each test makes its own
 //! records (unique ids and email addresses), so tests run in parallel on one stack.
 
+pub mod authenticator;
+
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
