@@ -99,8 +99,10 @@ impl UserValidationMethod for User {
         true
     }
 
+    /// It claims it can verify, whether or not it does: the relying party must read the
+    /// flag in what the authenticator signed.
     fn is_verification_enabled(&self) -> Option<bool> {
-        Some(self.verifies)
+        Some(true)
     }
 }
 
@@ -119,7 +121,7 @@ impl SoftwareAuthenticator {
         SoftwareAuthenticator::with(origin, Keys::default(), true)
     }
 
-    /// One whose user is present but not verified.
+    /// One whose user is present but not verified: its answers leave the flag unset.
     pub fn without_user_verification(origin: &str) -> SoftwareAuthenticator {
         SoftwareAuthenticator::with(origin, Keys::default(), false)
     }

@@ -34,7 +34,9 @@ async fn a_passkey_registers_and_signs_in_with_and_without_a_username() {
         .unwrap();
     assert!(used.counter > registered.counter || used.counter == 0);
 
-    let (options, state) = party.start_sign_in(&[registered.id.clone()]).unwrap();
+    let (options, state) = party
+        .start_sign_in(std::slice::from_ref(&registered.id))
+        .unwrap();
     let assertion = authenticator.sign_in(&options).await.unwrap();
     party.finish_sign_in(&assertion, &state, &used.key).unwrap();
 }
@@ -87,10 +89,16 @@ async fn an_unverified_user_or_another_origin_is_refused() {
     let (options, state) = party
         .start_registration(new_user_handle(), "ada@example.com", "Ada", &[])
         .unwrap();
-    match unverified.register(&options).await {
-        Ok(credential) => assert!(party.finish_registration(&credential, &state).is_err()),
-        Err(_) => {} // the authenticator itself refused to create without verification
-    }
+    // A client that does not ask its authenticator to verify the user, whatever the
+    // options say: the relying party reads the flag in what the authenticator signed.
+    let mut unverifying = options.clone();
+    unverifying["authenticatorSelection"]["userVerification"] = "discouraged".into();
+    let credential = unverified.register(&unverifying).await.unwrap();
+    let refused = party.finish_registration(&credential, &state);
+    assert!(
+        matches!(&refused, Err(Rejected::Credential(why)) if why.contains("user verified bit")),
+        "{refused:?}"
+    );
     let mut elsewhere = SoftwareAuthenticator::new("http://localhost:4000");
     let (options, state) = party
         .start_registration(new_user_handle(), "ada@example.com", "Ada", &[])
