@@ -66,6 +66,14 @@ pub async fn take(db: &Db, throttles: &[Throttle], now: i64) -> Result<(), ApiEr
     }
 }
 
+/// Gives back the attempt a check that succeeded took: left counted, it would only make
+/// the limit stricter, so a failure to give it back is logged, not answered.
+pub async fn give_back(db: &Db, throttles: &[Throttle], now: i64) {
+    if let Err(error) = db.throttles().give_back(throttles, now).await {
+        tracing::warn!(cause = %error, "a successful attempt not given back");
+    }
+}
+
 /// Whether `given` is the password `stored` hashes (never, without a stored one), checked
 /// only once an attempt is taken from `throttles`, after the same work whatever it finds:
 /// one argon2id verification, against a hash nobody knows when there is none to check. A
@@ -85,10 +93,7 @@ pub async fn check_password(
         .map_err(ApiError::crash)?
         && known;
     if matches {
-        // Left counted, the attempt only makes the limit stricter: no reason to refuse.
-        if let Err(error) = db.throttles().give_back(throttles, now).await {
-            tracing::warn!(cause = %error, "a right password's attempt not given back");
-        }
+        give_back(db, throttles, now).await;
     } else {
         metrics::count(Metric::SignInFailures);
     }

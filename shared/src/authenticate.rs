@@ -122,8 +122,8 @@ async fn check(
                 Err(error) => Err((error.into(), None)),
             }
         }
-        // A reset token is a parameter of `users/password_reset`, never a caller.
-        Some(TokenKind::PasswordReset) | None => Err(invalid()),
+        // A reset token and a ceremony's id are parameters, never a caller.
+        Some(TokenKind::PasswordReset | TokenKind::Ceremony) | None => Err(invalid()),
     }
 }
 

@@ -21,6 +21,9 @@ pub enum Access {
     Permission(Permission),
     /// Any live session, a guest's too: the route acts on the caller's own session.
     OwnSession,
+    /// A signed-in user's session, not a guest's: the route acts on the caller's own
+    /// account (its passkeys).
+    UserSession,
     /// An application token holding the permission (a trusted server); no session.
     ApplicationToken(Permission),
     /// An application token holding the permission, or a session whose user has no
@@ -34,6 +37,7 @@ impl Access {
         match self {
             Access::Permission(p) => format!("role or application token with `{}`", p.name()),
             Access::OwnSession => "any session".to_owned(),
+            Access::UserSession => "a signed-in user's session (not a guest's)".to_owned(),
             Access::ApplicationToken(p) => format!("application token with `{}`", p.name()),
             Access::Registration(p) => {
                 format!(
@@ -55,7 +59,10 @@ pub fn authorise(
     if let Caller::Session(session) = caller {
         // A password someone else set is replaced before the session does anything but
         // act on itself (show itself, end, change the password).
-        let acts_for_user = matches!(access, Access::Permission(_) | Access::Registration(_));
+        let acts_for_user = matches!(
+            access,
+            Access::Permission(_) | Access::Registration(_) | Access::UserSession
+        );
         if session.password_change_required && acts_for_user {
             return Err(ApiError::reject(Status::PasswordChangeRequired));
         }
@@ -65,10 +72,19 @@ pub fn authorise(
         (Access::OwnSession, Caller::Session(session)) => {
             Ok(requested.unwrap_or(session.application))
         }
-        (Access::OwnSession, Caller::Application(_)) => Err(ApiError::reject_because(
+        (Access::UserSession, Caller::Session(session)) if session.user_id.is_some() => {
+            Ok(requested.unwrap_or(session.application))
+        }
+        (Access::UserSession, Caller::Session(_)) => Err(ApiError::reject_because(
             Status::PermissionDenied,
-            "This route acts on a session: call it with a session token.",
+            "This route acts on a signed-in user's account: a guest's session has none.",
         )),
+        (Access::OwnSession | Access::UserSession, Caller::Application(_)) => {
+            Err(ApiError::reject_because(
+                Status::PermissionDenied,
+                "This route acts on a session: call it with a session token.",
+            ))
+        }
         (
             Access::ApplicationToken(needed) | Access::Registration(needed),
             Caller::Application(_),
@@ -300,6 +316,25 @@ mod tests {
     }
 
     #[test]
+    fn user_session_routes_take_a_users_session_only() {
+        let user = session(Some(4), &[]);
+        assert_eq!(
+            status(authorise(&user, None, Access::UserSession)),
+            Ok(PlanoAuth)
+        );
+        let guest = session(None, &[]);
+        assert_eq!(
+            status(authorise(&guest, None, Access::UserSession)),
+            Err(Status::PermissionDenied)
+        );
+        let server = token(PlanoAuth, &[UPDATE]);
+        assert_eq!(
+            status(authorise(&server, None, Access::UserSession)),
+            Err(Status::PermissionDenied)
+        );
+    }
+
+    #[test]
     fn a_session_that_must_change_its_password_acts_only_on_itself() {
         let Caller::Session(mut forced) = session(Some(1), &[(PlanoAuth, UPDATE)]) else {
             unreachable!("a session caller");
@@ -311,6 +346,7 @@ mod tests {
             Ok(PlanoAuth)
         );
         for access in [
+            Access::UserSession,
             Access::Permission(UPDATE),
             Access::Registration(Permission::ClientsRegister),
         ] {

@@ -154,6 +154,10 @@ impl From<Refusal> for ApiError {
             Refusal::GrantsChanged => {
                 StoreError::Busy("the account's roles changed meanwhile").into()
             }
+            Refusal::PasskeyChanged => ApiError::invalid(
+                "credential",
+                "names a passkey used again or removed since this sign-in began",
+            ),
         }
     }
 }
@@ -211,6 +215,7 @@ mod tests {
             // Sending it again checks against what changed: nothing was written.
             (Refusal::PasswordChanged, Status::RecordBusy, ""),
             (Refusal::GrantsChanged, Status::RecordBusy, ""),
+            (Refusal::PasskeyChanged, Status::InvalidParam, "`credential`"),
         ];
         for (refusal, status, named) in cases {
             let error = ApiError::from(refusal);

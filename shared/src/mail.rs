@@ -268,6 +268,34 @@ fn security_notice_message(
             ),
             "tell the administrator of the PlanoAuth account, or reply to this email.",
         ),
+        SecurityNotice::PasskeyAdded => (
+            "A passkey was added to your PlanoAuth account",
+            format!(
+                "At {when}, a passkey was added to the PlanoAuth account of this address: it \
+                 signs in to the account from now on."
+            ),
+            "someone else holds a signed-in session of yours. Sign in, remove the passkey \
+             from your passkeys, change your password, and tell your administrator.",
+        ),
+        SecurityNotice::PasskeyRemoved => (
+            "A passkey was removed from your PlanoAuth account",
+            format!(
+                "At {when}, a passkey was removed from the PlanoAuth account of this address: \
+                 it no longer signs in."
+            ),
+            "someone else holds a signed-in session of yours. Sign in, look at your \
+             passkeys, change your password, and tell your administrator.",
+        ),
+        SecurityNotice::PasskeyCounterRegressed => (
+            "A sign-in to your PlanoAuth account was refused",
+            format!(
+                "At {when}, a sign-in with one of the passkeys of the PlanoAuth account of this \
+                 address was refused: the authenticator's counter went backwards, as it does \
+                 when someone uses a copy of a passkey."
+            ),
+            "a copy of your passkey may exist. Sign in, remove that passkey, add a new one, \
+             and tell your administrator.",
+        ),
     };
     let text = format!(
         "Hello,\n\n{what}\n\nIf this was you, there is nothing to do. If it was not, \

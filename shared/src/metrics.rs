@@ -49,10 +49,12 @@ pub enum Metric {
     CleanupRuns,
     /// Runs of the email retry schedule that finished.
     EmailRetryRuns,
+    /// Passkey sign-ins refused because the authenticator's counter went backwards.
+    PasskeyCounterRegressions,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 10] = [
+    pub const ALL: [Metric; 11] = [
         Metric::SignInFailures,
         Metric::AttemptsThrottled,
         Metric::EmailsSent,
@@ -63,6 +65,7 @@ impl Metric {
         Metric::CleanupDeletions,
         Metric::CleanupRuns,
         Metric::EmailRetryRuns,
+        Metric::PasskeyCounterRegressions,
     ];
 
     pub fn name(self) -> &'static str {
@@ -77,6 +80,7 @@ impl Metric {
             Metric::CleanupDeletions => "CleanupDeletions",
             Metric::CleanupRuns => "CleanupRuns",
             Metric::EmailRetryRuns => "EmailRetryRuns",
+            Metric::PasskeyCounterRegressions => "PasskeyCounterRegressions",
         }
     }
 }

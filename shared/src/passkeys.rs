@@ -67,6 +67,9 @@ pub struct Asserted {
 
 pub struct RelyingParty {
     webauthn: Webauthn,
+    /// The key of the made-up credential ids ([`decoy_credentials`]), once this process
+    /// has read it from where it is kept.
+    decoy_key: std::sync::OnceLock<Vec<u8>>,
 }
 
 impl RelyingParty {
@@ -88,7 +91,20 @@ impl RelyingParty {
         let webauthn = builder
             .build()
             .map_err(|e| format!("relying party `{rp_id}`: {e}"))?;
-        Ok(RelyingParty { webauthn })
+        Ok(RelyingParty {
+            webauthn,
+            decoy_key: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The decoy key, if this process has it.
+    pub fn decoy_key(&self) -> Option<&[u8]> {
+        self.decoy_key.get().map(Vec::as_slice)
+    }
+
+    /// Keeps the decoy key for the process's later sign-ins.
+    pub fn keep_decoy_key(&self, key: Vec<u8>) -> &[u8] {
+        self.decoy_key.get_or_init(|| key)
     }
 
     /// The relying party the environment names (see [`RP_ID_VARIABLE`]).

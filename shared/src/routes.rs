@@ -62,7 +62,10 @@ impl Route {
         if matches!(self.access, Access::Permission(_)) {
             statuses.push(Status::ClientRequired);
         }
-        if matches!(self.access, Access::Permission(_) | Access::Registration(_)) {
+        if matches!(
+            self.access,
+            Access::Permission(_) | Access::Registration(_) | Access::UserSession
+        ) {
             // A session that must change its password may act on itself only.
             statuses.push(Status::PasswordChangeRequired);
         }

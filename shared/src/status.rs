@@ -31,11 +31,14 @@ pub enum Status {
     /// Added by PlanoAuth: the session's user must replace a password someone else set
     /// (`users/password_update`) before anything but showing or ending the session.
     PasswordChangeRequired,
+    /// Added by PlanoAuth: adding a way to sign in needs a session whose user proved who
+    /// they are within the last 15 minutes.
+    ReauthenticationRequired,
 }
 
 impl Status {
     /// Every status, in the order the documentation lists them.
-    pub const ALL: [Status; 19] = [
+    pub const ALL: [Status; 20] = [
         Status::ActionSuccessful,
         Status::InvalidToken,
         Status::SessionExpired,
@@ -55,6 +58,7 @@ impl Status {
         Status::TooManyAttempts,
         Status::RecordBusy,
         Status::PasswordChangeRequired,
+        Status::ReauthenticationRequired,
     ];
 
     pub const fn slug(self) -> &'static str {
@@ -168,6 +172,11 @@ impl Status {
                 "password-change-required",
                 403,
                 "This account's password was set for its user: choose a new one with users/password_update first.",
+            ),
+            Status::ReauthenticationRequired => (
+                "reauthentication-required",
+                403,
+                "This needs a recent proof of who you are: sign in again, then retry within 15 minutes.",
             ),
         }
     }

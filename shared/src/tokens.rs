@@ -13,6 +13,8 @@ pub enum TokenKind {
     Session,
     /// Sent by email to reset a password; never a bearer token.
     PasswordReset,
+    /// A passkey ceremony's id, between its start and its finish; bound to its starter.
+    Ceremony,
 }
 
 impl TokenKind {
@@ -21,6 +23,7 @@ impl TokenKind {
             TokenKind::Application => "pa_app_",
             TokenKind::Session => "pa_ses_",
             TokenKind::PasswordReset => "pa_rst_",
+            TokenKind::Ceremony => "pa_pkc_",
         }
     }
 
@@ -30,6 +33,7 @@ impl TokenKind {
             TokenKind::Application,
             TokenKind::Session,
             TokenKind::PasswordReset,
+            TokenKind::Ceremony,
         ]
         .into_iter()
         .find(|kind| token.starts_with(kind.prefix()))

@@ -84,6 +84,16 @@ impl Param for Text {
     }
 }
 
+/// A passkey's name: trimmed, 1 to 64 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyName(pub String);
+
+impl Param for PasskeyName {
+    fn from_value(value: Value) -> Result<Self, Invalid> {
+        bounded_text(value, crate::domain::MAX_NAME_CHARS).map(PasskeyName)
+    }
+}
+
 impl Param for Email {
     fn from_value(value: Value) -> Result<Self, Invalid> {
         Email::parse(&text(value)?).map_err(Invalid::new)

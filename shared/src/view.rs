@@ -3,7 +3,7 @@
 //! records themselves (in [`crate::domain`]) know nothing of it.
 
 use crate::clock::rfc3339;
-use crate::domain::{Client, Employee, Session};
+use crate::domain::{Client, Employee, Passkey, Session};
 use crate::params::{Invalid, Param};
 use serde_json::{Map, Value, json};
 
@@ -124,6 +124,19 @@ impl Show for Session {
             );
         }
         shown
+    }
+}
+
+/// A passkey as its owner sees it: never its key.
+impl Show for Passkey {
+    fn show(&self, _view: View) -> Value {
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "created_at": rfc3339(self.created_at),
+            "last_used_at": self.last_used_at.map(rfc3339),
+            "backed_up": self.backed_up,
+        })
     }
 }
 

@@ -192,6 +192,8 @@ fn no_store_calls_another_store_or_runs_a_transaction() {
     }
 }
 
+/// A store is one table's items and steps: no file over 500 lines, and at most 220 lines
+/// a table on average (the stores of the first 16 tables came to 3,476).
 #[test]
 fn the_stores_stay_small() {
     let stores = code_of("store");
@@ -202,7 +204,11 @@ fn the_stores_stay_small() {
         assert!(lines <= 500, "store/{name} has {lines} lines");
         total += lines;
     }
-    assert!(total <= 3_500, "the stores have {total} lines");
+    let tables = planoauth::store::tables::Tables::RESOURCES.len();
+    assert!(
+        total <= 220 * tables,
+        "the stores have {total} lines for {tables} tables"
+    );
 }
 
 #[test]

@@ -18,10 +18,14 @@ pub enum AuditAction {
     PasswordChanged,
     PasswordReset,
     SessionsEnded,
+    PasskeyAdded,
+    PasskeyRemoved,
+    /// A session opened with a passkey (which one, never its key).
+    SignedInWithPasskey,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 8] = [
+    pub const ALL: [AuditAction; 11] = [
         AuditAction::EmployeeCreated,
         AuditAction::EmployeeUpdated,
         AuditAction::EmployeeDeactivated,
@@ -30,6 +34,9 @@ impl AuditAction {
         AuditAction::PasswordChanged,
         AuditAction::PasswordReset,
         AuditAction::SessionsEnded,
+        AuditAction::PasskeyAdded,
+        AuditAction::PasskeyRemoved,
+        AuditAction::SignedInWithPasskey,
     ];
 
     pub fn slug(self) -> &'static str {
@@ -42,6 +49,9 @@ impl AuditAction {
             AuditAction::PasswordChanged => "password.changed",
             AuditAction::PasswordReset => "password.reset",
             AuditAction::SessionsEnded => "sessions.ended",
+            AuditAction::PasskeyAdded => "passkey.added",
+            AuditAction::PasskeyRemoved => "passkey.removed",
+            AuditAction::SignedInWithPasskey => "session.passkey",
         }
     }
 

@@ -6,6 +6,7 @@ mod audit;
 mod email;
 mod limits;
 mod notice;
+mod passkey;
 mod patch;
 mod records;
 mod refusal;
@@ -16,6 +17,10 @@ pub use audit::{Actor, AuditAction, AuditEntry, FieldChange, RecordKind};
 pub use email::Email;
 pub use limits::{Limit, Limits, Origin, Throttle};
 pub use notice::SecurityNotice;
+pub use passkey::{
+    CEREMONY_LIFETIME, Ceremony, CeremonyKind, MAX_NAME_CHARS, MAX_PASSKEYS, Passkey, Starter,
+    may_add_passkey, may_remove_passkey,
+};
 pub use patch::Patch;
 pub use records::{
     Account, Address, AddressChanges, ApplicationToken, Client, Employee, EmployeeChanges,

@@ -12,14 +12,24 @@ pub enum SecurityNotice {
     AddressChangedFrom,
     /// To the new address: it signs in to an account now.
     AddressChangedTo,
+    /// A passkey was added to the account.
+    PasskeyAdded,
+    /// A passkey was removed from the account.
+    PasskeyRemoved,
+    /// A sign-in with one of the account's passkeys was refused: its signature counter
+    /// went backwards, as a copy of the passkey's would.
+    PasskeyCounterRegressed,
 }
 
 impl SecurityNotice {
-    pub const ALL: [SecurityNotice; 4] = [
+    pub const ALL: [SecurityNotice; 7] = [
         SecurityNotice::PasswordChanged,
         SecurityNotice::PasswordReset,
         SecurityNotice::AddressChangedFrom,
         SecurityNotice::AddressChangedTo,
+        SecurityNotice::PasskeyAdded,
+        SecurityNotice::PasskeyRemoved,
+        SecurityNotice::PasskeyCounterRegressed,
     ];
 
     pub const fn slug(self) -> &'static str {
@@ -28,6 +38,9 @@ impl SecurityNotice {
             SecurityNotice::PasswordReset => "password-reset-done",
             SecurityNotice::AddressChangedFrom => "address-changed-from",
             SecurityNotice::AddressChangedTo => "address-changed-to",
+            SecurityNotice::PasskeyAdded => "passkey-added",
+            SecurityNotice::PasskeyRemoved => "passkey-removed",
+            SecurityNotice::PasskeyCounterRegressed => "passkey-counter-regressed",
         }
     }
 

@@ -215,6 +215,10 @@ pub struct Account {
     /// Whether the password was set by someone else (an admin creating a photographer):
     /// the user's sessions may do nothing but change it.
     pub password_change_required: bool,
+    /// How many passkeys the account has.
+    pub passkeys: i64,
+    /// The opaque id its passkeys know it by (the WebAuthn user handle), once it has one.
+    pub passkey_handle: Option<String>,
 }
 
 /// A new user account, written with the record that gives the user a place.

@@ -26,6 +26,10 @@ pub enum Refusal {
     /// The account's roles are no longer the ones the request read.
     #[error("the account's roles were changed meanwhile")]
     GrantsChanged,
+    /// The passkey a sign-in verified was used again (its counter moved past this one's)
+    /// or removed meanwhile.
+    #[error("the passkey was used or removed meanwhile")]
+    PasskeyChanged,
     /// A change the caller may not make to its own record (the reason says which).
     #[error("{0}")]
     OwnRecord(&'static str),

@@ -304,6 +304,8 @@ mod tests {
             roles: BTreeMap::from([(Application::PlanoAuth, role.into())]),
             profiles: vec![Profile::Employee],
             password_change_required: false,
+            passkeys: 0,
+            passkey_handle: None,
         }
     }
 

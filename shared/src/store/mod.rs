@@ -11,6 +11,8 @@ pub mod emails;
 pub mod employees;
 pub mod idempotency;
 pub mod notifications;
+pub mod passkey_ceremonies;
+pub mod passkeys;
 pub mod password_resets;
 pub mod reference;
 pub mod registry;
@@ -98,6 +100,8 @@ stores! {
     password_resets: password_resets::PasswordResets on password_resets,
     audit: audit::Audit on audit,
     idempotency: idempotency::Idempotency on idempotency,
+    passkeys: passkeys::Passkeys on passkeys,
+    passkey_ceremonies: passkey_ceremonies::PasskeyCeremonies on passkey_ceremonies,
 }
 
 /// What a step of a transaction stands for, so that a cancellation says which condition
@@ -117,6 +121,8 @@ pub enum Step {
     EmployeeActive,
     /// The claim of an idempotency key, written with the work it stands for.
     IdempotencyKey,
+    /// A passkey's item: the one added, removed, or used to sign in.
+    Passkey,
     /// The audit record of the change: unconditional, so never the one refused.
     Audit,
 }

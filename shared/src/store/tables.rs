@@ -20,11 +20,13 @@ pub struct Tables {
     pub throttles: String,
     pub password_resets: String,
     pub audit: String,
+    pub passkeys: String,
+    pub passkey_ceremonies: String,
 }
 
 impl Tables {
     /// Every table resource of `template.yaml`, with the field it fills.
-    pub const RESOURCES: [&'static str; 16] = [
+    pub const RESOURCES: [&'static str; 18] = [
         "SessionsTable",
         "AccountSessionsTable",
         "ApplicationTokensTable",
@@ -41,6 +43,8 @@ impl Tables {
         "ThrottlesTable",
         "PasswordResetsTable",
         "AuditTable",
+        "PasskeysTable",
+        "PasskeyCeremoniesTable",
     ];
 
     /// Names the tables by a rule, e.g. a prefix and the resource name.
@@ -62,6 +66,8 @@ impl Tables {
             throttles,
             password_resets,
             audit,
+            passkeys,
+            passkey_ceremonies,
         ] = Tables::RESOURCES.map(name);
         Tables {
             sessions,
@@ -80,6 +86,8 @@ impl Tables {
             throttles,
             password_resets,
             audit,
+            passkeys,
+            passkey_ceremonies,
         }
     }
 

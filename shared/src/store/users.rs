@@ -4,11 +4,11 @@
 
 use super::{
     Expression, Item, ItemKey, Reader, StoreError, every_page, number, profiles, profiles_value,
-    put_new_step, string, update_if,
+    put_new_step, send_through_conflicts, string, update_if,
 };
 use crate::domain::{Account, ActedOn, Application, NewUser, Profile};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
 
 mod attr {
     pub const ID: &str = "id";
@@ -16,6 +16,10 @@ mod attr {
     pub const ROLES: &str = "roles";
     pub const PROFILES: &str = "profiles";
     pub const PASSWORD_HASH: &str = "password_hash";
+    /// How many passkeys the account has: the limit and the last-way-in rule are
+    /// conditions on it, in the transaction that adds or removes one.
+    pub const PASSKEYS: &str = "passkeys";
+    pub const PASSKEY_HANDLE: &str = "passkey_handle";
     /// Where releases before the account sessions table listed the account's sessions
     /// (the hashes of their tokens); `planoauth-admin migrate session-listings` moves them
     /// to that table.
@@ -54,6 +58,8 @@ fn account_from(item: &Item) -> Result<Account, StoreError> {
         roles,
         profiles: profiles(&read, attr::PROFILES),
         password_change_required: read.bool(attr::PASSWORD_CHANGE_REQUIRED),
+        passkeys: read.opt_num(attr::PASSKEYS)?.unwrap_or(0),
+        passkey_handle: read.opt_str(attr::PASSKEY_HANDLE).map(str::to_owned),
     })
 }
 
@@ -237,6 +243,74 @@ impl Users<'_> {
         };
         let (name, value) = (e.name(attribute), e.value(string(expected)));
         e.condition(format!("{name} = {value}"));
+        e.update_step(self.table(), Users::key(user_id))
+    }
+
+    /// The account's passkey user handle, given `new` now if it has none, in one write a
+    /// racing start cannot make two of. `None`: there is no such account.
+    pub async fn passkey_handle(
+        &self,
+        user_id: i64,
+        new: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let result = send_through_conflicts("giving an account its passkey handle", || {
+            self.client
+                .update_item()
+                .table_name(self.table())
+                .key(attr::ID, number(user_id))
+                .update_expression("SET #handle = if_not_exists(#handle, :new)")
+                .condition_expression("attribute_exists(#id)")
+                .expression_attribute_names("#handle", attr::PASSKEY_HANDLE)
+                .expression_attribute_names("#id", attr::ID)
+                .expression_attribute_values(":new", string(new))
+                .return_values(ReturnValue::UpdatedNew)
+                .send()
+        })
+        .await?;
+        match result {
+            Ok(output) => {
+                let attributes = output.attributes.unwrap_or_default();
+                Ok(Some(Reader(&attributes).str(attr::PASSKEY_HANDLE)?.to_owned()))
+            }
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// The transaction step that counts one more passkey, made for `handle`: on condition
+    /// that the account has fewer than `max` and still that handle.
+    pub fn add_passkey_step(
+        &self,
+        user_id: i64,
+        handle: &str,
+        max: i64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut e = Expression::default();
+        e.add(attr::PASSKEYS, number(1));
+        let (count, limit) = (e.name(attr::PASSKEYS), e.value(number(max)));
+        let (held, expected) = (e.name(attr::PASSKEY_HANDLE), e.value(string(handle)));
+        e.condition(format!(
+            "(attribute_not_exists({count}) OR {count} < {limit}) AND {held} = {expected}"
+        ));
+        e.update_step(self.table(), Users::key(user_id))
+    }
+
+    /// The transaction step that counts one passkey fewer: on condition that it is not
+    /// the account's last way to sign in (another passkey, or a password).
+    pub fn remove_passkey_step(&self, user_id: i64) -> Result<TransactWriteItem, StoreError> {
+        let mut e = Expression::default();
+        e.add(attr::PASSKEYS, number(-1));
+        let (count, password) = (e.name(attr::PASSKEYS), e.name(attr::PASSWORD_HASH));
+        let one = e.value(number(1));
+        e.condition(format!(
+            "{count} > {one} OR ({count} = {one} AND attribute_exists({password}))"
+        ));
         e.update_step(self.table(), Users::key(user_id))
     }
 

@@ -12,6 +12,8 @@ mod clean_sessions;
 mod create_employee;
 mod create_photographer;
 mod notices;
+mod passkey_sign_in;
+mod passkeys;
 mod proof;
 mod register_client;
 mod reset_password;
@@ -28,6 +30,11 @@ pub use clean_sessions::{Report, clean_expired_sessions};
 pub use create_employee::create_employee;
 pub use create_photographer::{NewPhotographer, PHOTOGRAPHER_ROLE, create_photographer};
 pub use notices::{Notice, send_notices};
+pub use passkey_sign_in::{finish_passkey_sign_in, start_passkey_sign_in};
+pub use passkeys::{
+    CEREMONY, CREDENTIAL, delete_passkey, finish_passkey_registration, list_passkeys,
+    start_passkey_registration,
+};
 pub use register_client::{
     CLIENT_ROLE, NewClient, RegistrationLimits, register_client, repeat_registration,
 };
@@ -36,7 +43,7 @@ pub use retry_emails::{MAX_RETRIES, Retried, RetryReport, retry, retry_delay, re
 pub use roles::{RoleDefined, define_role, grant_role, grant_role_now, migrate_session_listings};
 pub use sessions::{
     end_sessions, end_sessions_recorded, new_session, open_session_without_sign_in,
-    refresh_sessions, write_opened,
+    refresh_sessions, write_opened, write_opened_with,
 };
 pub use sign_in::{open_session, repeat_opened_session};
 pub use sign_out::sign_out;

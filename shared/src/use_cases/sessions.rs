@@ -105,7 +105,20 @@ pub async fn write_opened(
     signed_in: Option<&Account>,
     claim: Option<TransactWriteItem>,
 ) -> Result<Result<(), Refusal>, ApiError> {
-    if session.user_id.is_none() && claim.is_none() {
+    write_opened_with(db, session, signed_in, claim, Vec::new()).await
+}
+
+/// [`write_opened`] with more steps in the session's transaction (a passkey sign-in's
+/// use of the passkey, and its audit record); a refused [`Step::Passkey`] is
+/// [`Refusal::PasskeyChanged`].
+pub async fn write_opened_with(
+    db: &Db,
+    session: &Session,
+    signed_in: Option<&Account>,
+    claim: Option<TransactWriteItem>,
+    also: Vec<(Step, TransactWriteItem)>,
+) -> Result<Result<(), Refusal>, ApiError> {
+    if session.user_id.is_none() && claim.is_none() && also.is_empty() {
         return match db.sessions().put_new(session).await? {
             true => Ok(Ok(())),
             false => Err(StoreError::Malformed("a session with this token exists".into()).into()),
@@ -115,9 +128,16 @@ pub async fn write_opened(
     let mut steps = Steps::default();
     steps.push(Step::Record, db.sessions().put_step(session)?);
     push_opening(db, &mut steps, session, proof)?;
+    for (step, item) in also {
+        steps.push(step, item);
+    }
     steps.push_some(Step::IdempotencyKey, claim.clone());
     match steps.run(&db.client, &PRIORITY).await? {
         Outcome::Written => {}
+        Outcome::Refused {
+            step: Step::Passkey,
+            ..
+        } => return Ok(Err(Refusal::PasskeyChanged)),
         Outcome::Refused {
             step: Step::IdempotencyKey,
             ..

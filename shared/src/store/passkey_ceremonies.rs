@@ -1,0 +1,150 @@
+//! Passkey ceremonies between their start and their finish, by the SHA-256 of their id
+//! (the id itself is only in the caller's hands), and the relying party's key for the
+//! made-up credential ids of addresses without passkeys.
+//!
+//! A finish takes its ceremony with one conditional delete: it must be of the finish's
+//! kind, started by the same caller and not expired, so that a ceremony is used once,
+//! only by whoever started it, and a refused attempt leaves it as it was.
+
+use super::{Reader, StoreError, number, put_new, send_through_conflicts, string};
+use crate::domain::{Ceremony, CeremonyKind};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::ReturnValue;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+/// DynamoDB's TTL removes expired ceremonies up to days late; a finish checks the time.
+const TTL_GRACE: i64 = 24 * 60 * 60;
+/// The item that holds the relying party's key (no ceremony hash is ever this).
+const RELYING_PARTY_KEY: &str = "relying-party-key";
+
+mod attr {
+    pub const CEREMONY_HASH: &str = "ceremony_hash";
+    pub const KIND: &str = "kind";
+    pub const STARTER: &str = "starter";
+    pub const STATE: &str = "state";
+    pub const EXPIRES_AT: &str = "expires_at";
+    pub const EXPIRES: &str = "expires";
+    pub const USER_ID: &str = "user_id";
+    pub const NAME: &str = "name";
+    pub const KEY: &str = "key";
+}
+
+pub struct PasskeyCeremonies<'a> {
+    pub(super) client: &'a Client,
+    pub(super) table: &'a str,
+}
+
+impl PasskeyCeremonies<'_> {
+    /// Stores a ceremony that has just started.
+    pub async fn put(&self, hash: &str, ceremony: &Ceremony) -> Result<(), StoreError> {
+        let mut item = super::Item::from([
+            (attr::CEREMONY_HASH.into(), string(hash)),
+            (attr::KIND.into(), string(ceremony.kind.slug())),
+            (attr::STARTER.into(), string(&ceremony.starter)),
+            (attr::STATE.into(), string(&ceremony.state)),
+            (attr::EXPIRES_AT.into(), number(ceremony.expires_at)),
+            (attr::EXPIRES.into(), number(ceremony.expires_at + TTL_GRACE)),
+        ]);
+        if let Some(user_id) = ceremony.user_id {
+            item.insert(attr::USER_ID.into(), number(user_id));
+        }
+        if let Some(name) = &ceremony.name {
+            item.insert(attr::NAME.into(), string(name));
+        }
+        match put_new(self.client, self.table, attr::CEREMONY_HASH, item).await? {
+            true => Ok(()),
+            false => Err(StoreError::Malformed("a ceremony with this id exists".into())),
+        }
+    }
+
+    /// Takes the ceremony `hash` names, if it is a `kind` one that `starter` began and it
+    /// has not expired at `now`: deleted, so that it is never used again. `None` (and
+    /// nothing changed) otherwise.
+    pub async fn take(
+        &self,
+        hash: &str,
+        kind: CeremonyKind,
+        starter: &str,
+        now: i64,
+    ) -> Result<Option<Ceremony>, StoreError> {
+        let result = send_through_conflicts("taking a passkey ceremony", || {
+            self.client
+                .delete_item()
+                .table_name(self.table)
+                .key(attr::CEREMONY_HASH, string(hash))
+                .condition_expression(
+                    "attribute_exists(#hash) AND #kind = :kind AND #starter = :starter \
+                     AND #expires_at >= :now",
+                )
+                .expression_attribute_names("#hash", attr::CEREMONY_HASH)
+                .expression_attribute_names("#kind", attr::KIND)
+                .expression_attribute_names("#starter", attr::STARTER)
+                .expression_attribute_names("#expires_at", attr::EXPIRES_AT)
+                .expression_attribute_values(":kind", string(kind.slug()))
+                .expression_attribute_values(":starter", string(starter))
+                .expression_attribute_values(":now", number(now))
+                .return_values(ReturnValue::AllOld)
+                .send()
+        })
+        .await?;
+        let item = match result {
+            Ok(output) => output.attributes.unwrap_or_default(),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                return Ok(None);
+            }
+            Err(error) => return Err(error.into()),
+        };
+        // An answer lost and the delete sent again finds nothing to return.
+        if item.is_empty() {
+            return Ok(None);
+        }
+        let read = Reader(&item);
+        Ok(Some(Ceremony {
+            kind,
+            starter: read.str(attr::STARTER)?.to_owned(),
+            state: read.str(attr::STATE)?.to_owned(),
+            expires_at: read.num(attr::EXPIRES_AT)?,
+            user_id: read.opt_num(attr::USER_ID)?,
+            name: read.opt_str(attr::NAME).map(str::to_owned),
+        }))
+    }
+
+    /// The relying party's key for made-up credential ids: `new` if none is kept yet,
+    /// which it then is (a racing first use keeps the one written first).
+    pub async fn relying_party_key(&self, new: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let read = || async {
+            let output = self
+                .client
+                .get_item()
+                .table_name(self.table)
+                .key(attr::CEREMONY_HASH, string(RELYING_PARTY_KEY))
+                .consistent_read(true)
+                .send()
+                .await?;
+            let Some(item) = output.item else {
+                return Ok::<_, StoreError>(None);
+            };
+            let key = Reader(&item).str(attr::KEY)?;
+            STANDARD
+                .decode(key)
+                .map(Some)
+                .map_err(|_| StoreError::Malformed("the relying party's key is not base64".into()))
+        };
+        if let Some(key) = read().await? {
+            return Ok(key);
+        }
+        let item = super::Item::from([
+            (attr::CEREMONY_HASH.into(), string(RELYING_PARTY_KEY)),
+            (attr::KEY.into(), string(STANDARD.encode(new))),
+        ]);
+        put_new(self.client, self.table, attr::CEREMONY_HASH, item).await?;
+        read()
+            .await?
+            .ok_or_else(|| StoreError::Malformed("the relying party's key was not kept".into()))
+    }
+}
