@@ -215,7 +215,11 @@ mod tests {
             // Sending it again checks against what changed: nothing was written.
             (Refusal::PasswordChanged, Status::RecordBusy, ""),
             (Refusal::GrantsChanged, Status::RecordBusy, ""),
-            (Refusal::PasskeyChanged, Status::InvalidParam, "`credential`"),
+            (
+                Refusal::PasskeyChanged,
+                Status::InvalidParam,
+                "`credential`",
+            ),
         ];
         for (refusal, status, named) in cases {
             let error = ApiError::from(refusal);

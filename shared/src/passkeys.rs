@@ -65,6 +65,7 @@ pub struct Asserted {
     pub user_handle: Option<Uuid>,
 }
 
+#[derive(Clone)]
 pub struct RelyingParty {
     webauthn: Webauthn,
     /// The key of the made-up credential ids ([`decoy_credentials`]), once this process

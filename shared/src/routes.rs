@@ -187,6 +187,78 @@ pub const USERS_PASSWORD_RESET: Route = Route {
     own_statuses: &[],
 };
 
+pub const PASSKEYS_REGISTER_START: Route = Route {
+    path: "/api/v1/passkeys/register_start",
+    function: "passkeys-register-start",
+    access: Access::UserSession,
+    sensitive_params: false,
+    idempotent: false,
+    acts_on: None,
+    secret_params: &[],
+    repeat_proven_by: None,
+    own_statuses: &[Status::ReauthenticationRequired],
+};
+
+pub const PASSKEYS_REGISTER_FINISH: Route = Route {
+    path: "/api/v1/passkeys/register_finish",
+    function: "passkeys-register-finish",
+    access: Access::UserSession,
+    sensitive_params: false,
+    idempotent: true,
+    acts_on: None,
+    secret_params: &[],
+    repeat_proven_by: None,
+    own_statuses: &[Status::ReauthenticationRequired],
+};
+
+pub const PASSKEYS_LIST: Route = Route {
+    path: "/api/v1/passkeys/list",
+    function: "passkeys-list",
+    access: Access::UserSession,
+    sensitive_params: false,
+    idempotent: false,
+    acts_on: None,
+    secret_params: &[],
+    repeat_proven_by: None,
+    own_statuses: &[],
+};
+
+pub const PASSKEYS_DELETE: Route = Route {
+    path: "/api/v1/passkeys/delete",
+    function: "passkeys-delete",
+    access: Access::UserSession,
+    sensitive_params: false,
+    idempotent: false,
+    acts_on: None,
+    secret_params: &[],
+    repeat_proven_by: None,
+    own_statuses: &[Status::ReauthenticationRequired],
+};
+
+pub const SESSIONS_PASSKEY_START: Route = Route {
+    path: "/api/v1/sessions/passkey_start",
+    function: "sessions-passkey-start",
+    access: Access::ApplicationToken(Permission::SessionsCreate),
+    sensitive_params: false,
+    idempotent: false,
+    acts_on: None,
+    secret_params: &[],
+    repeat_proven_by: None,
+    own_statuses: &[],
+};
+
+pub const SESSIONS_PASSKEY_FINISH: Route = Route {
+    path: "/api/v1/sessions/passkey_finish",
+    function: "sessions-passkey-finish",
+    access: Access::ApplicationToken(Permission::SessionsCreate),
+    sensitive_params: false,
+    idempotent: true,
+    acts_on: None,
+    secret_params: &[],
+    repeat_proven_by: None,
+    own_statuses: &[Status::TooManyAttempts],
+};
+
 pub const ALL: &[Route] = &[
     EMPLOYEES_UPDATE,
     PHOTOGRAPHERS_CREATE,
@@ -197,6 +269,12 @@ pub const ALL: &[Route] = &[
     USERS_PASSWORD_UPDATE,
     USERS_PASSWORD_FORGOT,
     USERS_PASSWORD_RESET,
+    PASSKEYS_REGISTER_START,
+    PASSKEYS_REGISTER_FINISH,
+    PASSKEYS_LIST,
+    PASSKEYS_DELETE,
+    SESSIONS_PASSKEY_START,
+    SESSIONS_PASSKEY_FINISH,
 ];
 
 pub fn by_path(path: &str) -> Option<&'static Route> {

@@ -94,6 +94,23 @@ impl Param for PasskeyName {
     }
 }
 
+/// An authenticator's answer as the browser's `credential.toJSON()` gives it: an object,
+/// which the relying party reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialJson(pub Value);
+
+impl Param for CredentialJson {
+    fn from_value(value: Value) -> Result<Self, Invalid> {
+        match value {
+            Value::Object(_) => Ok(CredentialJson(value)),
+            other => Err(Invalid::new(format!(
+                "must be an object (the credential's toJSON()), not {}",
+                describe(&other)
+            ))),
+        }
+    }
+}
+
 impl Param for Email {
     fn from_value(value: Value) -> Result<Self, Invalid> {
         Email::parse(&text(value)?).map_err(Invalid::new)

@@ -42,6 +42,9 @@ pub const SENDER: &str = "no-reply@planoauth.test";
 pub const SIGN_IN_URL: &str = "https://app.planoauth.test/sign-in";
 /// The page the password reset emails link to.
 pub const PASSWORD_RESET_URL: &str = "https://app.planoauth.test/reset-password";
+/// The relying party of the tests' passkey functions, and the page origin it accepts.
+pub const PASSKEY_RP_ID: &str = "localhost";
+pub const PASSKEY_ORIGIN: &str = "http://localhost:3000";
 
 /// Where the tests' emails link to.
 pub fn links() -> Links {
@@ -221,7 +224,9 @@ impl TestEnv {
             .send()
             .await
             .expect("sender is verified");
-        let functions = local_api::Functions::new(Mailer::new(ses.clone(), SENDER, links()));
+        let party = planoauth::passkeys::RelyingParty::new(PASSKEY_RP_ID, &[PASSKEY_ORIGIN])
+            .expect("the tests' relying party");
+        let functions = local_api::Functions::new(Mailer::new(ses.clone(), SENDER, links()), party);
         let [a, b, c] = rand::random::<[u8; 3]>();
         TestEnv {
             prefix: prefix.to_owned(),

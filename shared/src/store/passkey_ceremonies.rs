@@ -44,7 +44,10 @@ impl PasskeyCeremonies<'_> {
             (attr::STARTER.into(), string(&ceremony.starter)),
             (attr::STATE.into(), string(&ceremony.state)),
             (attr::EXPIRES_AT.into(), number(ceremony.expires_at)),
-            (attr::EXPIRES.into(), number(ceremony.expires_at + TTL_GRACE)),
+            (
+                attr::EXPIRES.into(),
+                number(ceremony.expires_at + TTL_GRACE),
+            ),
         ]);
         if let Some(user_id) = ceremony.user_id {
             item.insert(attr::USER_ID.into(), number(user_id));
@@ -54,7 +57,9 @@ impl PasskeyCeremonies<'_> {
         }
         match put_new(self.client, self.table, attr::CEREMONY_HASH, item).await? {
             true => Ok(()),
-            false => Err(StoreError::Malformed("a ceremony with this id exists".into())),
+            false => Err(StoreError::Malformed(
+                "a ceremony with this id exists".into(),
+            )),
         }
     }
 

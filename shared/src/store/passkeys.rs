@@ -32,7 +32,10 @@ fn item_of(passkey: &Passkey) -> Item {
         (attr::USER_ID.into(), number(passkey.user_id)),
         (attr::NAME.into(), string(&passkey.name)),
         (attr::CREATED_AT.into(), number(passkey.created_at)),
-        (attr::BACKED_UP.into(), AttributeValue::Bool(passkey.backed_up)),
+        (
+            attr::BACKED_UP.into(),
+            AttributeValue::Bool(passkey.backed_up),
+        ),
         (attr::COUNTER.into(), number(i64::from(passkey.counter))),
         (attr::KEY.into(), string(&passkey.key)),
     ]);
@@ -94,7 +97,8 @@ impl Passkeys<'_> {
             Ok((page.items.unwrap_or_default(), page.last_evaluated_key))
         })
         .await?;
-        let mut passkeys: Vec<Passkey> = items.iter().map(passkey_from).collect::<Result<_, _>>()?;
+        let mut passkeys: Vec<Passkey> =
+            items.iter().map(passkey_from).collect::<Result<_, _>>()?;
         passkeys.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(passkeys)
     }

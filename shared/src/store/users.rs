@@ -270,7 +270,9 @@ impl Users<'_> {
         match result {
             Ok(output) => {
                 let attributes = output.attributes.unwrap_or_default();
-                Ok(Some(Reader(&attributes).str(attr::PASSKEY_HANDLE)?.to_owned()))
+                Ok(Some(
+                    Reader(&attributes).str(attr::PASSKEY_HANDLE)?.to_owned(),
+                ))
             }
             Err(error)
                 if error

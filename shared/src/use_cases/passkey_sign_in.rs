@@ -56,14 +56,8 @@ pub async fn start_passkey_sign_in(
     // A ceremony that named an address signs in only that account's passkeys; an
     // address without any names no account, and no passkey matches its made-up ids.
     let named = user_id.or(email.as_ref().map(|_| 0));
-    let ceremony = crate::domain::Ceremony::start(
-        CeremonyKind::SignIn,
-        &starter,
-        state,
-        named,
-        None,
-        ctx.now,
-    );
+    let ceremony =
+        crate::domain::Ceremony::start(CeremonyKind::SignIn, &starter, state, named, None, ctx.now);
     let id = start(db, &ceremony).await?;
     Ok(Reply::data(json!({ "ceremony": id, "options": options })))
 }
@@ -90,7 +84,10 @@ pub async fn finish_passkey_sign_in(
     };
     let asserted = party.asserted(credential).map_err(rejected)?;
     let passkey = db.passkeys().find(&asserted.id).await?.ok_or_else(failed)?;
-    if ceremony.user_id.is_some_and(|named| named != passkey.user_id) {
+    if ceremony
+        .user_id
+        .is_some_and(|named| named != passkey.user_id)
+    {
         return Err(failed());
     }
     let account = db
@@ -130,7 +127,11 @@ pub async fn finish_passkey_sign_in(
         ctx.now,
     );
     let audit = ctx
-        .audit(AuditAction::SignedInWithPasskey, account.id, RecordKind::User)
+        .audit(
+            AuditAction::SignedInWithPasskey,
+            account.id,
+            RecordKind::User,
+        )
         .with_changes(BTreeMap::from([(
             "passkey".to_owned(),
             FieldChange {
@@ -142,7 +143,8 @@ pub async fn finish_passkey_sign_in(
         (Step::Passkey, db.passkeys().use_step(&used, ctx.now)?),
         (Step::Audit, db.audit().put(&audit)?),
     ];
-    let claim = super::claim_step(ctx, None, Some(account.id), Some(&session.token_hash))?;
+    // No password to prove again: a repeat comes from the same server with the same key.
+    let claim = super::claim_step(ctx, None, None, Some(&session.token_hash))?;
     match write_opened_with(db, &session, Some(&account), claim, also).await? {
         Ok(()) => {}
         Err(Refusal::PasskeyChanged) => return Err(raced(ctx, mailer, db, &account, &used).await),
@@ -189,7 +191,13 @@ async fn counter_regressed(
         stored = passkey.counter,
         "a passkey's signature counter went backwards: refused"
     );
-    notify(ctx, mailer, account, SecurityNotice::PasskeyCounterRegressed).await;
+    notify(
+        ctx,
+        mailer,
+        account,
+        SecurityNotice::PasskeyCounterRegressed,
+    )
+    .await;
     rejected(Rejected::CounterRegressed)
 }
 

@@ -12,8 +12,8 @@ use super::change_password::address_of;
 use super::notices::{Notice, send_notices};
 use crate::clock::rfc3339;
 use crate::domain::{
-    Account, AuditAction, Ceremony, CeremonyKind, FieldChange, MAX_PASSKEYS, Passkey,
-    RecordKind, SecurityNotice, Session, Starter, may_add_passkey,
+    Account, AuditAction, Ceremony, CeremonyKind, FieldChange, MAX_PASSKEYS, Passkey, RecordKind,
+    SecurityNotice, Session, Starter, may_add_passkey,
 };
 use crate::error::ApiError;
 use crate::mail::Mailer;
@@ -131,12 +131,13 @@ pub async fn finish_passkey_registration(
         .push(Step::Passkey, db.passkeys().add_step(&passkey)?)
         .push(
             Step::Account,
-            db.users().add_passkey_step(account.id, handle, MAX_PASSKEYS)?,
+            db.users()
+                .add_passkey_step(account.id, handle, MAX_PASSKEYS)?,
         )
         .push(Step::Audit, db.audit().put(&audit)?)
         .push_some(
             Step::IdempotencyKey,
-            super::claim_step(ctx, Some(&data), Some(account.id), None)?,
+            super::claim_step(ctx, Some(&data), None, None)?,
         );
     match steps.run(&db.client, &PRIORITY).await? {
         Outcome::Written => {}

@@ -8,11 +8,16 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use employees_update::EmployeesUpdate;
 use lambda_http::{Body, Request, Response};
+use passkeys_delete::PasskeysDelete;
+use passkeys_list::PasskeysList;
+use passkeys_register_finish::PasskeysRegisterFinish;
+use passkeys_register_start::PasskeysRegisterStart;
 use photographers_create::PhotographersCreate;
 use planoauth::aws::SdkConfig;
 use planoauth::domain::Limits;
 use planoauth::error::BoxError;
 use planoauth::mail::Mailer;
+use planoauth::passkeys::RelyingParty;
 use planoauth::pipeline::{Endpoint, serve};
 use planoauth::respond::envelope;
 use planoauth::routes::{self, Route};
@@ -20,6 +25,8 @@ use planoauth::{App, Status};
 use serde_json::{Value, json};
 use sessions_create::SessionsCreate;
 use sessions_delete::SessionsDelete;
+use sessions_passkey_finish::SessionsPasskeyFinish;
+use sessions_passkey_start::SessionsPasskeyStart;
 use sessions_show::SessionsShow;
 use std::future::Future;
 use std::pin::Pin;
@@ -118,7 +125,8 @@ impl<E: Endpoint> Function for E {
 pub struct Functions(Vec<Box<dyn Function>>);
 
 impl Functions {
-    pub fn new(mailer: Mailer) -> Functions {
+    /// The functions, sending email with `mailer`, the passkey ones for `party`.
+    pub fn new(mailer: Mailer, party: RelyingParty) -> Functions {
         Functions(vec![
             Box::new(EmployeesUpdate {
                 mailer: mailer.clone(),
@@ -138,12 +146,36 @@ impl Functions {
                 mailer: mailer.clone(),
                 pacing: Default::default(),
             }),
-            Box::new(UsersPasswordReset { mailer }),
+            Box::new(UsersPasswordReset {
+                mailer: mailer.clone(),
+            }),
+            Box::new(PasskeysRegisterStart {
+                party: party.clone(),
+            }),
+            Box::new(PasskeysRegisterFinish {
+                party: party.clone(),
+                mailer: mailer.clone(),
+            }),
+            Box::new(PasskeysList),
+            Box::new(PasskeysDelete {
+                mailer: mailer.clone(),
+            }),
+            Box::new(SessionsPasskeyStart {
+                party: party.clone(),
+            }),
+            Box::new(SessionsPasskeyFinish {
+                party,
+                mailer,
+                limits: Limits::PASSWORDS,
+            }),
         ])
     }
 
     pub fn from_env(config: &SdkConfig) -> Result<Functions, BoxError> {
-        Ok(Functions::new(Mailer::from_env(config)?))
+        Ok(Functions::new(
+            Mailer::from_env(config)?,
+            RelyingParty::from_env()?,
+        ))
     }
 
     /// The function that serves `route`, if this server has it.
