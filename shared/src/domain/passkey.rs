@@ -1,5 +1,5 @@
 //! Passkeys, and the ceremonies that enrol them and sign in with them: the records and
-//! their rules, without I/O (the WebAuthn verification is `crate::passkeys`).
+//! their rules, without I/O (the relying party, in the `passkeys` module, verifies).
 
 /// How many passkeys one account may have.
 pub const MAX_PASSKEYS: i64 = 10;
