@@ -179,6 +179,36 @@ async fn the_local_api_dispatches_every_route_to_its_function() {
             json!({ "token": token, "reset_token": "x" }),
             "`new_password`",
         ),
+        (
+            routes::PASSKEYS_REGISTER_START,
+            json!({ "token": signed_in }),
+            "ceremony",
+        ),
+        (
+            routes::PASSKEYS_REGISTER_FINISH,
+            json!({ "token": signed_in }),
+            "`ceremony`",
+        ),
+        (
+            routes::PASSKEYS_LIST,
+            json!({ "token": signed_in }),
+            "passkeys",
+        ),
+        (
+            routes::PASSKEYS_DELETE,
+            json!({ "token": signed_in }),
+            "`passkey_id`",
+        ),
+        (
+            routes::SESSIONS_PASSKEY_START,
+            json!({ "token": token }),
+            "ceremony",
+        ),
+        (
+            routes::SESSIONS_PASSKEY_FINISH,
+            json!({ "token": token }),
+            "`ceremony`",
+        ),
     ];
     for route in routes::ALL {
         assert!(
@@ -206,6 +236,8 @@ async fn the_local_api_dispatches_every_route_to_its_function() {
             "token" => answer.session()["token"].is_string(),
             "shown" => answer.status() == "action-successful" && answer.data().is_null(),
             "ended" => answer.data()["ended"] == 1,
+            "ceremony" => answer.data()["ceremony"].is_string(),
+            "passkeys" => answer.data()["passkeys"].is_array(),
             param => answer.status() == "missing-param" && answer.message().contains(param),
         };
         assert!(reached, "{}: {}", route.path, answer.body);
