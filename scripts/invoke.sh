@@ -32,6 +32,8 @@ parameters=(
     --parameter "OnboardingSender=${ONBOARDING_SENDER:-no-reply@planoauth.local}"
     --parameter "SignInUrl=${SIGN_IN_URL:-http://127.0.0.1:$port/sign-in}"
     --parameter "PasswordResetUrl=${PASSWORD_RESET_URL:-http://127.0.0.1:$port/reset-password}"
+    --parameter "PasskeyRpId=${PASSKEY_RP_ID:-localhost}"
+    --parameter "PasskeyOrigins=${PASSKEY_ORIGINS:-http://localhost:$port}"
 )
 function_args=()
 [ -n "${FUNCTION:-}" ] && function_args=(--function "$FUNCTION")

@@ -11,6 +11,10 @@ port=${PORT:-3000}
 export ONBOARDING_SENDER=${ONBOARDING_SENDER:-no-reply@planoauth.local}
 export SIGN_IN_URL=${SIGN_IN_URL:-http://127.0.0.1:$port/sign-in}
 export PASSWORD_RESET_URL=${PASSWORD_RESET_URL:-http://127.0.0.1:$port/reset-password}
+# Passkeys are bound to a relying party id the page's host must match: the page is at
+# http://localhost:$port (a page at 127.0.0.1 cannot use the id localhost).
+export PASSKEY_RP_ID=${PASSKEY_RP_ID:-localhost}
+export PASSKEY_ORIGINS=${PASSKEY_ORIGINS:-http://localhost:$port}
 
 export STACK_DIR="$root/.local/run"
 # A fixed port, so that events/env.json can point `sam local invoke` at this stack.

@@ -10,7 +10,8 @@
 use planoauth::domain::Application::PlanoAuth;
 use planoauth_invoke::{Emulator, Local, Tokens, environment, function_for_event, needs_user};
 use planoauth_tests::{
-    PASSWORD_RESET_URL, SENDER, SIGN_IN_URL, TestEnv, repository_root, template,
+    PASSKEY_ORIGIN, PASSKEY_RP_ID, PASSWORD_RESET_URL, SENDER, SIGN_IN_URL, TestEnv,
+    repository_root, template,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -70,6 +71,8 @@ async fn every_sample_event_answers_its_expected_status_through_its_functions_bi
         ("OnboardingSender".into(), SENDER.into()),
         ("SignInUrl".into(), SIGN_IN_URL.into()),
         ("PasswordResetUrl".into(), PASSWORD_RESET_URL.into()),
+        ("PasskeyRpId".into(), PASSKEY_RP_ID.into()),
+        ("PasskeyOrigins".into(), PASSKEY_ORIGIN.into()),
     ]);
     let emulator = emulator();
     let binaries = root.join("target/debug");
@@ -208,6 +211,8 @@ fn env_json_points_every_function_at_a_stack_a_container_reaches() {
         "ONBOARDING_SENDER",
         "SIGN_IN_URL",
         "PASSWORD_RESET_URL",
+        "PASSKEY_RP_ID",
+        "PASSKEY_ORIGINS",
     ] {
         assert!(parameters[variable].is_string(), "{variable}");
     }
