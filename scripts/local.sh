@@ -39,10 +39,14 @@ install_local() {
 # start_local_api PORT LOG
 # Starts target/debug/local-api on PORT in the background, logging to LOG, and returns once
 # it answers; sets LOCAL_API_PID. Fails, showing the log, if it exits or never answers
-# (a missing setting stops it at start).
+# (a missing setting stops it at start). Passkeys are bound to the relying party id
+# localhost unless PASSKEY_RP_ID says otherwise, the page's origin being
+# http://localhost:PORT (a page at 127.0.0.1 cannot use the id localhost).
 start_local_api() {
     local port=$1 log=$2
-    PORT=$port RUST_LOG=${RUST_LOG:-warn} target/debug/local-api >"$log" 2>&1 &
+    PASSKEY_RP_ID=${PASSKEY_RP_ID:-localhost} \
+        PASSKEY_ORIGINS=${PASSKEY_ORIGINS:-http://localhost:$port} \
+        PORT=$port RUST_LOG=${RUST_LOG:-warn} target/debug/local-api >"$log" 2>&1 &
     LOCAL_API_PID=$!
     for _ in $(seq 1 100); do
         curl -s -o /dev/null "http://127.0.0.1:$port/" && return 0
