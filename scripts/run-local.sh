@@ -36,5 +36,8 @@ Try it:
     -H 'Authorization: Bearer $token' \\
     -d '{"id": 2, "email": "photographer@planoauth.local", "skills": ["portraits"], "view": "internalapps_view"}'
 
+Or open http://localhost:$port/ in a browser: a sign-in page (the admin's address and
+password are above) where passkeys can be added, listed, removed and signed in with.
+
 MSG
-PORT=$port target/debug/local-api
+LOCAL_PAGE_APPLICATION_TOKEN=$token PORT=$port target/debug/local-api

@@ -3,7 +3,8 @@
 # integration test, the integration tests against a fresh local stack (moto's DynamoDB
 # and SES, with DynamoDB's transaction conflicts; the tests that claim to survive faults
 # turn on throttling, server errors and lost answers for tables of their own) started
-# here and stopped on exit, then the schema fuzzer.
+# here and stopped on exit, then the schema fuzzer, then the sign-in page and passkeys in
+# headless Chromium.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -54,5 +55,16 @@ fi
 echo "== schemathesis: fuzzing the local API from openapi.yaml"
 scripts/fuzz.sh
 
-# One closing line for the whole run, summed over every test binary.
-awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"
+echo "== browser: the sign-in page and passkeys in headless Chromium"
+browser_log="$STACK_DIR/browser-test.log"
+scripts/browser-test.sh 2>&1 | tee "$browser_log"
+
+# One closing line for the whole run, summed over every test binary and the browser's
+# tests; a part that ran no test fails the run.
+awk '/^test result:/ { passed += $4; failed += $6 }
+     /^ℹ pass / { browser = $3; passed += $3 }
+     /^ℹ fail / { failed += $3 }
+     END {
+         printf "%d passed, %d failed\n", passed, failed
+         if (passed == browser || browser == 0) { print "a part of the suite ran no test"; exit 1 }
+     }' "$log" "$browser_log"

@@ -2,6 +2,7 @@
 //! API Gateway would send, is decoded by `lambda_http` exactly as in Lambda, and is
 //! answered by the function the route registry names, through its own `serve` entry.
 
+pub mod page;
 pub mod schedules;
 
 use base64::Engine;

@@ -1,11 +1,14 @@
 //! `local-api`: the whole PlanoAuth API on http://127.0.0.1:$PORT (default 3000), on
-//! whatever AWS the environment names (the local stack under `make run`).
+//! whatever AWS the environment names (the local stack under `make run`), and the page
+//! that tries it at `/`, signing in with `LOCAL_PAGE_APPLICATION_TOKEN`.
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use local_api::page::{self, Page};
 use planoauth::App;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -21,6 +24,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let config = planoauth::aws::aws_config().await?;
     let app = Arc::new(App::from_env(&config)?);
     let functions = Arc::new(local_api::Functions::from_env(&config)?);
+    let page = Arc::new(Page::new(
+        std::env::var("LOCAL_PAGE_APPLICATION_TOKEN")
+            .ok()
+            .as_deref(),
+    ));
     local_api::schedules::start(
         Arc::clone(&app),
         planoauth::mail::Mailer::from_env(&config)?,
@@ -32,11 +40,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             accepted = listener.accept() => accepted?,
             _ = tokio::signal::ctrl_c() => return Ok(()),
         };
-        let (app, functions) = (Arc::clone(&app), Arc::clone(&functions));
+        let (app, functions, page) = (Arc::clone(&app), Arc::clone(&functions), Arc::clone(&page));
         tokio::spawn(async move {
             let service = service_fn(move |request| {
-                let (app, functions) = (Arc::clone(&app), Arc::clone(&functions));
-                async move { Ok::<_, Infallible>(answer(&app, &functions, request).await) }
+                let (app, functions, page) =
+                    (Arc::clone(&app), Arc::clone(&functions), Arc::clone(&page));
+                async move {
+                    Ok::<_, Infallible>(
+                        match page.file(request.method().as_str(), request.uri().path()) {
+                            Some(file) => page_file(file),
+                            None => answer(&app, &functions, request).await,
+                        },
+                    )
+                }
             });
             if let Err(error) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -82,4 +98,27 @@ async fn answer(
     };
     let (parts, body) = response.into_parts();
     hyper::Response::from_parts(parts, Full::new(Bytes::from(body.to_vec())))
+}
+
+fn page_file(file: page::File) -> hyper::Response<Full<Bytes>> {
+    let mut response = hyper::Response::new(Full::new(Bytes::from(file.body)));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(file.content_type),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(page::CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
 }
