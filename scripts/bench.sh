@@ -30,6 +30,7 @@ cargo build --release --locked --manifest-path tools/bench-naive/Cargo.toml --ta
 
 export ONBOARDING_SENDER=no-reply@planoauth.local SIGN_IN_URL=http://127.0.0.1/sign-in
 export PASSWORD_RESET_URL=http://127.0.0.1/reset-password
+export PASSKEY_RP_ID=localhost PASSKEY_ORIGINS=http://localhost
 install_local target/release/planoauth-admin planoauth-bench- http://127.0.0.1 "$STACK_DIR/bootstrap.json"
 token=$PLANOAUTH_TOKEN
 admin_email=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["admin"]["email"])' "$STACK_DIR/bootstrap.json")
@@ -37,31 +38,67 @@ admin_password=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])
 
 # A successful sign-in (argon2id on every call); each event that acts through a session
 # gets one of its own (sessions-delete ends its session, users-password-update replaces
-# its token).
-python3 - "$STACK_DIR/sign-in.event.json" "$admin_email" "$admin_password" <<'EOF'
+# its token). The admin first replaces the password the bootstrap chose, so that its
+# sessions may do more than change it (the passkey routes answer a session that must
+# change it at once). users-password-update runs with a wrong current password for an
+# admin of its own: its failures count against that account's limit, not against the
+# sign-ins of the `sessions-create sign-in` case.
+# render_sensitive EVENT OUT KEY=VALUE...: EVENT with those parameters in its body.
+render_sensitive() {
+    python3 - "$@" <<'EOF'
 import base64, json, sys
-event = json.load(open("events/sessions-create-wrong-password.json"))
-body = {"email": sys.argv[2], "password": sys.argv[3]}
+event = json.load(open(sys.argv[1]))
+body = json.loads(base64.b64decode(event["body"]))
+body.update(dict(pair.split("=", 1) for pair in sys.argv[3:]))
 event["body"] = base64.b64encode(json.dumps(body).encode()).decode()
-json.dump(event, open(sys.argv[1], "w"))
+json.dump(event, open(sys.argv[2], "w"))
 EOF
-sed -i "s/PLANOAUTH_APPLICATION_TOKEN/$token/g" "$STACK_DIR/sign-in.event.json"
+}
+# sign_in_event OUT EMAIL PASSWORD
+sign_in_event() {
+    render_sensitive events/sessions-create-wrong-password.json "$1" "email=$2" "password=$3"
+    sed -i "s/PLANOAUTH_APPLICATION_TOKEN/$token/g" "$1"
+}
+# new_session SIGN_IN_EVENT: the token of a new session.
 new_session() {
-    python3 scripts/bench.py --invoke target/release/sessions-create "$STACK_DIR/sign-in.event.json" |
+    python3 scripts/bench.py --invoke target/release/sessions-create "$1" |
         python3 -c 'import json, sys; print(json.loads(json.load(sys.stdin)["body"])["session"]["token"])'
 }
+json_field() {
+    python3 -c 'import json, sys; value = json.load(sys.stdin)
+for key in sys.argv[1:]: value = value[key]
+print(value)' "$@"
+}
+sign_in="$STACK_DIR/sign-in.event.json"
+sign_in_event "$sign_in" "$admin_email" "$admin_password"
+render_sensitive events/users-password-update.json "$STACK_DIR/password-update.event.json" \
+    "current_password=$admin_password" "new_password=bench-Harbor-93-lantern"
+sed -i "s/PLANOAUTH_SESSION_TOKEN/$(new_session "$sign_in")/" "$STACK_DIR/password-update.event.json"
+replaced=$(python3 scripts/bench.py --invoke target/release/users-password-update "$STACK_DIR/password-update.event.json")
+grep -q action-successful <<<"$replaced" || { echo "the admin's password was not replaced: $replaced" >&2; exit 1; }
+sign_in_event "$sign_in" "$admin_email" bench-Harbor-93-lantern
+owner_email=password-owner@planoauth.local
+owner_password=$(target/release/planoauth-admin create-admin --email "$owner_email" | json_field password)
+sign_in_event "$STACK_DIR/owner-sign-in.event.json" "$owner_email" "$owner_password"
 
 cases=("bench-hello=events/route-fallback.json" "bench-naive=events/route-fallback.json")
 for function in "${functions[@]}"; do
-    event="events/$function.json"
-    [ -f "$event" ] || event=events/employees-update-missing-email.json
+    # The function's own event, or the first of its variants.
+    event=$(ls "events/$function.json" events/"$function"-*.json 2>/dev/null | head -n 1)
+    [ -n "$event" ] || event=events/employees-update-missing-email.json
     session=none
-    if grep -q PLANOAUTH_SESSION_TOKEN "$event"; then session=$(new_session); fi
+    if grep -q PLANOAUTH_SESSION_TOKEN "$event"; then
+        if [ "$function" = users-password-update ]; then
+            session=$(new_session "$STACK_DIR/owner-sign-in.event.json")
+        else
+            session=$(new_session "$sign_in")
+        fi
+    fi
     sed -e "s/PLANOAUTH_APPLICATION_TOKEN/$token/g" -e "s/PLANOAUTH_SESSION_TOKEN/$session/g" \
         "$event" >"$STACK_DIR/$function.event.json"
     cases+=("$function=$STACK_DIR/$function.event.json")
 done
-cases+=("sessions-create:sessions-create sign-in=$STACK_DIR/sign-in.event.json")
+cases+=("sessions-create:sessions-create sign-in=$sign_in")
 # The warm processes' warnings and errors, kept for a look after the run.
 export BENCH_LOGS="$root/.local/bench-logs"
 rm -rf "$BENCH_LOGS" && mkdir -p "$BENCH_LOGS"
