@@ -21,6 +21,9 @@ echo "== cfn-lint template.yaml"
 echo "== sam validate --lint"
 SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 "$tools/sam" validate --lint --template template.yaml
 
+echo "== the breached passwords file: what the pinned list builds, byte for byte"
+python3 scripts/breached_passwords.py --check
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

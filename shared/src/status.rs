@@ -171,7 +171,7 @@ impl Status {
             Status::PasswordChangeRequired => (
                 "password-change-required",
                 403,
-                "This account's password was set for its user: choose a new one with users/password_update first.",
+                "This account's password must be replaced (it was set for its user, or it appears in lists of breached passwords): choose a new one with users/password_update first.",
             ),
             Status::ReauthenticationRequired => (
                 "reauthentication-required",

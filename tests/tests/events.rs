@@ -65,8 +65,7 @@ async fn every_sample_event_answers_its_expected_status_through_its_functions_bi
     .unwrap();
     let template = template();
     let root = repository_root();
-    let mut local =
-        Local::from_env(&env.prefix, Some(root.join("layers/endpoint-partitions"))).unwrap();
+    let mut local = Local::from_env(&env.prefix, Some(root.join("layers"))).unwrap();
     local.parameters = BTreeMap::from([
         ("OnboardingSender".into(), SENDER.into()),
         ("SignInUrl".into(), SIGN_IN_URL.into()),

@@ -220,7 +220,7 @@ async fn each_rule_is_invalid_param_naming_the_parameter() {
         (
             json!({"password": "Password1234"}),
             "password",
-            "well-known",
+            "breached passwords",
         ),
         (
             json!({"password": "aaaaaaaaaaaaaaaa"}),

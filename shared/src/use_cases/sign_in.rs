@@ -32,8 +32,12 @@ pub async fn open_session(
     let (grants, account) = match credentials {
         None => (None, None),
         Some((email, password)) => {
+            let breached = is_breached(&password);
             let account = sign_in(ctx, &email, password, limits).await?;
-            let grants = super::grants_of(&ctx.app.db, &account).await?;
+            let mut grants = super::grants_of(&ctx.app.db, &account).await?;
+            // A right password that guessers try first must be replaced before the
+            // session does anything else, as one someone else set must.
+            grants.password_change_required |= breached;
             (Some(grants), Some(account))
         }
     };
@@ -147,6 +151,18 @@ async fn sign_in(
     // (`Refusal::Deactivated`): no read here could see a deactivation that lands before
     // the session does.
     account.ok_or_else(mismatch)
+}
+
+/// Whether `password` is a breached one. Sign-in goes on without the list if it cannot
+/// be read (the routes that set a password refuse to), saying so in the log.
+fn is_breached(password: &str) -> bool {
+    match crate::passwords::breached::loaded() {
+        Ok(list) => list.contains(password),
+        Err(reason) => {
+            tracing::error!(%reason, "sign-in without the breached passwords check");
+            false
+        }
+    }
 }
 
 fn mismatch() -> ApiError {

@@ -106,7 +106,15 @@ pub async fn bootstrap(
 /// (returned once, stored only as its argon2id hash).
 pub async fn create_admin(app: &App, email: &str) -> Result<Admin, BoxError> {
     let email = Email::parse(email).map_err(|invalid| format!("admin email {invalid}"))?;
-    let password = random_password();
+    // Held to the policy every password set is, the breached list included (which a
+    // random 20 characters from 57 are all but certain to pass at the first try).
+    let breached = passwords::breached::loaded()?;
+    let password = loop {
+        let candidate = random_password();
+        if passwords::check_policy(&candidate, email.as_str(), breached).is_ok() {
+            break candidate;
+        }
+    };
     let password_hash = passwords::hash(&password)?;
     let admin_roles = Application::everywhere("admin");
     let new = NewEmployee {

@@ -41,15 +41,16 @@ pub struct Local {
     pub secret_access_key: String,
     /// Template parameters' values, by parameter name; the rest keep their defaults.
     pub parameters: BTreeMap<String, String>,
-    /// What the layers' `/opt` is here (the repository's layer folder), or `None` to keep
-    /// `/opt` paths as they are (a container, where SAM mounts the layers).
-    pub opt: Option<PathBuf>,
+    /// The repository's `layers/` folder, each of whose folders is a layer's content, as
+    /// Lambda merges them into `/opt`; or `None` to keep `/opt` paths as they are (a
+    /// container, where SAM mounts the layers).
+    pub layers: Option<PathBuf>,
 }
 
 impl Local {
     /// The stack the environment names (`AWS_ENDPOINT_URL` and the rest, as
     /// `scripts/stack.sh` prints them), for the install with table prefix `prefix`.
-    pub fn from_env(prefix: &str, opt: Option<PathBuf>) -> Result<Local, BoxError> {
+    pub fn from_env(prefix: &str, layers: Option<PathBuf>) -> Result<Local, BoxError> {
         let variable = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
         Ok(Local {
             prefix: prefix.to_owned(),
@@ -58,7 +59,7 @@ impl Local {
             access_key_id: variable("AWS_ACCESS_KEY_ID")?,
             secret_access_key: variable("AWS_SECRET_ACCESS_KEY")?,
             parameters: BTreeMap::new(),
-            opt,
+            layers,
         })
     }
 }
@@ -144,11 +145,22 @@ fn substitute(template: &Template, local: &Local, text: &str) -> Result<String, 
     Ok(out)
 }
 
+/// A path under `/opt` as the layer folder that holds its first component; any other
+/// value as it is.
 fn on_this_machine(value: String, local: &Local) -> String {
-    match (&local.opt, value.strip_prefix("/opt/")) {
-        (Some(opt), Some(path)) => opt.join(path).to_string_lossy().into_owned(),
-        _ => value,
-    }
+    let (Some(layers), Some(path)) = (&local.layers, value.strip_prefix("/opt/")) else {
+        return value;
+    };
+    let first = path.split('/').next().unwrap_or_default();
+    std::fs::read_dir(layers)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|layer| layer.path())
+        .find(|layer| !first.is_empty() && layer.join(first).exists())
+        .map_or(value.clone(), |layer| {
+            layer.join(path).to_string_lossy().into_owned()
+        })
 }
 
 /// What fills a sample event's placeholders.
@@ -464,5 +476,34 @@ mod tests {
         )));
         let missing = render(&event("PLANOAUTH_SESSION_TOKEN"), &Tokens::default());
         assert!(missing.is_err(), "a placeholder left unfilled is an error");
+    }
+
+    #[test]
+    fn opt_paths_are_found_in_the_layer_that_holds_them() {
+        let layers = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../layers");
+        let local = Local {
+            prefix: String::new(),
+            endpoint: String::new(),
+            region: String::new(),
+            access_key_id: String::new(),
+            secret_access_key: String::new(),
+            parameters: BTreeMap::new(),
+            layers: Some(layers.clone()),
+        };
+        let here = |value: &str| on_this_machine(value.to_owned(), &local);
+        assert_eq!(
+            here("/opt/partitions/aws.json"),
+            layers
+                .join("endpoint-partitions/partitions/aws.json")
+                .to_string_lossy()
+        );
+        assert_eq!(
+            here("/opt/breached-passwords/filter.bin"),
+            layers
+                .join("breached-passwords/breached-passwords/filter.bin")
+                .to_string_lossy()
+        );
+        assert_eq!(here("/opt/nowhere/file"), "/opt/nowhere/file");
+        assert_eq!(here("info"), "info");
     }
 }

@@ -104,7 +104,7 @@ async fn run(args: Vec<String>) -> Result<(), BoxError> {
         .binaries
         .unwrap_or_else(|| PathBuf::from("target/debug"));
     let emulator = args.emulator.map(|program| Emulator { program });
-    let mut local = Local::from_env(&prefix, Some(PathBuf::from("layers/endpoint-partitions")))?;
+    let mut local = Local::from_env(&prefix, Some(PathBuf::from("layers")))?;
     local.parameters = args.parameters;
 
     let mut tokens = Tokens {
@@ -125,7 +125,7 @@ async fn run(args: Vec<String>) -> Result<(), BoxError> {
     if let Some(dir) = args.for_sam {
         let endpoint = args.endpoint.ok_or("--for-sam needs --endpoint")?;
         let mut in_container = local.clone();
-        in_container.opt = None;
+        in_container.layers = None;
         in_container.endpoint = endpoint;
         let variables = environment(&template, &function, &in_container)?;
         std::fs::create_dir_all(&dir)?;

@@ -6,9 +6,12 @@
 //! about 223 MB after 100 sign-ins. A Lambda process hashes for one request at a time and
 //! so keeps one block; a server hashing for several requests at once keeps one each.
 
+pub mod breached;
+
 use crate::error::{ApiError, BoxError};
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+pub use breached::BreachedPasswords;
 use rand::Rng;
 use std::sync::Mutex;
 
@@ -64,64 +67,14 @@ pub fn hash(password: &str) -> Result<String, BoxError> {
     Ok(phc.to_string())
 }
 
-/// Passwords so common that they are tried first by anyone guessing (long enough to
-/// pass the length rule, from public breach-frequency lists), compared case-insensitively.
-const WELL_KNOWN: &[&str] = &[
-    "000000000000",
-    "111111111111",
-    "123123123123",
-    "123456789012",
-    "1234567890123",
-    "12345678901234",
-    "123456123456",
-    "1q2w3e4r5t6y",
-    "1qaz2wsx3edc",
-    "abcdefghijkl",
-    "abcd12345678",
-    "administrator",
-    "asdfghjkl123",
-    "asdfghjkl;'",
-    "baseball1234",
-    "changeme1234",
-    "correcthorsebatterystaple",
-    "dragon123456",
-    "football1234",
-    "iloveyou1234",
-    "letmeinletmein",
-    "monkey123456",
-    "password1234",
-    "password12345",
-    "password123456",
-    "password!123",
-    "passwordpassword",
-    "passw0rd1234",
-    "p@ssw0rd1234",
-    "photographer",
-    "photography1",
-    "planoauth123",
-    "planoauth1234",
-    "princess1234",
-    "qwerty123456",
-    "qwertyqwerty",
-    "qwertyuiop12",
-    "qwertyuiopasdf",
-    "qwertyuiop[]",
-    "starwars1234",
-    "sunshine1234",
-    "superman1234",
-    "trustno1trustno1",
-    "welcome12345",
-    "welcome123456",
-    "zaq12wsxcde3",
-    "zxcvbnm12345",
-    "michael12345",
-    "jennifer1234",
-];
-
-/// The rules a new password must meet: 12 to 128 characters, not a well-known password,
-/// not the account's own email address, and not one or two characters repeated. The
-/// reason never repeats the password.
-pub fn check_policy(password: &str, email: &str) -> Result<(), &'static str> {
+/// The rules a new password must meet: 12 to 128 characters, not the account's own
+/// email address, at least 5 different characters, and not one of the `breached`
+/// passwords. The reason never repeats the password.
+pub fn check_policy(
+    password: &str,
+    email: &str,
+    breached: &BreachedPasswords,
+) -> Result<(), &'static str> {
     let length = password.chars().count();
     if length < 12 {
         return Err("must be at least 12 characters");
@@ -130,9 +83,6 @@ pub fn check_policy(password: &str, email: &str) -> Result<(), &'static str> {
         return Err("must be at most 128 characters");
     }
     let lowered = password.to_lowercase();
-    if WELL_KNOWN.contains(&lowered.as_str()) {
-        return Err("is a well-known password; choose one that is harder to guess");
-    }
     let email = email.to_lowercase();
     let local_part = email.split('@').next().unwrap_or_default();
     if lowered == email || lowered == local_part {
@@ -144,6 +94,11 @@ pub fn check_policy(password: &str, email: &str) -> Result<(), &'static str> {
     if distinct.len() < 5 {
         return Err("must use at least 5 different characters");
     }
+    if breached.contains(&lowered) {
+        return Err(
+            "appears in lists of breached passwords, which guessers try first; choose another",
+        );
+    }
     Ok(())
 }
 
@@ -151,7 +106,8 @@ pub fn check_policy(password: &str, email: &str) -> Result<(), &'static str> {
 /// (`invalid-param` on `param` otherwise) and returns its hash, computed off the async
 /// threads since argon2id is deliberately slow.
 pub async fn accept_new(param: &str, password: String, email: &str) -> Result<String, ApiError> {
-    check_policy(&password, email).map_err(|reason| ApiError::invalid(param, reason))?;
+    let breached = breached::loaded().map_err(|reason| ApiError::Crash(reason.into()))?;
+    check_policy(&password, email, breached).map_err(|reason| ApiError::invalid(param, reason))?;
     tokio::task::spawn_blocking(move || hash(&password))
         .await
         .map_err(ApiError::crash)?
