@@ -84,8 +84,12 @@ sign_in_event "$STACK_DIR/owner-sign-in.event.json" "$owner_email" "$owner_passw
 cases=("bench-hello=events/route-fallback.json" "bench-naive=events/route-fallback.json")
 for function in "${functions[@]}"; do
     # The function's own event, or the first of its variants.
-    event=$(ls "events/$function.json" events/"$function"-*.json 2>/dev/null | head -n 1)
-    [ -n "$event" ] || event=events/employees-update-missing-email.json
+    event=events/$function.json
+    if [ ! -f "$event" ]; then
+        variants=(events/"$function"-*.json)
+        event=${variants[0]}
+        [ -f "$event" ] || event=events/employees-update-missing-email.json
+    fi
     session=none
     if grep -q PLANOAUTH_SESSION_TOKEN "$event"; then
         if [ "$function" = users-password-update ]; then
