@@ -31,6 +31,7 @@ pub mod pipeline;
 pub mod respond;
 pub mod routes;
 pub mod runtime;
+pub mod secrets;
 pub mod status;
 pub mod store;
 pub mod tokens;

@@ -113,7 +113,8 @@ async fn a_breached_password_is_refused_wherever_one_is_set() {
         .await;
     assert_status(&asked, "action-successful", 200);
     let reset_token = env.emailed_reset_token(&email).await;
-    let reset = |new: &str| json!({ "token": token, "reset_token": reset_token, "new_password": new });
+    let reset =
+        |new: &str| json!({ "token": token, "reset_token": reset_token, "new_password": new });
     let reset_route = env.route(routes::USERS_PASSWORD_RESET);
     let refused = env.call_encoded(reset_route, &reset("qazwsxedcrfv")).await;
     assert_breached(&refused, "new_password");

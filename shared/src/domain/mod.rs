@@ -11,6 +11,7 @@ mod patch;
 mod records;
 mod refusal;
 mod session;
+mod totp;
 
 pub use access::{ActedOn, Application, Held, Permission, Profile, falls_short};
 pub use audit::{Actor, AuditAction, AuditEntry, FieldChange, RecordKind};
@@ -29,6 +30,10 @@ pub use records::{
 pub use refusal::Refusal;
 pub use session::{
     ABSOLUTE_LIFETIME, Grants, IDLE_LIFETIME, Method, Proof, RECENT_PROOF, Session, confirm_opened,
+};
+pub use totp::{
+    ISSUER, RECOVERY_CODES, SECRET_BYTES, STEP_SECONDS, TotpSecret, new_recovery_codes,
+    recovery_code_hash,
 };
 
 /// The language of a record when none is given.
