@@ -25,7 +25,7 @@ pub use passkey::{
 pub use patch::Patch;
 pub use records::{
     Account, Address, AddressChanges, ApplicationToken, Client, Employee, EmployeeChanges,
-    NewEmployee, NewUser, ReferenceKind,
+    NewEmployee, NewUser, ReferenceKind, Totp,
 };
 pub use refusal::Refusal;
 pub use session::{

@@ -219,6 +219,20 @@ pub struct Account {
     pub passkeys: i64,
     /// The opaque id its passkeys know it by (the WebAuthn user handle), once it has one.
     pub passkey_handle: Option<String>,
+    /// Its time-based one-time passwords, once turned on.
+    pub totp: Option<Totp>,
+}
+
+/// An account's TOTP, as stored: never the secret itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Totp {
+    /// The secret as KMS sealed it for this account.
+    pub sealed_secret: Vec<u8>,
+    /// The step of the code last accepted: no code of it or of an earlier step is again.
+    pub last_step: i64,
+    pub enabled_at: i64,
+    /// The hashes of the recovery codes not yet used.
+    pub recovery_codes: Vec<String>,
 }
 
 /// A new user account, written with the record that gives the user a place.

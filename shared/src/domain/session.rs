@@ -306,6 +306,7 @@ mod tests {
             password_change_required: false,
             passkeys: 0,
             passkey_handle: None,
+            totp: None,
         }
     }
 

@@ -173,6 +173,13 @@ impl<'a> Reader<'a> {
         self.opt_num(name)?.ok_or_else(|| missing(name))
     }
 
+    pub fn opt_bytes(&self, name: &str) -> Option<&'a [u8]> {
+        match self.0.get(name) {
+            Some(AttributeValue::B(blob)) => Some(blob.as_ref()),
+            _ => None,
+        }
+    }
+
     pub fn bool(&self, name: &str) -> bool {
         matches!(self.0.get(name), Some(AttributeValue::Bool(true)))
     }

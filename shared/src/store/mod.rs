@@ -17,6 +17,7 @@ pub mod password_resets;
 pub mod reference;
 pub mod registry;
 pub mod roles;
+pub mod second_factors;
 pub mod sessions;
 pub mod tables;
 pub mod throttles;
@@ -90,6 +91,7 @@ stores! {
     account_sessions: account_sessions::AccountSessions on account_sessions,
     application_tokens: application_tokens::ApplicationTokens on application_tokens,
     users: users::Users on users,
+    second_factors: second_factors::SecondFactors on users,
     employees: employees::Employees on employees,
     clients: clients::Clients on clients,
     emails: emails::Emails on emails,

@@ -60,6 +60,7 @@ fn account_from(item: &Item) -> Result<Account, StoreError> {
         password_change_required: read.bool(attr::PASSWORD_CHANGE_REQUIRED),
         passkeys: read.opt_num(attr::PASSKEYS)?.unwrap_or(0),
         passkey_handle: read.opt_str(attr::PASSKEY_HANDLE).map(str::to_owned),
+        totp: super::second_factors::totp_of(&read)?,
     })
 }
 
