@@ -73,7 +73,8 @@ sign_in="$STACK_DIR/sign-in.event.json"
 sign_in_event "$sign_in" "$admin_email" "$admin_password"
 render_sensitive events/users-password-update.json "$STACK_DIR/password-update.event.json" \
     "current_password=$admin_password" "new_password=bench-Harbor-93-lantern"
-sed -i "s/PLANOAUTH_SESSION_TOKEN/$(new_session "$sign_in")/" "$STACK_DIR/password-update.event.json"
+admin_session=$(new_session "$sign_in")
+sed -i "s/PLANOAUTH_SESSION_TOKEN/$admin_session/" "$STACK_DIR/password-update.event.json"
 replaced=$(python3 scripts/bench.py --invoke target/release/users-password-update "$STACK_DIR/password-update.event.json")
 grep -q action-successful <<<"$replaced" || { echo "the admin's password was not replaced: $replaced" >&2; exit 1; }
 sign_in_event "$sign_in" "$admin_email" bench-Harbor-93-lantern

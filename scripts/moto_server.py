@@ -1,6 +1,6 @@
-"""The local stack's server: moto's DynamoDB and SES over HTTP, with DynamoDB's behaviour
-under contention and faults added by scripts/local_dynamodb.py (see its documentation
-for the settings).
+"""The local stack's server: moto's DynamoDB, SES and KMS over HTTP, with DynamoDB's
+behaviour under contention and faults added by scripts/local_dynamodb.py (see its
+documentation for the settings).
 
     python scripts/moto_server.py HOST PORT
 """

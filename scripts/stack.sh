@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The local AWS stack: a pinned moto server serving DynamoDB and SES over HTTP, through
-# scripts/moto_server.py, which adds what DynamoDB does under contention and faults
+# The local AWS stack: a pinned moto server serving DynamoDB, SES and KMS over HTTP,
+# through scripts/moto_server.py, which adds what DynamoDB does under contention and faults
 # (scripts/local_dynamodb.py): transaction conflicts are on by default, as they are in
 # production; throttling, server errors, latency and stalls when asked for.
 #
@@ -55,7 +55,7 @@ up() {
     for _ in $(seq 1 100); do
         if curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then
             write_env "$port"
-            echo "stack: moto serving DynamoDB and SES on 127.0.0.1:$port" >&2
+            echo "stack: moto serving DynamoDB, SES and KMS on 127.0.0.1:$port" >&2
             cat "$state/stack.env"
             return
         fi

@@ -1,8 +1,9 @@
 //! The secrets PlanoAuth must read back (an account's TOTP secret) are kept only
-//! encrypted under a KMS key: the template's TotpKey in AWS (`TOTP_KEY_ID`), the local
-//! stack's own key under `make run` and the tests. The account's id is the encryption
-//! context, so a ciphertext copied onto another account's item does not decrypt, and
-//! every use is in CloudTrail with the account it was for.
+//! encrypted under a KMS key, the one `TOTP_KEY_ID` names (the routes that will use it
+//! are still to come, and with them the template's key; the tests make one on the local
+//! stack's KMS). The account's id is the encryption context, so a ciphertext copied onto
+//! another account's item does not decrypt, and every use is in CloudTrail with the
+//! account it was for.
 
 use crate::domain::TotpSecret;
 use crate::error::{ApiError, BoxError};

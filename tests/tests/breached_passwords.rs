@@ -5,11 +5,12 @@
 #![allow(clippy::unwrap_used)]
 
 use planoauth::domain::Application::PlanoAuth;
+use planoauth::domain::AuditAction;
 use planoauth::mail::Mailer;
 use planoauth::routes;
-use planoauth::use_cases::ResetRequests;
+use planoauth::use_cases::{self, ResetRequests};
 use planoauth_tests::{Answer, TestEnv, assert_status, links};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
 use users_password_forgot::UsersPasswordForgot;
 
@@ -18,6 +19,8 @@ const BREACHED: &str = "Password1234";
 /// One character away from one that is, and in no list.
 const JUST_OUTSIDE: &str = "password1234x";
 const CHOSEN: &str = "quartz-Meadow-64-lantern";
+/// In the list too, and the password of none of the accounts here.
+const WRONG_AND_BREACHED: &str = "iloveyou1234";
 
 async fn setup() -> (TestEnv, String) {
     let env = TestEnv::new().await;
@@ -142,19 +145,29 @@ async fn a_right_breached_password_opens_a_session_that_must_replace_it() {
     let held = env.call(env.route(routes::EMPLOYEES_UPDATE), &update).await;
     assert_status(&held, "password-change-required", 403);
 
-    // A wrong password for this account answers as for any other.
+    // A role granted meanwhile refreshes the session's grants, not its owed change.
+    let audit = env.audit(AuditAction::RoleGranted, employee.id);
+    use_cases::grant_role_now(&env.app, employee.id, PlanoAuth, "admin", &audit)
+        .await
+        .unwrap();
+    let held = env.call(env.route(routes::EMPLOYEES_UPDATE), &update).await;
+    assert_status(&held, "password-change-required", 403);
+
+    // A wrong password, breached itself, answers for this account as for another one
+    // and for an address without an account.
     let other = env
         .employee_with_password(&[(PlanoAuth, "staff")], Some(CHOSEN))
         .await;
-    let wrong_here = sign_in(&env, &token, &email, "password1235").await;
-    let wrong_there = sign_in(&env, &token, other.email.as_str(), "password1235").await;
-    assert_status(&wrong_here, "invalid-param", 400);
-    let without_request = |answer: &Answer| -> Value {
-        let mut body = answer.body.clone();
-        body.as_object_mut().unwrap().remove("request_id");
-        body
-    };
-    assert_eq!(without_request(&wrong_here), without_request(&wrong_there));
+    let unknown = env.unique_email("nobody");
+    let answers = [
+        sign_in(&env, &token, &email, WRONG_AND_BREACHED).await,
+        sign_in(&env, &token, other.email.as_str(), WRONG_AND_BREACHED).await,
+        sign_in(&env, &token, &unknown, WRONG_AND_BREACHED).await,
+    ];
+    for answer in &answers {
+        assert_status(answer, "invalid-param", 400);
+        assert_eq!(answer.body, answers[0].body);
+    }
 
     // Replaced, the password signs in with nothing more to do.
     let changed = change(&env, &session, "password1234", CHOSEN).await;

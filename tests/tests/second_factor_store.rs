@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
-use planoauth::domain::{Totp, new_recovery_codes, recovery_code_hash};
+use planoauth::domain::{STEP_SECONDS, Totp, new_recovery_codes, recovery_code_hash};
 use planoauth::dynamo::{Outcome, Transaction};
 use planoauth_tests::TestEnv;
 
@@ -20,7 +20,7 @@ fn totp(now: i64) -> (Totp, Vec<String>) {
     let codes = new_recovery_codes();
     let totp = Totp {
         sealed_secret: b"sealed by KMS".to_vec(),
-        last_step: now / 30,
+        last_step: now / STEP_SECONDS,
         enabled_at: now,
         recovery_codes: codes
             .iter()
@@ -49,19 +49,43 @@ async fn totp_is_turned_on_once_and_each_step_and_code_is_used_once() {
     // A step is accepted once, and never one older than the last.
     let step = on.last_step + 1;
     assert_eq!(
-        run(&env, factors.accept_totp_step(id, step).unwrap()).await,
+        run(
+            &env,
+            factors
+                .accept_totp_step(id, &on.sealed_secret, step)
+                .unwrap()
+        )
+        .await,
         Outcome::Written
     );
     for used in [step, step - 1] {
-        let refused = run(&env, factors.accept_totp_step(id, used).unwrap()).await;
+        let refused = run(
+            &env,
+            factors
+                .accept_totp_step(id, &on.sealed_secret, used)
+                .unwrap(),
+        )
+        .await;
         assert!(matches!(refused, Outcome::Refused { .. }), "step {used}");
     }
 
+    // Not against another secret than the one it holds.
+    let other = factors
+        .accept_totp_step(id, b"another secret", step + 5)
+        .unwrap();
+    assert!(matches!(run(&env, other).await, Outcome::Refused { .. }));
+
     // Ten requests with one code, at once: one is accepted.
     let racing = step + 1;
-    let outcomes = futures_util::future::join_all(
-        (0..10).map(|_| async { run(&env, factors.accept_totp_step(id, racing).unwrap()).await }),
-    )
+    let outcomes = futures_util::future::join_all((0..10).map(|_| async {
+        run(
+            &env,
+            factors
+                .accept_totp_step(id, &on.sealed_secret, racing)
+                .unwrap(),
+        )
+        .await
+    }))
     .await;
     let written = outcomes.iter().filter(|o| **o == Outcome::Written).count();
     assert_eq!(written, 1, "{outcomes:?}");

@@ -24,7 +24,8 @@ async fn a_sealed_secret_opens_for_its_account_only() {
             .any(|window| window == secret.as_bytes()),
         "the ciphertext does not hold the secret"
     );
-    assert_eq!(sealed_box.open(7, &sealed).await.unwrap(), secret);
+    let opened = sealed_box.open(7, &sealed).await.unwrap();
+    assert_eq!(opened.as_bytes(), secret.as_bytes());
     // Copied onto another account, it does not open.
     assert!(sealed_box.open(8, &sealed).await.is_err());
     let mut tampered = sealed.clone();

@@ -19,8 +19,9 @@ pub const ISSUER: &str = "PlanoAuth";
 const RECOVERY_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
 const RECOVERY_LETTERS: usize = 24;
 
-/// A TOTP secret. Never shown but once, at enrolment; its `Debug` hides it.
-#[derive(Clone, PartialEq, Eq)]
+/// A TOTP secret. Never shown but once, at enrolment; its `Debug` hides it, and it has
+/// no `PartialEq`, whose comparison would not take constant time.
+#[derive(Clone)]
 pub struct TotpSecret([u8; SECRET_BYTES]);
 
 impl std::fmt::Debug for TotpSecret {
@@ -30,7 +31,7 @@ impl std::fmt::Debug for TotpSecret {
 }
 
 impl TotpSecret {
-    /// A new secret from the operating system's generator.
+    /// A new secret from the thread's generator (a CSPRNG seeded from the OS).
     pub fn generate() -> TotpSecret {
         let mut bytes = [0u8; SECRET_BYTES];
         rand::rng().fill_bytes(&mut bytes);

@@ -38,7 +38,7 @@ impl BreachedPasswords {
         }
         let count = u32::from_be_bytes(read4(&bytes[MAGIC.len() + 1..])) as usize;
         let body = &bytes[header..];
-        if body.len() != count * 4 {
+        if count.checked_mul(4) != Some(body.len()) {
             return Err(format!(
                 "says {count} fingerprints but holds {} bytes of them",
                 body.len()

@@ -94,7 +94,7 @@ pub fn check_policy(
     if distinct.len() < 5 {
         return Err("must use at least 5 different characters");
     }
-    if breached.contains(&lowered) {
+    if breached.contains(password) {
         return Err(
             "appears in lists of breached passwords, which guessers try first; choose another",
         );

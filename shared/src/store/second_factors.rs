@@ -105,18 +105,24 @@ impl SecondFactors<'_> {
         e.update_step(self.table(), key(user_id))
     }
 
-    /// The transaction step that accepts the TOTP code of `step`: on condition that no
-    /// code of it or of a later step was accepted before, so that of two requests with
-    /// one code, one passes.
+    /// The transaction step that accepts the TOTP code of `step`, checked against the
+    /// secret `sealed`: on condition that TOTP is still on with that secret and that no
+    /// code of this step or a later one was accepted before, so that of two requests
+    /// with one code, one passes.
     pub fn accept_totp_step(
         &self,
         user_id: i64,
+        sealed: &[u8],
         step: i64,
     ) -> Result<TransactWriteItem, StoreError> {
         let mut e = Expression::default();
         e.set(TOTP_LAST_STEP, number(step));
         let (last, this) = (e.name(TOTP_LAST_STEP), e.value(number(step)));
-        e.condition(format!("{last} < {this}"));
+        let (secret, held) = (
+            e.name(TOTP_SECRET),
+            e.value(AttributeValue::B(sealed.to_vec().into())),
+        );
+        e.condition(format!("{secret} = {held} AND {last} < {this}"));
         e.update_step(self.table(), key(user_id))
     }
 

@@ -187,7 +187,10 @@ fn live_condition(e: &mut Expression, now: i64) -> String {
     )
 }
 
-/// Sets (or, when empty, removes) a session's records and permissions.
+/// Sets (or, when empty, removes) a session's records and permissions. A required
+/// password change is only ever added here, never lifted: a session may owe one that its
+/// account does not record (its sign-in used a breached password), and only
+/// `users/password_update`, which replaces the session, ends it.
 fn set_grants(e: &mut Expression, grants: &Grants) {
     match profiles_value(&grants.profiles) {
         Some(profiles) => e.set(attr::PROFILES, profiles),
@@ -199,8 +202,6 @@ fn set_grants(e: &mut Expression, grants: &Grants) {
     };
     if grants.password_change_required {
         e.set(attr::PASSWORD_CHANGE_REQUIRED, AttributeValue::Bool(true));
-    } else {
-        e.remove(attr::PASSWORD_CHANGE_REQUIRED);
     }
 }
 

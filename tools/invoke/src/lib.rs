@@ -158,9 +158,8 @@ fn on_this_machine(value: String, local: &Local) -> String {
         .flatten()
         .map(|layer| layer.path())
         .find(|layer| !first.is_empty() && layer.join(first).exists())
-        .map_or(value.clone(), |layer| {
-            layer.join(path).to_string_lossy().into_owned()
-        })
+        .map(|layer| layer.join(path).to_string_lossy().into_owned())
+        .unwrap_or(value)
 }
 
 /// What fills a sample event's placeholders.

@@ -46,12 +46,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 let (app, functions, page) =
                     (Arc::clone(&app), Arc::clone(&functions), Arc::clone(&page));
                 async move {
-                    Ok::<_, Infallible>(
-                        match page.file(request.method().as_str(), request.uri().path()) {
-                            Some(file) => page_file(file),
-                            None => answer(&app, &functions, request).await,
-                        },
-                    )
+                    let host = request
+                        .headers()
+                        .get(header::HOST)
+                        .and_then(|host| host.to_str().ok());
+                    let file = page
+                        .file(request.method().as_str(), request.uri().path())
+                        .filter(|_| page::is_local_host(host, port));
+                    Ok::<_, Infallible>(match file {
+                        Some(file) => page_file(file),
+                        None => answer(&app, &functions, request).await,
+                    })
                 }
             });
             if let Err(error) = http1::Builder::new()

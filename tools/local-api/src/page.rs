@@ -30,7 +30,7 @@ impl Page {
 
     /// The file at `path` for a GET, if the page has one.
     pub fn file(&self, method: &str, path: &str) -> Option<File> {
-        if !method.eq_ignore_ascii_case("GET") {
+        if method != "GET" {
             return None;
         }
         let (content_type, body) = match path {
@@ -50,16 +50,30 @@ impl Page {
 }
 
 fn html_escaped(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '&' => "&amp;".to_owned(),
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '\'' => "&#39;".to_owned(),
-            c => c.to_string(),
-        })
-        .collect()
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// Whether a request's `Host` is one of this machine's own names for the local API
+/// (`localhost` and its subdomains, which browsers resolve to loopback themselves, or
+/// the loopback address): the page carries an application token, which a site elsewhere
+/// whose name its DNS points at 127.0.0.1 (DNS rebinding) must not be able to read.
+pub fn is_local_host(host: Option<&str>, port: u16) -> bool {
+    let Some(name) = host.and_then(|host| host.strip_suffix(&format!(":{port}"))) else {
+        return false;
+    };
+    let name = name.to_ascii_lowercase();
+    name == "localhost" || name.ends_with(".localhost") || name == "127.0.0.1" || name == "[::1]"
 }
 
 #[cfg(test)]
@@ -81,5 +95,20 @@ mod tests {
         assert!(page.file("POST", "/").is_none());
         assert!(page.file("GET", "/api/v1/sessions/show").is_none());
         assert!(page.file("GET", "/../Cargo.toml").is_none());
+        assert!(
+            page.file("get", "/").is_none(),
+            "methods are case-sensitive"
+        );
+    }
+
+    #[test]
+    fn the_page_is_served_to_this_machines_names_only() {
+        assert!(is_local_host(Some("localhost:3000"), 3000));
+        assert!(is_local_host(Some("127.0.0.1:3000"), 3000));
+        assert!(is_local_host(Some("elsewhere.localhost:3000"), 3000));
+        assert!(!is_local_host(Some("localhost:3001"), 3000));
+        assert!(!is_local_host(Some("localhost.example:3000"), 3000));
+        assert!(!is_local_host(Some("rebound.example:3000"), 3000));
+        assert!(!is_local_host(None, 3000));
     }
 }
