@@ -21,6 +21,11 @@ pub async fn run<E: Endpoint>(
     init_logging();
     let config = lambda_config()?;
     let app = App::from_env(&config)?;
+    // A function given the breached passwords reads them as it starts, so that a layer
+    // missing or unreadable stops the start in words, not its first password.
+    if std::env::var_os(crate::passwords::breached::FILE_VARIABLE).is_some() {
+        crate::passwords::breached::loaded()?;
+    }
     let endpoint = build(&config)?;
     lambda_http::run(service_fn(|request| {
         let (app, endpoint) = (&app, &endpoint);

@@ -78,8 +78,9 @@ fn fingerprint(lowered: &str) -> u32 {
     u32::from_be_bytes(read4(&Sha256::digest(lowered.as_bytes())))
 }
 
-/// The list this process uses, read once, on first use; why it cannot be, naming the
-/// file, if not (a password is then neither set nor let through unchecked).
+/// The list this process uses, read once: as a function given the file starts
+/// (`runtime::run`), or else on first use. Why it cannot be, naming the file, if not (a
+/// password is then neither set nor let through unchecked).
 pub fn loaded() -> Result<&'static BreachedPasswords, &'static str> {
     static LOADED: OnceLock<Result<BreachedPasswords, String>> = OnceLock::new();
     LOADED
