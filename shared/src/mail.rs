@@ -319,7 +319,7 @@ fn security_notice_message(
 }
 
 /// Escapes text for HTML, so a name can never inject markup.
-fn escape(text: &str) -> String {
+pub fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -29,9 +29,14 @@ pub fn envelope(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    // Responses carry session state and personal data: no cache may keep them, no
-    // browser may read them as anything but JSON, and no page they lead to learns from
-    // where.
+    protect(headers);
+    response
+}
+
+/// The headers every answer carries. Answers carry session state and personal data: no
+/// cache may keep them, no browser may read them as anything but their declared type,
+/// and no page they lead to learns from where.
+pub fn protect(headers: &mut header::HeaderMap) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -41,5 +46,4 @@ pub fn envelope(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    response
 }

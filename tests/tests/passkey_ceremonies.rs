@@ -4,13 +4,22 @@
 // A panic is how a test reports a failure.
 #![allow(clippy::unwrap_used)]
 
-use planoauth::passkeys::{Rejected, RelyingParty, new_user_handle};
+use planoauth::passkeys::{Registered, Rejected, RelyingParty, new_user_handle};
 use planoauth_tests::authenticator::SoftwareAuthenticator;
 
 const ORIGIN: &str = "http://localhost:3000";
 
 fn party() -> RelyingParty {
     RelyingParty::new("localhost", &[ORIGIN]).unwrap()
+}
+
+/// A passkey of `authenticator`'s, registered with `party`.
+async fn enrolled(party: &RelyingParty, authenticator: &mut SoftwareAuthenticator) -> Registered {
+    let (options, state) = party
+        .start_registration(new_user_handle(), "ada@example.com", "Ada", &[])
+        .unwrap();
+    let credential = authenticator.register(&options).await.unwrap();
+    party.finish_registration(&credential, &state).unwrap()
 }
 
 #[tokio::test]
@@ -45,11 +54,7 @@ async fn a_passkey_registers_and_signs_in_with_and_without_a_username() {
 async fn an_assertion_verifies_once_against_its_own_challenge() {
     let party = party();
     let mut authenticator = SoftwareAuthenticator::new(ORIGIN);
-    let (options, state) = party
-        .start_registration(new_user_handle(), "ada@example.com", "Ada", &[])
-        .unwrap();
-    let credential = authenticator.register(&options).await.unwrap();
-    let registered = party.finish_registration(&credential, &state).unwrap();
+    let registered = enrolled(&party, &mut authenticator).await;
     let (options, _) = party.start_sign_in(&[]).unwrap();
     let assertion = authenticator.sign_in(&options).await.unwrap();
     let (_, other_state) = party.start_sign_in(&[]).unwrap();
@@ -64,11 +69,7 @@ async fn an_assertion_verifies_once_against_its_own_challenge() {
 async fn a_copied_authenticator_behind_the_counter_is_refused() {
     let party = party();
     let mut authenticator = SoftwareAuthenticator::new(ORIGIN);
-    let (options, state) = party
-        .start_registration(new_user_handle(), "ada@example.com", "Ada", &[])
-        .unwrap();
-    let credential = authenticator.register(&options).await.unwrap();
-    let registered = party.finish_registration(&credential, &state).unwrap();
+    let registered = enrolled(&party, &mut authenticator).await;
     let mut copy = authenticator.copy();
     let (options, state) = party.start_sign_in(&[]).unwrap();
     let assertion = authenticator.sign_in(&options).await.unwrap();

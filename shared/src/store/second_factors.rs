@@ -29,6 +29,15 @@ pub(super) fn totp_of(read: &Reader<'_>) -> Result<Option<Totp>, StoreError> {
     }))
 }
 
+/// The condition that TOTP is on with the secret `sealed` (not since turned off and on).
+fn holds_secret(e: &mut Expression, sealed: &[u8]) -> String {
+    let (secret, held) = (
+        e.name(TOTP_SECRET),
+        e.value(AttributeValue::B(sealed.to_vec().into())),
+    );
+    format!("{secret} = {held}")
+}
+
 fn key(user_id: i64) -> (&'static str, AttributeValue) {
     (ID, number(user_id))
 }
@@ -97,11 +106,8 @@ impl SecondFactors<'_> {
             .remove(TOTP_LAST_STEP)
             .remove(TOTP_ENABLED_AT)
             .remove(RECOVERY_CODES);
-        let (secret, held) = (
-            e.name(TOTP_SECRET),
-            e.value(AttributeValue::B(sealed.to_vec().into())),
-        );
-        e.condition(format!("{secret} = {held}"));
+        let held = holds_secret(&mut e, sealed);
+        e.condition(held);
         e.update_step(self.table(), key(user_id))
     }
 
@@ -118,11 +124,8 @@ impl SecondFactors<'_> {
         let mut e = Expression::default();
         e.set(TOTP_LAST_STEP, number(step));
         let (last, this) = (e.name(TOTP_LAST_STEP), e.value(number(step)));
-        let (secret, held) = (
-            e.name(TOTP_SECRET),
-            e.value(AttributeValue::B(sealed.to_vec().into())),
-        );
-        e.condition(format!("{secret} = {held} AND {last} < {this}"));
+        let held = holds_secret(&mut e, sealed);
+        e.condition(format!("{held} AND {last} < {this}"));
         e.update_step(self.table(), key(user_id))
     }
 
@@ -150,11 +153,8 @@ impl SecondFactors<'_> {
     ) -> Result<TransactWriteItem, StoreError> {
         let mut e = Expression::default();
         e.set(RECOVERY_CODES, recovery_codes(hashes)?);
-        let (secret, held) = (
-            e.name(TOTP_SECRET),
-            e.value(AttributeValue::B(sealed.to_vec().into())),
-        );
-        e.condition(format!("{secret} = {held}"));
+        let held = holds_secret(&mut e, sealed);
+        e.condition(held);
         e.update_step(self.table(), key(user_id))
     }
 }

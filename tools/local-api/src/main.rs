@@ -116,14 +116,6 @@ fn page_file(file: page::File) -> hyper::Response<Full<Bytes>> {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(page::CONTENT_SECURITY_POLICY),
     );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    planoauth::respond::protect(headers);
     response
 }

@@ -22,7 +22,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 impl Page {
     /// The page, signing in with `application_token` (an empty field without one).
     pub fn new(application_token: Option<&str>) -> Page {
-        let token = html_escaped(application_token.unwrap_or(""));
+        let token = planoauth::mail::escape(application_token.unwrap_or(""));
         Page {
             index: include_str!("../page/index.html").replace("{{APPLICATION_TOKEN}}", &token),
         }
@@ -47,21 +47,6 @@ impl Page {
         };
         Some(File { content_type, body })
     }
-}
-
-fn html_escaped(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
 }
 
 /// Whether a request's `Host` is one of this machine's own names for the local API
