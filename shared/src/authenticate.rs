@@ -123,7 +123,9 @@ async fn check(
             }
         }
         // A reset token and a ceremony's id are parameters, never a caller.
-        Some(TokenKind::PasswordReset | TokenKind::Ceremony) | None => Err(invalid()),
+        Some(TokenKind::PasswordReset | TokenKind::Ceremony | TokenKind::Challenge) | None => {
+            Err(invalid())
+        }
     }
 }
 

@@ -22,8 +22,11 @@ pub enum Access {
     /// Any live session, a guest's too: the route acts on the caller's own session.
     OwnSession,
     /// A signed-in user's session, not a guest's: the route acts on the caller's own
-    /// account (its passkeys).
+    /// account (its passkeys, its TOTP).
     UserSession,
+    /// As [`Access::UserSession`], on a route that enrols a second factor: open to a
+    /// session whose user owes one (`second-factor-enrolment-required` elsewhere).
+    Enrolment,
     /// An application token holding the permission (a trusted server); no session.
     ApplicationToken(Permission),
     /// An application token holding the permission, or a session whose user has no
@@ -32,12 +35,28 @@ pub enum Access {
 }
 
 impl Access {
+    /// Whether a route of this access acts for the session's user beyond the session
+    /// itself: what a session owing a password change (or a second factor) may not do.
+    pub fn acts_for_user(self) -> bool {
+        matches!(
+            self,
+            Access::Permission(_)
+                | Access::Registration(_)
+                | Access::UserSession
+                | Access::Enrolment
+        )
+    }
+
     /// How the API reference's route table (docs/api.md) says it.
     pub fn describe(self) -> String {
         match self {
             Access::Permission(p) => format!("role or application token with `{}`", p.name()),
             Access::OwnSession => "any session".to_owned(),
             Access::UserSession => "a signed-in user's session (not a guest's)".to_owned(),
+            Access::Enrolment => {
+                "a signed-in user's session (not a guest's), one owing a second factor too"
+                    .to_owned()
+            }
             Access::ApplicationToken(p) => format!("application token with `{}`", p.name()),
             Access::Registration(p) => {
                 format!(
@@ -59,12 +78,14 @@ pub fn authorise(
     if let Caller::Session(session) = caller {
         // A password someone else set is replaced before the session does anything but
         // act on itself (show itself, end, change the password).
-        let acts_for_user = matches!(
-            access,
-            Access::Permission(_) | Access::Registration(_) | Access::UserSession
-        );
-        if session.password_change_required && acts_for_user {
+        if session.password_change_required && access.acts_for_user() {
             return Err(ApiError::reject(Status::PasswordChangeRequired));
+        }
+        // A second factor a role requires is enrolled before anything else, once the
+        // password is the user's own.
+        let enrols = access == Access::Enrolment;
+        if session.second_factor_enrolment_required && access.acts_for_user() && !enrols {
+            return Err(ApiError::reject(Status::SecondFactorEnrolmentRequired));
         }
     }
     match (access, caller) {
@@ -72,14 +93,18 @@ pub fn authorise(
         (Access::OwnSession, Caller::Session(session)) => {
             Ok(requested.unwrap_or(session.application))
         }
-        (Access::UserSession, Caller::Session(session)) if session.user_id.is_some() => {
+        (Access::UserSession | Access::Enrolment, Caller::Session(session))
+            if session.user_id.is_some() =>
+        {
             Ok(requested.unwrap_or(session.application))
         }
-        (Access::UserSession, Caller::Session(_)) => Err(ApiError::reject_because(
-            Status::PermissionDenied,
-            "This route acts on a signed-in user's account: a guest's session has none.",
-        )),
-        (Access::OwnSession | Access::UserSession, Caller::Application(_)) => {
+        (Access::UserSession | Access::Enrolment, Caller::Session(_)) => {
+            Err(ApiError::reject_because(
+                Status::PermissionDenied,
+                "This route acts on a signed-in user's account: a guest's session has none.",
+            ))
+        }
+        (Access::OwnSession | Access::UserSession | Access::Enrolment, Caller::Application(_)) => {
             Err(ApiError::reject_because(
                 Status::PermissionDenied,
                 "This route acts on a session: call it with a session token.",

@@ -21,8 +21,10 @@ pub enum ApiError {
     MissingParam { param: String },
     #[error("invalid parameter `{param}`: {reason}")]
     InvalidParam { param: String, reason: String },
-    /// The request did part of its work and failed after: `data` holds what was done
-    /// (a photographer created although the welcome email could not be sent).
+    /// An answer that is not a success but carries `data`: what was done, for a request
+    /// that did part of its work and failed after (a photographer created although the
+    /// welcome email could not be sent), or what the next step needs (the challenge of
+    /// `second-factor-required`).
     #[error("{}", .status.slug())]
     Partial {
         status: Status,
@@ -158,6 +160,13 @@ impl From<Refusal> for ApiError {
                 "credential",
                 "names a passkey used again or removed since this sign-in began",
             ),
+            Refusal::CodeUsed => ApiError::invalid(
+                "totp_code",
+                "was used already, or the account's second factor changed meanwhile",
+            ),
+            Refusal::CeremonyEnded => {
+                ApiError::invalid("challenge", "was used already or has ended: sign in again")
+            }
         }
     }
 }

@@ -296,6 +296,54 @@ fn security_notice_message(
             "a copy of your passkey may exist. Sign in, remove that passkey, add a new one, \
              and tell your administrator.",
         ),
+        SecurityNotice::TotpEnabled => (
+            "Two-step sign-in was turned on for your PlanoAuth account",
+            format!(
+                "At {when}, an authenticator app's codes (TOTP) were turned on for the \
+                 PlanoAuth account of this address: signing in with the password asks for a \
+                 code from then on."
+            ),
+            "someone else holds a signed-in session of yours and can sign in with their \
+             own codes. Ask for a password reset email from the sign-in page, and tell your \
+             administrator.",
+        ),
+        SecurityNotice::TotpDisabled => (
+            "Two-step sign-in was turned off for your PlanoAuth account",
+            format!(
+                "At {when}, the authenticator app's codes (TOTP) of the PlanoAuth account of \
+                 this address were turned off, and its recovery codes with them: the password \
+                 alone signs in again."
+            ),
+            "someone else holds a signed-in session of yours and one of your codes. Sign in, \
+             change your password, turn the codes on again, and tell your administrator.",
+        ),
+        SecurityNotice::RecoveryCodesRegenerated => (
+            "New recovery codes for your PlanoAuth account",
+            format!(
+                "At {when}, a new set of recovery codes was made for the PlanoAuth account of \
+                 this address: the old ones no longer work."
+            ),
+            "someone else holds a signed-in session of yours and one of your codes. Sign in, \
+             change your password, make new recovery codes, and tell your administrator.",
+        ),
+        SecurityNotice::RecoveryCodeUsed => (
+            "A recovery code of your PlanoAuth account was used",
+            format!(
+                "At {when}, one of the recovery codes of the PlanoAuth account of this address \
+                 was used; it no longer works."
+            ),
+            "someone else has your password and your recovery codes. Sign in, change your \
+             password, make new recovery codes, and tell your administrator.",
+        ),
+        SecurityNotice::TotpCodeReused => (
+            "A used code was tried on your PlanoAuth account",
+            format!(
+                "At {when}, a code of the authenticator app of the PlanoAuth account of this \
+                 address was given a second time, and refused: each code works once."
+            ),
+            "someone else may have seen one of your codes. Change your password, and tell \
+             your administrator.",
+        ),
     };
     let text = format!(
         "Hello,\n\n{what}\n\nIf this was you, there is nothing to do. If it was not, \

@@ -62,12 +62,13 @@ impl Route {
         if matches!(self.access, Access::Permission(_)) {
             statuses.push(Status::ClientRequired);
         }
-        if matches!(
-            self.access,
-            Access::Permission(_) | Access::Registration(_) | Access::UserSession
-        ) {
-            // A session that must change its password may act on itself only.
+        if self.access.acts_for_user() {
+            // A session that must change its password may act on itself only; one that
+            // owes a second factor may enrol one too.
             statuses.push(Status::PasswordChangeRequired);
+            if self.access != Access::Enrolment {
+                statuses.push(Status::SecondFactorEnrolmentRequired);
+            }
         }
         statuses.extend(self.own_statuses);
         statuses
@@ -112,7 +113,7 @@ pub const SESSIONS_CREATE: Route = Route {
     acts_on: None,
     secret_params: &["password"],
     repeat_proven_by: Some("password"),
-    own_statuses: &[Status::TooManyAttempts],
+    own_statuses: &[Status::TooManyAttempts, Status::SecondFactorRequired],
 };
 
 pub const SESSIONS_SHOW: Route = Route {
@@ -190,7 +191,7 @@ pub const USERS_PASSWORD_RESET: Route = Route {
 pub const PASSKEYS_REGISTER_START: Route = Route {
     path: "/api/v1/passkeys/register_start",
     function: "passkeys-register-start",
-    access: Access::UserSession,
+    access: Access::Enrolment,
     sensitive_params: false,
     idempotent: false,
     acts_on: None,
@@ -202,7 +203,7 @@ pub const PASSKEYS_REGISTER_START: Route = Route {
 pub const PASSKEYS_REGISTER_FINISH: Route = Route {
     path: "/api/v1/passkeys/register_finish",
     function: "passkeys-register-finish",
-    access: Access::UserSession,
+    access: Access::Enrolment,
     sensitive_params: false,
     idempotent: true,
     acts_on: None,
@@ -259,6 +260,66 @@ pub const SESSIONS_PASSKEY_FINISH: Route = Route {
     own_statuses: &[Status::TooManyAttempts],
 };
 
+pub const USERS_TOTP_ENROLL: Route = Route {
+    path: "/api/v1/users/totp_enroll",
+    function: "users-totp-enroll",
+    access: Access::Enrolment,
+    sensitive_params: false,
+    idempotent: false,
+    acts_on: None,
+    secret_params: &[],
+    repeat_proven_by: None,
+    own_statuses: &[Status::ReauthenticationRequired],
+};
+
+pub const USERS_TOTP_CONFIRM: Route = Route {
+    path: "/api/v1/users/totp_confirm",
+    function: "users-totp-confirm",
+    access: Access::Enrolment,
+    sensitive_params: false,
+    idempotent: false,
+    acts_on: None,
+    secret_params: &["totp_code"],
+    repeat_proven_by: None,
+    own_statuses: &[Status::ReauthenticationRequired, Status::TooManyAttempts],
+};
+
+pub const USERS_TOTP_DISABLE: Route = Route {
+    path: "/api/v1/users/totp_disable",
+    function: "users-totp-disable",
+    access: Access::UserSession,
+    sensitive_params: false,
+    idempotent: false,
+    acts_on: None,
+    secret_params: &["totp_code", "recovery_code"],
+    repeat_proven_by: None,
+    own_statuses: &[Status::ReauthenticationRequired, Status::TooManyAttempts],
+};
+
+pub const USERS_RECOVERY_CODES_REGENERATE: Route = Route {
+    path: "/api/v1/users/recovery_codes_regenerate",
+    function: "users-recovery-codes-regenerate",
+    access: Access::UserSession,
+    sensitive_params: false,
+    idempotent: false,
+    acts_on: None,
+    secret_params: &["totp_code", "recovery_code"],
+    repeat_proven_by: None,
+    own_statuses: &[Status::ReauthenticationRequired, Status::TooManyAttempts],
+};
+
+pub const SESSIONS_SECOND_FACTOR: Route = Route {
+    path: "/api/v1/sessions/second_factor",
+    function: "sessions-second-factor",
+    access: Access::ApplicationToken(Permission::SessionsCreate),
+    sensitive_params: false,
+    idempotent: true,
+    acts_on: None,
+    secret_params: &["challenge", "totp_code", "recovery_code"],
+    repeat_proven_by: None,
+    own_statuses: &[Status::TooManyAttempts],
+};
+
 pub const ALL: &[Route] = &[
     EMPLOYEES_UPDATE,
     PHOTOGRAPHERS_CREATE,
@@ -275,6 +336,11 @@ pub const ALL: &[Route] = &[
     PASSKEYS_DELETE,
     SESSIONS_PASSKEY_START,
     SESSIONS_PASSKEY_FINISH,
+    USERS_TOTP_ENROLL,
+    USERS_TOTP_CONFIRM,
+    USERS_TOTP_DISABLE,
+    USERS_RECOVERY_CODES_REGENERATE,
+    SESSIONS_SECOND_FACTOR,
 ];
 
 pub fn by_path(path: &str) -> Option<&'static Route> {
@@ -327,12 +393,12 @@ mod tests {
     #[test]
     fn a_route_that_takes_a_password_declares_it_secret() {
         for route in ALL {
-            assert_eq!(
-                route.sensitive_params,
-                !route.secret_params.is_empty(),
-                "{}",
-                route.path
-            );
+            let takes_password = route.secret_params.iter().any(|p| p.contains("password"));
+            assert_eq!(route.sensitive_params, takes_password, "{}", route.path);
+            let takes_code = route.path.contains("totp") || route.path.contains("second_factor");
+            if takes_code && route != &USERS_TOTP_ENROLL {
+                assert!(route.secret_params.contains(&"totp_code"), "{}", route.path);
+            }
         }
         assert_eq!(EMPLOYEES_UPDATE.acts_on, Some("id"));
         for route in ALL {

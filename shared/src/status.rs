@@ -34,11 +34,17 @@ pub enum Status {
     /// Added by PlanoAuth: adding a way to sign in needs a session whose user proved who
     /// they are within the last 15 minutes.
     ReauthenticationRequired,
+    /// Added by PlanoAuth: the password was right, and the account has a second factor:
+    /// `sessions/second_factor` with the answer's challenge opens the session.
+    SecondFactorRequired,
+    /// Added by PlanoAuth: a role of the session's user requires a second factor, and the
+    /// user has none: enrol one (TOTP or a passkey) before anything else.
+    SecondFactorEnrolmentRequired,
 }
 
 impl Status {
     /// Every status, in the order the documentation lists them.
-    pub const ALL: [Status; 20] = [
+    pub const ALL: [Status; 22] = [
         Status::ActionSuccessful,
         Status::InvalidToken,
         Status::SessionExpired,
@@ -59,6 +65,8 @@ impl Status {
         Status::RecordBusy,
         Status::PasswordChangeRequired,
         Status::ReauthenticationRequired,
+        Status::SecondFactorRequired,
+        Status::SecondFactorEnrolmentRequired,
     ];
 
     pub const fn slug(self) -> &'static str {
@@ -177,6 +185,16 @@ impl Status {
                 "reauthentication-required",
                 403,
                 "This needs a recent proof of who you are: sign in again, then retry within 15 minutes.",
+            ),
+            Status::SecondFactorRequired => (
+                "second-factor-required",
+                401,
+                "The password is right, and this account signs in with a second factor: send the challenge with a code to sessions/second_factor.",
+            ),
+            Status::SecondFactorEnrolmentRequired => (
+                "second-factor-enrolment-required",
+                403,
+                "A role of this account requires a second factor: turn on TOTP (users/totp_enroll) or add a passkey first.",
             ),
         }
     }

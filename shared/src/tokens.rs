@@ -15,6 +15,9 @@ pub enum TokenKind {
     PasswordReset,
     /// A passkey ceremony's id, between its start and its finish; bound to its starter.
     Ceremony,
+    /// A sign-in's second-factor challenge or a TOTP enrolment, between its start and
+    /// its finish; bound to its starter.
+    Challenge,
 }
 
 impl TokenKind {
@@ -24,6 +27,7 @@ impl TokenKind {
             TokenKind::Session => "pa_ses_",
             TokenKind::PasswordReset => "pa_rst_",
             TokenKind::Ceremony => "pa_pkc_",
+            TokenKind::Challenge => "pa_chl_",
         }
     }
 
@@ -34,6 +38,7 @@ impl TokenKind {
             TokenKind::Session,
             TokenKind::PasswordReset,
             TokenKind::Ceremony,
+            TokenKind::Challenge,
         ]
         .into_iter()
         .find(|kind| token.starts_with(kind.prefix()))

@@ -19,7 +19,7 @@ use planoauth::aws::aws_config;
 use planoauth::clock::{Clock, FixedClock};
 use planoauth::domain::Email;
 use planoauth::domain::NewUser;
-use planoauth::domain::{Application, Grants, Permission};
+use planoauth::domain::{Application, Permission};
 use planoauth::domain::{AuditAction, AuditEntry};
 use planoauth::domain::{Employee, NewEmployee};
 use planoauth::identify::SwitchCache;
@@ -210,7 +210,7 @@ impl TestEnv {
             for (role, permissions) in planoauth_admin::bootstrap::default_roles() {
                 app.db
                     .roles()
-                    .put(application, role, &permissions)
+                    .put(application, role, &permissions, false)
                     .await
                     .expect("roles are written");
             }
@@ -519,18 +519,9 @@ impl TestEnv {
             .await
             .expect("account read")
             .expect("user exists");
-        let grants = Grants {
-            user_id,
-            profiles: account.profiles.clone(),
-            permissions: self
-                .app
-                .db
-                .roles()
-                .permissions(&account.roles)
-                .await
-                .expect("roles read"),
-            password_change_required: account.password_change_required,
-        };
+        let grants = planoauth::use_cases::grants_of(&self.app.db, &account)
+            .await
+            .expect("roles read");
         let (token, _) = planoauth::use_cases::open_session_without_sign_in(
             &self.app,
             Some(&grants),

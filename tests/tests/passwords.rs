@@ -8,7 +8,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use planoauth::domain::Application::PlanoAuth;
 use planoauth::domain::Email;
-use planoauth::domain::{Grants, Limits, Origin, Refusal};
+use planoauth::domain::{Limits, Origin, Refusal};
 use planoauth::mail::Mailer;
 use planoauth::routes;
 use planoauth::store::password_resets::LIFETIME;
@@ -451,12 +451,7 @@ async fn a_sign_in_that_checked_a_password_since_changed_opens_no_session() {
         200,
     );
     // ...and the sign-in's session is refused when it is written.
-    let grants = Grants {
-        user_id: user,
-        profiles: account.profiles.clone(),
-        permissions: db.roles().permissions(&account.roles).await.unwrap(),
-        password_change_required: account.password_change_required,
-    };
+    let grants = use_cases::grants_of(db, &account).await.unwrap();
     let (_, opened) = use_cases::new_session(
         Some(&grants),
         planoauth::domain::Method::Password,

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
-use planoauth::domain::{STEP_SECONDS, Totp, new_recovery_codes, recovery_code_hash};
+use planoauth::domain::{CodeUse, STEP_SECONDS, Totp, new_recovery_codes, recovery_code_hash};
 use planoauth::dynamo::{Outcome, Transaction};
 use planoauth_tests::TestEnv;
 
@@ -52,7 +52,7 @@ async fn totp_is_turned_on_once_and_each_step_and_code_is_used_once() {
         run(
             &env,
             factors
-                .accept_totp_step(id, &on.sealed_secret, step)
+                .use_code_step(id, &on.sealed_secret, &CodeUse::Totp { step: step })
                 .unwrap()
         )
         .await,
@@ -62,7 +62,7 @@ async fn totp_is_turned_on_once_and_each_step_and_code_is_used_once() {
         let refused = run(
             &env,
             factors
-                .accept_totp_step(id, &on.sealed_secret, used)
+                .use_code_step(id, &on.sealed_secret, &CodeUse::Totp { step: used })
                 .unwrap(),
         )
         .await;
@@ -71,7 +71,7 @@ async fn totp_is_turned_on_once_and_each_step_and_code_is_used_once() {
 
     // Not against another secret than the one it holds.
     let other = factors
-        .accept_totp_step(id, b"another secret", step + 5)
+        .use_code_step(id, b"another secret", &CodeUse::Totp { step: step + 5 })
         .unwrap();
     assert!(matches!(run(&env, other).await, Outcome::Refused { .. }));
 
@@ -81,7 +81,7 @@ async fn totp_is_turned_on_once_and_each_step_and_code_is_used_once() {
         run(
             &env,
             factors
-                .accept_totp_step(id, &on.sealed_secret, racing)
+                .use_code_step(id, &on.sealed_secret, &CodeUse::Totp { step: racing })
                 .unwrap(),
         )
         .await
@@ -94,29 +94,66 @@ async fn totp_is_turned_on_once_and_each_step_and_code_is_used_once() {
 
     // A recovery code is used once, the others left.
     let hash = recovery_code_hash(&codes[3]).unwrap();
-    let used = run(&env, factors.use_recovery_code_step(id, &hash).unwrap()).await;
+    let used = run(
+        &env,
+        factors
+            .use_code_step(id, &on.sealed_secret, &recovery(&hash))
+            .unwrap(),
+    )
+    .await;
     assert_eq!(used, Outcome::Written);
-    let reused = run(&env, factors.use_recovery_code_step(id, &hash).unwrap()).await;
+    let reused = run(
+        &env,
+        factors
+            .use_code_step(id, &on.sealed_secret, &recovery(&hash))
+            .unwrap(),
+    )
+    .await;
     assert!(matches!(reused, Outcome::Refused { .. }));
     let left = factors.totp(id).await.unwrap().unwrap().recovery_codes;
     assert_eq!(left.len(), 9);
     assert!(!left.contains(&hash));
 
     // Turned off only with the secret it holds; then the codes go with it.
+    let spare = recovery_code_hash(&codes[5]).unwrap();
     let other = run(
         &env,
-        factors.disable_totp_step(id, b"another secret").unwrap(),
+        factors
+            .disable_totp_step(id, b"another secret", &recovery(&spare))
+            .unwrap(),
     )
     .await;
     assert!(matches!(other, Outcome::Refused { .. }));
+    // Not with a code used already either.
+    let used_code = factors
+        .disable_totp_step(id, &on.sealed_secret, &recovery(&hash))
+        .unwrap();
+    assert!(matches!(
+        run(&env, used_code).await,
+        Outcome::Refused { .. }
+    ));
     let off = run(
         &env,
-        factors.disable_totp_step(id, &on.sealed_secret).unwrap(),
+        factors
+            .disable_totp_step(id, &on.sealed_secret, &recovery(&spare))
+            .unwrap(),
     )
     .await;
     assert_eq!(off, Outcome::Written);
     assert_eq!(accounts.account(id).await.unwrap().unwrap().totp, None);
     let after = recovery_code_hash(&codes[4]).unwrap();
-    let refused = run(&env, factors.use_recovery_code_step(id, &after).unwrap()).await;
+    let refused = run(
+        &env,
+        factors
+            .use_code_step(id, &on.sealed_secret, &recovery(&after))
+            .unwrap(),
+    )
+    .await;
     assert!(matches!(refused, Outcome::Refused { .. }));
+}
+
+fn recovery(hash: &str) -> CodeUse {
+    CodeUse::RecoveryCode {
+        hash: hash.to_owned(),
+    }
 }

@@ -22,10 +22,15 @@ pub enum AuditAction {
     PasskeyRemoved,
     /// A session opened with a passkey (which one, never its key).
     SignedInWithPasskey,
+    TotpEnabled,
+    TotpDisabled,
+    RecoveryCodesRegenerated,
+    /// A session opened with a password and a second factor (which method, never a code).
+    SignedInWithSecondFactor,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 11] = [
+    pub const ALL: [AuditAction; 15] = [
         AuditAction::EmployeeCreated,
         AuditAction::EmployeeUpdated,
         AuditAction::EmployeeDeactivated,
@@ -37,6 +42,10 @@ impl AuditAction {
         AuditAction::PasskeyAdded,
         AuditAction::PasskeyRemoved,
         AuditAction::SignedInWithPasskey,
+        AuditAction::TotpEnabled,
+        AuditAction::TotpDisabled,
+        AuditAction::RecoveryCodesRegenerated,
+        AuditAction::SignedInWithSecondFactor,
     ];
 
     pub fn slug(self) -> &'static str {
@@ -52,6 +61,10 @@ impl AuditAction {
             AuditAction::PasskeyAdded => "passkey.added",
             AuditAction::PasskeyRemoved => "passkey.removed",
             AuditAction::SignedInWithPasskey => "session.passkey",
+            AuditAction::TotpEnabled => "totp.enabled",
+            AuditAction::TotpDisabled => "totp.disabled",
+            AuditAction::RecoveryCodesRegenerated => "recovery_codes.regenerated",
+            AuditAction::SignedInWithSecondFactor => "session.second_factor",
         }
     }
 

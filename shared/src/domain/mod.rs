@@ -32,8 +32,8 @@ pub use session::{
     ABSOLUTE_LIFETIME, Grants, IDLE_LIFETIME, Method, Proof, RECENT_PROOF, Session, confirm_opened,
 };
 pub use totp::{
-    ISSUER, RECOVERY_CODES, SECRET_BYTES, STEP_SECONDS, TotpSecret, new_recovery_codes,
-    recovery_code_hash,
+    CodeCheck, CodeUse, ISSUER, RECOVERY_CODE, RECOVERY_CODES, SECRET_BYTES, STEP_SECONDS,
+    SecondFactorCode, TOTP_CODE, TotpSecret, check_code, new_recovery_codes, recovery_code_hash,
 };
 
 /// The language of a record when none is given.

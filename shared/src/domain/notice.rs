@@ -19,10 +19,21 @@ pub enum SecurityNotice {
     /// A sign-in with one of the account's passkeys was refused: its signature counter
     /// went backwards, as a copy of the passkey's would.
     PasskeyCounterRegressed,
+    /// TOTP was turned on for the account.
+    TotpEnabled,
+    /// TOTP was turned off, and the recovery codes with it.
+    TotpDisabled,
+    /// A new set of recovery codes replaced the old one.
+    RecoveryCodesRegenerated,
+    /// One of the account's recovery codes was used.
+    RecoveryCodeUsed,
+    /// A TOTP code that had been used already was refused: someone else may have seen it,
+    /// and knows the password.
+    TotpCodeReused,
 }
 
 impl SecurityNotice {
-    pub const ALL: [SecurityNotice; 7] = [
+    pub const ALL: [SecurityNotice; 12] = [
         SecurityNotice::PasswordChanged,
         SecurityNotice::PasswordReset,
         SecurityNotice::AddressChangedFrom,
@@ -30,6 +41,11 @@ impl SecurityNotice {
         SecurityNotice::PasskeyAdded,
         SecurityNotice::PasskeyRemoved,
         SecurityNotice::PasskeyCounterRegressed,
+        SecurityNotice::TotpEnabled,
+        SecurityNotice::TotpDisabled,
+        SecurityNotice::RecoveryCodesRegenerated,
+        SecurityNotice::RecoveryCodeUsed,
+        SecurityNotice::TotpCodeReused,
     ];
 
     pub const fn slug(self) -> &'static str {
@@ -41,6 +57,11 @@ impl SecurityNotice {
             SecurityNotice::PasskeyAdded => "passkey-added",
             SecurityNotice::PasskeyRemoved => "passkey-removed",
             SecurityNotice::PasskeyCounterRegressed => "passkey-counter-regressed",
+            SecurityNotice::TotpEnabled => "totp-enabled",
+            SecurityNotice::TotpDisabled => "totp-disabled",
+            SecurityNotice::RecoveryCodesRegenerated => "recovery-codes-regenerated",
+            SecurityNotice::RecoveryCodeUsed => "recovery-code-used",
+            SecurityNotice::TotpCodeReused => "totp-code-reused",
         }
     }
 

@@ -40,6 +40,10 @@ pub enum CeremonyKind {
     Registration,
     /// Signs in with a passkey.
     SignIn,
+    /// Turns TOTP on for a signed-in user: its state is the new secret, sealed.
+    TotpEnrolment,
+    /// A sign-in whose password was right, waiting for its second factor.
+    SecondFactor,
 }
 
 impl CeremonyKind {
@@ -47,13 +51,20 @@ impl CeremonyKind {
         match self {
             CeremonyKind::Registration => "registration",
             CeremonyKind::SignIn => "sign-in",
+            CeremonyKind::TotpEnrolment => "totp-enrolment",
+            CeremonyKind::SecondFactor => "second-factor",
         }
     }
 
     pub fn from_slug(slug: &str) -> Option<CeremonyKind> {
-        [CeremonyKind::Registration, CeremonyKind::SignIn]
-            .into_iter()
-            .find(|kind| kind.slug() == slug)
+        [
+            CeremonyKind::Registration,
+            CeremonyKind::SignIn,
+            CeremonyKind::TotpEnrolment,
+            CeremonyKind::SecondFactor,
+        ]
+        .into_iter()
+        .find(|kind| kind.slug() == slug)
     }
 }
 
@@ -156,7 +167,12 @@ mod tests {
             ceremony.starter,
             "a token and a session never share a key"
         );
-        for kind in [CeremonyKind::Registration, CeremonyKind::SignIn] {
+        for kind in [
+            CeremonyKind::Registration,
+            CeremonyKind::SignIn,
+            CeremonyKind::TotpEnrolment,
+            CeremonyKind::SecondFactor,
+        ] {
             assert_eq!(CeremonyKind::from_slug(kind.slug()), Some(kind));
         }
     }

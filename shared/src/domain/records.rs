@@ -223,6 +223,14 @@ pub struct Account {
     pub totp: Option<Totp>,
 }
 
+impl Account {
+    /// Whether the account signs in with a second factor: TOTP, or a passkey (which
+    /// verifies its user).
+    pub fn has_second_factor(&self) -> bool {
+        self.totp.is_some() || self.passkeys > 0
+    }
+}
+
 /// An account's TOTP, as stored: never the secret itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Totp {

@@ -30,6 +30,13 @@ pub enum Refusal {
     /// or removed meanwhile.
     #[error("the passkey was used or removed meanwhile")]
     PasskeyChanged,
+    /// The second-factor code was used meanwhile (a TOTP code's step, a recovery code),
+    /// or TOTP was turned off or on again.
+    #[error("the second-factor code was used meanwhile")]
+    CodeUsed,
+    /// The challenge or ceremony was used, or ended, meanwhile.
+    #[error("the challenge was used or ended meanwhile")]
+    CeremonyEnded,
     /// A change the caller may not make to its own record (the reason says which).
     #[error("{0}")]
     OwnRecord(&'static str),

@@ -20,6 +20,10 @@ pub enum Method {
     Password,
     /// A passkey that verified its user (a PIN or biometric): two factors in one.
     Passkey,
+    /// A password, then a TOTP code.
+    PasswordAndTotp,
+    /// A password, then one of the account's recovery codes.
+    PasswordAndRecoveryCode,
 }
 
 impl Method {
@@ -27,20 +31,27 @@ impl Method {
         match self {
             Method::Password => "password",
             Method::Passkey => "passkey",
+            Method::PasswordAndTotp => "password+totp",
+            Method::PasswordAndRecoveryCode => "password+recovery_code",
         }
     }
 
     pub fn from_slug(slug: &str) -> Option<Method> {
-        [Method::Password, Method::Passkey]
-            .into_iter()
-            .find(|method| method.slug() == slug)
+        [
+            Method::Password,
+            Method::Passkey,
+            Method::PasswordAndTotp,
+            Method::PasswordAndRecoveryCode,
+        ]
+        .into_iter()
+        .find(|method| method.slug() == slug)
     }
 
     /// The factors the proof stands for.
     pub const fn factors(self) -> u8 {
         match self {
             Method::Password => 1,
-            Method::Passkey => 2,
+            Method::Passkey | Method::PasswordAndTotp | Method::PasswordAndRecoveryCode => 2,
         }
     }
 }
@@ -62,6 +73,10 @@ pub struct Grants {
     pub permissions: BTreeMap<Application, Vec<Permission>>,
     /// Whether the user must replace a password someone else set before anything else.
     pub password_change_required: bool,
+    /// Whether a role of the user requires a second factor the user has not enrolled:
+    /// until they do, their sessions may only enrol one (and show, end themselves, or
+    /// change the password).
+    pub second_factor_enrolment_required: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -81,6 +96,8 @@ pub struct Session {
     /// Whether the user must change their password before the session may do anything
     /// but that, show itself or end (see [`Grants`]).
     pub password_change_required: bool,
+    /// Whether the user must enrol a second factor first (see [`Grants`]).
+    pub second_factor_enrolment_required: bool,
     /// How and when the user last proved who they are (`None` for a guest).
     pub proof: Option<Proof>,
 }
@@ -108,6 +125,8 @@ impl Session {
             profiles: grants.map(|g| g.profiles.clone()).unwrap_or_default(),
             permissions: grants.map(|g| g.permissions.clone()).unwrap_or_default(),
             password_change_required: grants.is_some_and(|g| g.password_change_required),
+            second_factor_enrolment_required: grants
+                .is_some_and(|g| g.second_factor_enrolment_required),
             proof: grants.map(|_| Proof { method, at: now }),
         }
     }

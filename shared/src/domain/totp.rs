@@ -2,6 +2,7 @@
 //! HMAC-SHA-1, 6 digits, 30-second steps, one step of skew either way), each step's code
 //! accepted once, and recovery codes of 120 random bits kept only as their hashes.
 
+use super::records::Totp;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use totp_rs::{Algorithm, Builder, Secret};
@@ -88,6 +89,80 @@ impl TotpSecret {
             .with_step_duration(STEP_SECONDS as u64)
             .with_secret(self.0)
             .build_noncompliant()
+    }
+}
+
+/// A second-factor code as a caller gives it: the parameter says which kind.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecondFactorCode {
+    Totp(String),
+    RecoveryCode(String),
+}
+
+impl std::fmt::Debug for SecondFactorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecondFactorCode({})", self.param())
+    }
+}
+
+impl SecondFactorCode {
+    /// The parameter that carries it.
+    pub const fn param(&self) -> &'static str {
+        match self {
+            SecondFactorCode::Totp(_) => TOTP_CODE,
+            SecondFactorCode::RecoveryCode(_) => RECOVERY_CODE,
+        }
+    }
+}
+
+/// The parameters that carry a TOTP code and a recovery code, on every route.
+pub const TOTP_CODE: &str = "totp_code";
+pub const RECOVERY_CODE: &str = "recovery_code";
+
+/// A code as it is used up, the condition of the write it goes with: the step of an
+/// accepted TOTP code, or the hash of a recovery code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeUse {
+    Totp { step: i64 },
+    RecoveryCode { hash: String },
+}
+
+/// What checking a code against an account's TOTP found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeCheck {
+    Accepted(CodeUse),
+    /// A TOTP code of the current window whose step was accepted before.
+    Reused,
+    Wrong,
+}
+
+/// Checks `code` against the account's `totp` at `now`: a TOTP code against `secret`
+/// (the account's, opened), a recovery code against the hashes of those not yet used.
+pub fn check_code(
+    totp: &Totp,
+    secret: Option<&TotpSecret>,
+    code: &SecondFactorCode,
+    now: i64,
+) -> CodeCheck {
+    match code {
+        SecondFactorCode::Totp(code) => {
+            let Some(secret) = secret else {
+                return CodeCheck::Wrong;
+            };
+            if let Some(step) = secret.accepts(code, now, Some(totp.last_step)) {
+                return CodeCheck::Accepted(CodeUse::Totp { step });
+            }
+            match secret.accepts(code, now, None) {
+                Some(_) => CodeCheck::Reused,
+                None => CodeCheck::Wrong,
+            }
+        }
+        SecondFactorCode::RecoveryCode(code) => match recovery_code_hash(code) {
+            Some(hash) if totp.recovery_codes.contains(&hash) => {
+                CodeCheck::Accepted(CodeUse::RecoveryCode { hash })
+            }
+            _ => CodeCheck::Wrong,
+        },
     }
 }
 
@@ -190,6 +265,53 @@ mod tests {
         for malformed in ["", "12345", "1234567", "+12345", "abcdef"] {
             assert_eq!(secret.accepts(malformed, now, None), None, "{malformed:?}");
         }
+    }
+
+    #[test]
+    fn a_checked_code_is_accepted_reused_or_wrong() {
+        let secret = TotpSecret::generate();
+        let now = 1_800_000_015;
+        let codes = new_recovery_codes();
+        let totp = Totp {
+            sealed_secret: Vec::new(),
+            last_step: now / STEP_SECONDS - 1,
+            enabled_at: now - 60,
+            recovery_codes: codes.iter().filter_map(|c| recovery_code_hash(c)).collect(),
+        };
+        let given = SecondFactorCode::Totp(secret.code_at(now));
+        let accepted = check_code(&totp, Some(&secret), &given, now);
+        assert_eq!(
+            accepted,
+            CodeCheck::Accepted(CodeUse::Totp {
+                step: now / STEP_SECONDS
+            })
+        );
+        let used = Totp {
+            last_step: now / STEP_SECONDS,
+            ..totp.clone()
+        };
+        assert_eq!(
+            check_code(&used, Some(&secret), &given, now),
+            CodeCheck::Reused
+        );
+        let window: Vec<String> = [-30, 0, 30].map(|d| secret.code_at(now + d)).to_vec();
+        let outside = (0..10)
+            .map(|n| format!("00000{n}"))
+            .find(|code| !window.contains(code))
+            .unwrap_or_default();
+        let wrong = SecondFactorCode::Totp(outside);
+        assert_eq!(
+            check_code(&totp, Some(&secret), &wrong, now),
+            CodeCheck::Wrong
+        );
+        let recovery = SecondFactorCode::RecoveryCode(codes[3].to_uppercase());
+        assert!(matches!(
+            check_code(&totp, None, &recovery, now),
+            CodeCheck::Accepted(CodeUse::RecoveryCode { .. })
+        ));
+        let other = SecondFactorCode::RecoveryCode(new_recovery_codes().remove(0));
+        assert_eq!(check_code(&totp, None, &other, now), CodeCheck::Wrong);
+        assert_eq!(format!("{recovery:?}"), "SecondFactorCode(recovery_code)");
     }
 
     #[test]

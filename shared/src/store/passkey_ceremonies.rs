@@ -6,10 +6,13 @@
 //! kind, started by the same caller and not expired, so that a ceremony is used once,
 //! only by whoever started it, and a refused attempt leaves it as it was.
 
-use super::{Reader, StoreError, number, put_new, send_through_conflicts, string};
+use super::{
+    Conditional, Expression, Item, Reader, StoreError, number, put_new, send_through_conflicts,
+    string, update_if,
+};
 use crate::domain::{Ceremony, CeremonyKind};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
@@ -28,6 +31,8 @@ mod attr {
     pub const USER_ID: &str = "user_id";
     pub const NAME: &str = "name";
     pub const KEY: &str = "key";
+    /// How many attempts a challenge or a TOTP enrolment has taken.
+    pub const ATTEMPTS: &str = "attempts";
 }
 
 pub struct PasskeyCeremonies<'a> {
@@ -38,7 +43,7 @@ pub struct PasskeyCeremonies<'a> {
 impl PasskeyCeremonies<'_> {
     /// Stores a ceremony that has just started.
     pub async fn put(&self, hash: &str, ceremony: &Ceremony) -> Result<(), StoreError> {
-        let mut item = super::Item::from([
+        let mut item = Item::from([
             (attr::CEREMONY_HASH.into(), string(hash)),
             (attr::KIND.into(), string(ceremony.kind.slug())),
             (attr::STARTER.into(), string(&ceremony.starter)),
@@ -108,15 +113,73 @@ impl PasskeyCeremonies<'_> {
         if item.is_empty() {
             return Ok(None);
         }
-        let read = Reader(&item);
-        Ok(Some(Ceremony {
-            kind,
-            starter: read.str(attr::STARTER)?.to_owned(),
-            state: read.str(attr::STATE)?.to_owned(),
-            expires_at: read.num(attr::EXPIRES_AT)?,
-            user_id: read.opt_num(attr::USER_ID)?,
-            name: read.opt_str(attr::NAME).map(str::to_owned),
-        }))
+        ceremony_from(&item, kind).map(Some)
+    }
+
+    /// Takes one attempt at the ceremony `hash` names, if it is a `kind` one that
+    /// `starter` began, it has not expired at `now` and it has had fewer than `most`
+    /// attempts: the ceremony, and how many attempts it has had with this one. `None`
+    /// (and nothing changed) otherwise. The attempt is counted before the code it is for
+    /// is checked, so that of requests sent together no more than `most` are checked.
+    pub async fn attempt(
+        &self,
+        hash: &str,
+        kind: CeremonyKind,
+        starter: &str,
+        now: i64,
+        most: i64,
+    ) -> Result<Option<(Ceremony, i64)>, StoreError> {
+        let mut e = Expression::default();
+        e.add(attr::ATTEMPTS, number(1));
+        let (id, kind_name, starter_name, expires, attempts) = (
+            e.name(attr::CEREMONY_HASH),
+            e.name(attr::KIND),
+            e.name(attr::STARTER),
+            e.name(attr::EXPIRES_AT),
+            e.name(attr::ATTEMPTS),
+        );
+        let (kind_value, starter_value, now_value, most_value) = (
+            e.value(string(kind.slug())),
+            e.value(string(starter)),
+            e.value(number(now)),
+            e.value(number(most)),
+        );
+        e.condition(format!(
+            "attribute_exists({id}) AND {kind_name} = {kind_value} AND \
+             {starter_name} = {starter_value} AND {expires} >= {now_value} AND \
+             (attribute_not_exists({attempts}) OR {attempts} < {most_value})"
+        ));
+        let key = (attr::CEREMONY_HASH, string(hash));
+        match update_if(self.client, self.table, key, &e).await? {
+            Conditional::Updated(item) => {
+                let attempts = Reader(&item).num(attr::ATTEMPTS)?;
+                Ok(Some((ceremony_from(&item, kind)?, attempts)))
+            }
+            Conditional::Refused(_) => Ok(None),
+        }
+    }
+
+    /// The transaction step that uses up the ceremony `hash` names: on condition that it
+    /// is still there, so that of two requests that finish it, one does.
+    pub fn use_step(&self, hash: &str) -> Result<TransactWriteItem, StoreError> {
+        let mut e = Expression::default();
+        let id = e.name(attr::CEREMONY_HASH);
+        e.condition(format!("attribute_exists({id})"));
+        e.delete_step(self.table, (attr::CEREMONY_HASH, string(hash)))
+    }
+
+    /// Ends the ceremony `hash` names, whatever its state (its last attempt failed).
+    pub async fn end(&self, hash: &str) -> Result<(), StoreError> {
+        send_through_conflicts("ending a ceremony", || {
+            self.client
+                .delete_item()
+                .table_name(self.table)
+                .key(attr::CEREMONY_HASH, string(hash))
+                .send()
+        })
+        .await?
+        .map_err(StoreError::from)?;
+        Ok(())
     }
 
     /// The relying party's key for made-up credential ids: `new` if none is kept yet,
@@ -143,7 +206,7 @@ impl PasskeyCeremonies<'_> {
         if let Some(key) = read().await? {
             return Ok(key);
         }
-        let item = super::Item::from([
+        let item = Item::from([
             (attr::CEREMONY_HASH.into(), string(RELYING_PARTY_KEY)),
             (attr::KEY.into(), string(STANDARD.encode(new))),
         ]);
@@ -152,4 +215,16 @@ impl PasskeyCeremonies<'_> {
             .await?
             .ok_or_else(|| StoreError::Malformed("the relying party's key was not kept".into()))
     }
+}
+
+fn ceremony_from(item: &Item, kind: CeremonyKind) -> Result<Ceremony, StoreError> {
+    let read = Reader(item);
+    Ok(Ceremony {
+        kind,
+        starter: read.str(attr::STARTER)?.to_owned(),
+        state: read.str(attr::STATE)?.to_owned(),
+        expires_at: read.num(attr::EXPIRES_AT)?,
+        user_id: read.opt_num(attr::USER_ID)?,
+        name: read.opt_str(attr::NAME).map(str::to_owned),
+    })
 }

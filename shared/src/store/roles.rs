@@ -16,6 +16,14 @@ pub const ROLE_CACHE_TTL: Duration = Duration::from_secs(30);
 /// A role's permissions, and when this process read them.
 type Read = (Instant, Vec<Permission>);
 
+/// What the roles a user holds grant: per application, the permissions of the role held
+/// there; and whether any of those roles requires a second factor.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Held {
+    pub permissions: BTreeMap<Application, Vec<Permission>>,
+    pub second_factor_required: bool,
+}
+
 /// Roles' permissions as this process last read them.
 #[derive(Default)]
 pub struct RoleCache {
@@ -43,6 +51,8 @@ mod attr {
     pub const APPLICATION: &str = "application";
     pub const ROLE: &str = "role";
     pub const PERMISSIONS: &str = "permissions";
+    /// Present (true) on a role whose holders must sign in with a second factor.
+    pub const SECOND_FACTOR_REQUIRED: &str = "second_factor_required";
 }
 
 pub struct Roles<'a> {
@@ -52,17 +62,25 @@ pub struct Roles<'a> {
 }
 
 impl Roles<'_> {
-    /// Creates or replaces a role.
+    /// Creates or replaces a role; with `second_factor_required`, its holders must have a
+    /// second factor.
     pub async fn put(
         &self,
         application: Application,
         role: &str,
         permissions: &[Permission],
+        second_factor_required: bool,
     ) -> Result<(), StoreError> {
         let mut item = Item::from([
             (attr::APPLICATION.into(), string(application.slug())),
             (attr::ROLE.into(), string(role)),
         ]);
+        if second_factor_required {
+            item.insert(
+                attr::SECOND_FACTOR_REQUIRED.into(),
+                AttributeValue::Bool(true),
+            );
+        }
         if !permissions.is_empty() {
             let names = permissions.iter().map(|p| p.name().to_owned()).collect();
             item.insert(attr::PERMISSIONS.into(), AttributeValue::Ss(names));
@@ -97,14 +115,19 @@ impl Roles<'_> {
         Ok(held)
     }
 
-    /// The permissions of the role held in each application, in one BatchGetItem. A role
-    /// that does not exist grants nothing; a permission PlanoAuth does not know neither.
+    /// The permissions of the role held in each application (see [`Roles::held`]).
     pub async fn permissions(
         &self,
         roles: &BTreeMap<Application, String>,
     ) -> Result<BTreeMap<Application, Vec<Permission>>, StoreError> {
+        Ok(self.held(roles).await?.permissions)
+    }
+
+    /// What the role held in each application grants, in one BatchGetItem. A role that
+    /// does not exist grants nothing; a permission PlanoAuth does not know neither.
+    pub async fn held(&self, roles: &BTreeMap<Application, String>) -> Result<Held, StoreError> {
         if roles.is_empty() {
-            return Ok(BTreeMap::new());
+            return Ok(Held::default());
         }
         let keys = roles
             .iter()
@@ -115,9 +138,10 @@ impl Roles<'_> {
                 ])
             })
             .collect();
-        let mut found = BTreeMap::new();
+        let mut found = Held::default();
         for item in super::batch_get(self.client, self.table, keys).await? {
             let read = Reader(&item);
+            found.second_factor_required |= read.bool(attr::SECOND_FACTOR_REQUIRED);
             let Some(application) = Application::from_slug(read.str(attr::APPLICATION)?) else {
                 continue;
             };
@@ -126,7 +150,7 @@ impl Roles<'_> {
                 .iter()
                 .filter_map(|name| Permission::from_name(name))
                 .collect();
-            found.insert(application, held);
+            found.permissions.insert(application, held);
         }
         Ok(found)
     }

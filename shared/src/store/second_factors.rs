@@ -3,7 +3,7 @@
 //! the transaction it is part of, so that a code or a recovery code works once.
 
 use super::{Expression, Reader, StoreError, number, string};
-use crate::domain::Totp;
+use crate::domain::{CodeUse, Totp};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
@@ -95,69 +95,88 @@ impl SecondFactors<'_> {
     }
 
     /// The transaction step that turns TOTP off, secret and recovery codes with it, on
-    /// condition that it is on with the secret `sealed` (not since turned off and on).
+    /// condition that it is on with the secret `sealed` (not since turned off and on) and
+    /// that `proof`, the code that asked for it, is unused.
     pub fn disable_totp_step(
         &self,
         user_id: i64,
         sealed: &[u8],
+        proof: &CodeUse,
     ) -> Result<TransactWriteItem, StoreError> {
         let mut e = Expression::default();
         e.remove(TOTP_SECRET)
             .remove(TOTP_LAST_STEP)
             .remove(TOTP_ENABLED_AT)
             .remove(RECOVERY_CODES);
-        let held = holds_secret(&mut e, sealed);
-        e.condition(held);
+        let (held, unused) = (holds_secret(&mut e, sealed), unused(&mut e, proof));
+        e.condition(format!("{held} AND {unused}"));
         e.update_step(self.table(), key(user_id))
     }
 
-    /// The transaction step that accepts the TOTP code of `step`, checked against the
-    /// secret `sealed`: on condition that TOTP is still on with that secret and that no
-    /// code of this step or a later one was accepted before, so that of two requests
-    /// with one code, one passes.
-    pub fn accept_totp_step(
+    /// The transaction step that uses up `code`, checked against the secret `sealed`: on
+    /// condition that TOTP is still on with that secret and that the code is unused (no
+    /// TOTP code of its step or a later one accepted before; the recovery code still
+    /// there), so that of two requests with one code, one passes, whatever route they
+    /// came by.
+    pub fn use_code_step(
         &self,
         user_id: i64,
         sealed: &[u8],
-        step: i64,
+        code: &CodeUse,
     ) -> Result<TransactWriteItem, StoreError> {
         let mut e = Expression::default();
-        e.set(TOTP_LAST_STEP, number(step));
-        let (last, this) = (e.name(TOTP_LAST_STEP), e.value(number(step)));
-        let held = holds_secret(&mut e, sealed);
-        e.condition(format!("{held} AND {last} < {this}"));
-        e.update_step(self.table(), key(user_id))
-    }
-
-    /// The transaction step that uses up the recovery code whose hash is `hash`: on
-    /// condition that it is still unused, whatever route uses it.
-    pub fn use_recovery_code_step(
-        &self,
-        user_id: i64,
-        hash: &str,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let mut e = Expression::default();
-        e.delete(RECOVERY_CODES, AttributeValue::Ss(vec![hash.to_owned()]));
-        let (codes, code) = (e.name(RECOVERY_CODES), e.value(string(hash)));
-        e.condition(format!("contains({codes}, {code})"));
+        used_up(&mut e, code);
+        let (held, unused) = (holds_secret(&mut e, sealed), unused(&mut e, code));
+        e.condition(format!("{held} AND {unused}"));
         e.update_step(self.table(), key(user_id))
     }
 
     /// The transaction step that replaces the recovery codes with `hashes`, on condition
-    /// that TOTP is on with the secret `sealed`.
+    /// that TOTP is on with the secret `sealed` and that `proof`, the code that asked for
+    /// it, is unused (a TOTP code's step is recorded as used).
     pub fn replace_recovery_codes_step(
         &self,
         user_id: i64,
         sealed: &[u8],
+        proof: &CodeUse,
         hashes: &[String],
     ) -> Result<TransactWriteItem, StoreError> {
         let mut e = Expression::default();
         e.set(RECOVERY_CODES, recovery_codes(hashes)?);
-        let held = holds_secret(&mut e, sealed);
-        e.condition(held);
+        if let CodeUse::Totp { step } = proof {
+            e.set(TOTP_LAST_STEP, number(*step));
+        }
+        let (held, unused) = (holds_secret(&mut e, sealed), unused(&mut e, proof));
+        e.condition(format!("{held} AND {unused}"));
         e.update_step(self.table(), key(user_id))
     }
 }
+
+/// Records `code` as used: its step as the last accepted, or the recovery code gone.
+fn used_up(e: &mut Expression, code: &CodeUse) {
+    match code {
+        CodeUse::Totp { step } => e.set(TOTP_LAST_STEP, number(*step)),
+        CodeUse::RecoveryCode { hash } => {
+            e.delete(RECOVERY_CODES, AttributeValue::Ss(vec![hash.clone()]))
+        }
+    };
+}
+
+/// The condition that `code` is unused: no code of its step or a later one accepted, or
+/// the recovery code still among the account's.
+fn unused(e: &mut Expression, code: &CodeUse) -> String {
+    match code {
+        CodeUse::Totp { step } => {
+            let (last, this) = (e.name(TOTP_LAST_STEP), e.value(number(*step)));
+            format!("{last} < {this}")
+        }
+        CodeUse::RecoveryCode { hash } => {
+            let (codes, code) = (e.name(RECOVERY_CODES), e.value(string(hash)));
+            format!("contains({codes}, {code})")
+        }
+    }
+}
+
 /// A set of recovery codes' hashes: a string set, which DynamoDB never stores empty.
 fn recovery_codes(hashes: &[String]) -> Result<AttributeValue, StoreError> {
     if hashes.is_empty() {

@@ -50,6 +50,8 @@ mod attr {
     pub const EXPIRY_SHARD: &str = "expiry_shard";
     /// Present (true) only while the user must change a password someone else set.
     pub const PASSWORD_CHANGE_REQUIRED: &str = "password_change_required";
+    /// Present (true) only while a role of the user requires a second factor they lack.
+    pub const SECOND_FACTOR_ENROLMENT_REQUIRED: &str = "second_factor_enrolment_required";
     /// How and when the user last proved who they are; a user's session from before
     /// these were kept was opened with a password when it was created.
     pub const PROVED_BY: &str = "proved_by";
@@ -87,6 +89,12 @@ fn item_of(session: &Session) -> Item {
     if session.password_change_required {
         item.insert(
             attr::PASSWORD_CHANGE_REQUIRED.into(),
+            AttributeValue::Bool(true),
+        );
+    }
+    if session.second_factor_enrolment_required {
+        item.insert(
+            attr::SECOND_FACTOR_ENROLMENT_REQUIRED.into(),
             AttributeValue::Bool(true),
         );
     }
@@ -149,6 +157,7 @@ pub fn session_from(item: &Item) -> Result<Session, StoreError> {
         profiles: profiles(&read, attr::PROFILES),
         permissions,
         password_change_required: read.bool(attr::PASSWORD_CHANGE_REQUIRED),
+        second_factor_enrolment_required: read.bool(attr::SECOND_FACTOR_ENROLMENT_REQUIRED),
         proof,
     })
 }
@@ -190,7 +199,8 @@ fn live_condition(e: &mut Expression, now: i64) -> String {
 /// Sets (or, when empty, removes) a session's records and permissions. A required
 /// password change is only ever added here, never lifted: a session may owe one that its
 /// account does not record (its sign-in used a breached password), and only
-/// `users/password_update`, which replaces the session, ends it.
+/// `users/password_update`, which replaces the session, ends it. A second factor owed is
+/// the account's state, set or lifted as the grants say.
 fn set_grants(e: &mut Expression, grants: &Grants) {
     match profiles_value(&grants.profiles) {
         Some(profiles) => e.set(attr::PROFILES, profiles),
@@ -203,6 +213,13 @@ fn set_grants(e: &mut Expression, grants: &Grants) {
     if grants.password_change_required {
         e.set(attr::PASSWORD_CHANGE_REQUIRED, AttributeValue::Bool(true));
     }
+    match grants.second_factor_enrolment_required {
+        true => e.set(
+            attr::SECOND_FACTOR_ENROLMENT_REQUIRED,
+            AttributeValue::Bool(true),
+        ),
+        false => e.remove(attr::SECOND_FACTOR_ENROLMENT_REQUIRED),
+    };
 }
 
 /// What checking a session token found.

@@ -60,14 +60,17 @@ use crate::store::{Db, StoreError};
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde_json::Value;
 
-/// What a session of this account may do: their records and, per application, the
-/// permissions of their role.
-pub(crate) async fn grants_of(db: &Db, account: &Account) -> Result<Grants, StoreError> {
+/// What a session of this account may do: their records, per application the
+/// permissions of their role, and whether they owe a password change or a second factor.
+pub async fn grants_of(db: &Db, account: &Account) -> Result<Grants, StoreError> {
+    let held = db.roles().held(&account.roles).await?;
     Ok(Grants {
         user_id: account.id,
         profiles: account.profiles.clone(),
-        permissions: db.roles().permissions(&account.roles).await?,
+        permissions: held.permissions,
         password_change_required: account.password_change_required,
+        second_factor_enrolment_required: held.second_factor_required
+            && !account.has_second_factor(),
     })
 }
 

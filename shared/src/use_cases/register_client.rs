@@ -296,11 +296,21 @@ async fn grants_after_registering(
     if !profiles.contains(&Profile::Client) {
         profiles.push(Profile::Client);
     }
+    let db = &ctx.app.db;
+    let held = db.roles().held(&roles).await?;
+    // Only a role that requires a second factor makes the account's own worth reading.
+    let owes_second_factor = held.second_factor_required
+        && !db
+            .users()
+            .account(user_id)
+            .await?
+            .is_some_and(|account| account.has_second_factor());
     Ok(Grants {
         user_id,
         profiles,
-        permissions: ctx.app.db.roles().permissions(&roles).await?,
+        permissions: held.permissions,
         password_change_required: false,
+        second_factor_enrolment_required: owes_second_factor,
     })
 }
 

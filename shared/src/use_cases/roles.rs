@@ -84,16 +84,20 @@ pub struct RoleDefined {
     pub sessions_refreshed: usize,
 }
 
-/// Writes a role's permissions in an application and gives its holders' open sessions
-/// those permissions at once. Finding the holders scans the users table: the operator's
+/// Writes a role's permissions in an application (and whether its holders must have a
+/// second factor) and gives its holders' open sessions those grants at once. Finding the holders scans the users table: the operator's
 /// work, never a request's.
 pub async fn define_role(
     app: &App,
     application: Application,
     role: &str,
     permissions: &[Permission],
+    second_factor_required: bool,
 ) -> Result<RoleDefined, StoreError> {
-    app.db.roles().put(application, role, permissions).await?;
+    let roles = app.db.roles();
+    roles
+        .put(application, role, permissions, second_factor_required)
+        .await?;
     let holders = app.db.users().holders_of(application, role).await?;
     let mut sessions_refreshed = 0;
     for user_id in &holders {

@@ -74,7 +74,10 @@ pub async fn bootstrap(
     let roles = default_roles();
     for application in Application::ALL {
         for (role, permissions) in &roles {
-            app.db.roles().put(application, role, permissions).await?;
+            app.db
+                .roles()
+                .put(application, role, permissions, false)
+                .await?;
         }
     }
     seed_reference_data(app).await?;

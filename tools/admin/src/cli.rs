@@ -152,6 +152,10 @@ pub enum RoleCommand {
         role: String,
         #[arg(long, value_parser = permissions, default_value = "")]
         permissions: Permissions,
+        /// `required`: the role's holders must sign in with a second factor (TOTP or a
+        /// passkey); until they have one, their sessions may only enrol one.
+        #[arg(long, value_parser = second_factor, default_value = "optional")]
+        second_factor: SecondFactor,
     },
     /// Gives a user a role; their open sessions are updated.
     Grant {
@@ -247,6 +251,21 @@ pub struct Permissions(pub Vec<Permission>);
 fn application(slug: &str) -> Result<Application, String> {
     Application::from_slug(slug)
         .ok_or_else(|| format!("{slug} is none of planoauth, planoorder, planox2"))
+}
+
+/// Whether a role's holders must have a second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondFactor {
+    Optional,
+    Required,
+}
+
+fn second_factor(value: &str) -> Result<SecondFactor, String> {
+    match value {
+        "optional" => Ok(SecondFactor::Optional),
+        "required" => Ok(SecondFactor::Required),
+        other => Err(format!("{other} is neither required nor optional")),
+    }
 }
 
 fn permissions(list: &str) -> Result<Permissions, String> {

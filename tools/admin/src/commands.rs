@@ -3,7 +3,7 @@
 
 use crate::cli::{
     AuditArgs, Cli, Command, EmployeeCommand, MigrateCommand, NotificationsCommand,
-    ReferenceCommand, RoleCommand, SessionsCommand, Switch, TokenCommand,
+    ReferenceCommand, RoleCommand, SecondFactor, SessionsCommand, Switch, TokenCommand,
 };
 use crate::operator::operator_audit;
 use crate::template::Template;
@@ -222,12 +222,16 @@ async fn role(command: RoleCommand, environment: &Environment) -> Result<Value, 
             application,
             role,
             permissions,
+            second_factor,
         } => {
-            let defined = use_cases::define_role(&app, application, &role, &permissions.0).await?;
+            let required = second_factor == SecondFactor::Required;
+            let defined =
+                use_cases::define_role(&app, application, &role, &permissions.0, required).await?;
             Ok(json!({
                 "application": application.slug(),
                 "role": role,
                 "permissions": names(&permissions.0),
+                "second_factor_required": required,
                 "holders": defined.holders,
                 "sessions_refreshed": defined.sessions_refreshed,
             }))
