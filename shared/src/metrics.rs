@@ -51,10 +51,12 @@ pub enum Metric {
     EmailRetryRuns,
     /// Passkey sign-ins refused because the authenticator's counter went backwards.
     PasskeyCounterRegressions,
+    /// TOTP codes refused because they had been used already.
+    TotpCodeReuses,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 11] = [
+    pub const ALL: [Metric; 12] = [
         Metric::SignInFailures,
         Metric::AttemptsThrottled,
         Metric::EmailsSent,
@@ -66,6 +68,7 @@ impl Metric {
         Metric::CleanupRuns,
         Metric::EmailRetryRuns,
         Metric::PasskeyCounterRegressions,
+        Metric::TotpCodeReuses,
     ];
 
     pub fn name(self) -> &'static str {
@@ -81,6 +84,7 @@ impl Metric {
             Metric::CleanupRuns => "CleanupRuns",
             Metric::EmailRetryRuns => "EmailRetryRuns",
             Metric::PasskeyCounterRegressions => "PasskeyCounterRegressions",
+            Metric::TotpCodeReuses => "TotpCodeReuses",
         }
     }
 }

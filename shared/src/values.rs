@@ -1,8 +1,9 @@
 //! Parameter values that carry their own rules: an email address, a phone number, a
 //! calendar date, a name, a coordinate. Reading one is validating it.
 
-use crate::domain::{Application, Email};
-use crate::params::{Invalid, Param, describe};
+use crate::domain::{Application, Email, RECOVERY_CODE, SecondFactorCode, TOTP_CODE};
+use crate::error::ApiError;
+use crate::params::{Invalid, Param, Params, describe};
 use serde_json::Value;
 
 fn text(value: Value) -> Result<String, Invalid> {
@@ -108,6 +109,54 @@ impl Param for CredentialJson {
                 describe(&other)
             ))),
         }
+    }
+}
+
+/// A TOTP code as typed: the 6 digits an authenticator app shows (spaces left out).
+#[derive(Clone, PartialEq, Eq)]
+pub struct TotpCode(pub String);
+
+impl Param for TotpCode {
+    fn from_value(value: Value) -> Result<Self, Invalid> {
+        let digits: String = text(value)?
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        if digits.len() != 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Invalid::new(
+                "must be the 6 digits the authenticator app shows",
+            ));
+        }
+        Ok(TotpCode(digits))
+    }
+}
+
+/// A recovery code as typed (its letters are checked against the account's).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RecoveryCode(pub String);
+
+impl Param for RecoveryCode {
+    fn from_value(value: Value) -> Result<Self, Invalid> {
+        let code = text(value)?;
+        if code.trim().is_empty() || code.chars().count() > 64 {
+            return Err(Invalid::new("must be one of the account's recovery codes"));
+        }
+        Ok(RecoveryCode(code))
+    }
+}
+
+/// The second-factor code a route takes: `totp_code` or `recovery_code`, exactly one.
+pub fn second_factor_code(params: &mut Params) -> Result<SecondFactorCode, ApiError> {
+    let totp = params.optional::<TotpCode>(TOTP_CODE)?;
+    let recovery = params.optional::<RecoveryCode>(RECOVERY_CODE)?;
+    match (totp, recovery) {
+        (Some(code), None) => Ok(SecondFactorCode::Totp(code.0)),
+        (None, Some(code)) => Ok(SecondFactorCode::RecoveryCode(code.0)),
+        (None, None) => Err(ApiError::missing(TOTP_CODE)),
+        (Some(_), Some(_)) => Err(ApiError::invalid(
+            RECOVERY_CODE,
+            "comes with `totp_code`: send one of them",
+        )),
     }
 }
 

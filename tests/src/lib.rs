@@ -226,7 +226,16 @@ impl TestEnv {
             .expect("sender is verified");
         let party = planoauth::passkeys::RelyingParty::new(PASSKEY_RP_ID, &[PASSKEY_ORIGIN])
             .expect("the tests' relying party");
-        let functions = local_api::Functions::new(Mailer::new(ses.clone(), SENDER, links()), party);
+        let kms = aws_sdk_kms::Client::new(&config);
+        let key = planoauth_admin::keys::ensure_totp_key(&kms, prefix)
+            .await
+            .expect("the install's TOTP key");
+        let secrets = planoauth::secrets::SecretBox::new(kms, key);
+        let functions = local_api::Functions::new(
+            Mailer::new(ses.clone(), SENDER, links()),
+            party,
+            secrets,
+        );
         let [a, b, c] = rand::random::<[u8; 3]>();
         TestEnv {
             prefix: prefix.to_owned(),

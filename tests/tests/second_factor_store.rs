@@ -52,7 +52,7 @@ async fn totp_is_turned_on_once_and_each_step_and_code_is_used_once() {
         run(
             &env,
             factors
-                .use_code_step(id, &on.sealed_secret, &CodeUse::Totp { step: step })
+                .use_code_step(id, &on.sealed_secret, &CodeUse::Totp { step }, None)
                 .unwrap()
         )
         .await,
@@ -62,7 +62,7 @@ async fn totp_is_turned_on_once_and_each_step_and_code_is_used_once() {
         let refused = run(
             &env,
             factors
-                .use_code_step(id, &on.sealed_secret, &CodeUse::Totp { step: used })
+                .use_code_step(id, &on.sealed_secret, &CodeUse::Totp { step: used }, None)
                 .unwrap(),
         )
         .await;
@@ -71,7 +71,12 @@ async fn totp_is_turned_on_once_and_each_step_and_code_is_used_once() {
 
     // Not against another secret than the one it holds.
     let other = factors
-        .use_code_step(id, b"another secret", &CodeUse::Totp { step: step + 5 })
+        .use_code_step(
+            id,
+            b"another secret",
+            &CodeUse::Totp { step: step + 5 },
+            None,
+        )
         .unwrap();
     assert!(matches!(run(&env, other).await, Outcome::Refused { .. }));
 
@@ -81,7 +86,7 @@ async fn totp_is_turned_on_once_and_each_step_and_code_is_used_once() {
         run(
             &env,
             factors
-                .use_code_step(id, &on.sealed_secret, &CodeUse::Totp { step: racing })
+                .use_code_step(id, &on.sealed_secret, &CodeUse::Totp { step: racing }, None)
                 .unwrap(),
         )
         .await
@@ -97,7 +102,7 @@ async fn totp_is_turned_on_once_and_each_step_and_code_is_used_once() {
     let used = run(
         &env,
         factors
-            .use_code_step(id, &on.sealed_secret, &recovery(&hash))
+            .use_code_step(id, &on.sealed_secret, &recovery(&hash), None)
             .unwrap(),
     )
     .await;
@@ -105,7 +110,7 @@ async fn totp_is_turned_on_once_and_each_step_and_code_is_used_once() {
     let reused = run(
         &env,
         factors
-            .use_code_step(id, &on.sealed_secret, &recovery(&hash))
+            .use_code_step(id, &on.sealed_secret, &recovery(&hash), None)
             .unwrap(),
     )
     .await;
@@ -145,7 +150,7 @@ async fn totp_is_turned_on_once_and_each_step_and_code_is_used_once() {
     let refused = run(
         &env,
         factors
-            .use_code_step(id, &on.sealed_secret, &recovery(&after))
+            .use_code_step(id, &on.sealed_secret, &recovery(&after), None)
             .unwrap(),
     )
     .await;

@@ -34,6 +34,7 @@ pub use session::{
 pub use totp::{
     CodeCheck, CodeUse, ISSUER, RECOVERY_CODE, RECOVERY_CODES, SECRET_BYTES, STEP_SECONDS,
     SecondFactorCode, TOTP_CODE, TotpSecret, check_code, new_recovery_codes, recovery_code_hash,
+    recovery_code_hashes,
 };
 
 /// The language of a record when none is given.

@@ -194,6 +194,14 @@ pub fn new_recovery_codes() -> Vec<String> {
         .collect()
 }
 
+/// The hashes of a new set of recovery codes, as the account keeps them.
+pub fn recovery_code_hashes(codes: &[String]) -> Vec<String> {
+    codes
+        .iter()
+        .filter_map(|code| recovery_code_hash(code))
+        .collect()
+}
+
 /// What a recovery code is stored as: the SHA-256 (hex) of its letters, lowercased, with
 /// the dashes and spaces a user may type left out. A code's 120 random bits make a slow
 /// hash needless. `None` for text that cannot be a code.

@@ -125,6 +125,10 @@ pub enum Step {
     IdempotencyKey,
     /// A passkey's item: the one added, removed, or used to sign in.
     Passkey,
+    /// The account's second factor: TOTP turned on or off, a code used.
+    SecondFactor,
+    /// A challenge or ceremony used up by the change it let through.
+    Ceremony,
     /// The audit record of the change: unconditional, so never the one refused.
     Audit,
 }

@@ -117,17 +117,27 @@ impl SecondFactors<'_> {
     /// condition that TOTP is still on with that secret and that the code is unused (no
     /// TOTP code of its step or a later one accepted before; the recovery code still
     /// there), so that of two requests with one code, one passes, whatever route they
-    /// came by.
+    /// came by. With `password_hash`, also that the account's password is still that one:
+    /// the step stands for a sign-in's check of the account, which one transaction may
+    /// not make beside a write to the same item.
     pub fn use_code_step(
         &self,
         user_id: i64,
         sealed: &[u8],
         code: &CodeUse,
+        password_hash: Option<&str>,
     ) -> Result<TransactWriteItem, StoreError> {
         let mut e = Expression::default();
         used_up(&mut e, code);
         let (held, unused) = (holds_secret(&mut e, sealed), unused(&mut e, code));
         e.condition(format!("{held} AND {unused}"));
+        if let Some(password_hash) = password_hash {
+            let (name, value) = (
+                e.name(super::users::attr::PASSWORD_HASH),
+                e.value(string(password_hash)),
+            );
+            e.condition(format!("{name} = {value}"));
+        }
         e.update_step(self.table(), key(user_id))
     }
 

@@ -10,7 +10,7 @@ use crate::domain::{Account, ActedOn, Application, NewUser, Profile};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
 
-mod attr {
+pub(super) mod attr {
     pub const ID: &str = "id";
     pub const CREATED_AT: &str = "created_at";
     pub const ROLES: &str = "roles";

@@ -19,6 +19,8 @@ mod register_client;
 mod reset_password;
 mod retry_emails;
 mod roles;
+mod second_factor;
+mod second_factor_sign_in;
 mod sessions;
 mod sign_in;
 mod sign_out;
@@ -41,6 +43,11 @@ pub use register_client::{
 pub use reset_password::{ResetRequests, request_password_reset, reset_password, reset_throttles};
 pub use retry_emails::{MAX_RETRIES, Retried, RetryReport, retry, retry_delay, retry_due_emails};
 pub use roles::{RoleDefined, define_role, grant_role, grant_role_now, migrate_session_listings};
+pub use second_factor::{
+    ATTEMPTS_PER_CHALLENGE, confirm_totp, disable_totp, regenerate_recovery_codes,
+    start_totp_enrolment,
+};
+pub use second_factor_sign_in::{CHALLENGE, finish_second_factor_sign_in};
 pub use sessions::{
     end_sessions, end_sessions_recorded, new_session, open_session_without_sign_in,
     refresh_sessions, write_opened, write_opened_with,

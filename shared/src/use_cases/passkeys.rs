@@ -163,6 +163,7 @@ pub async fn finish_passkey_registration(
         }
         Outcome::Conflict => return Err(StoreError::Busy("adding a passkey").into()),
     }
+    super::second_factor::lift_enrolment_requirement(ctx, &account).await?;
     notify(ctx, mailer, &account, SecurityNotice::PasskeyAdded).await;
     Ok(Reply::data(data))
 }
@@ -191,6 +192,20 @@ pub async fn delete_passkey(
         .await?
         .filter(|passkey| passkey.user_id == account.id)
         .ok_or_else(unknown)?;
+    let last_second_factor = account.passkeys == 1 && account.totp.is_none();
+    if last_second_factor
+        && db
+            .roles()
+            .held(&account.roles)
+            .await?
+            .second_factor_required
+    {
+        return Err(ApiError::reject_because(
+            Status::PermissionDenied,
+            "A role of this account requires a second factor, and this passkey is its only \
+             one: turn TOTP on or add another passkey first.",
+        ));
+    }
     let audit = ctx
         .audit(AuditAction::PasskeyRemoved, account.id, RecordKind::User)
         .with_changes(passkey_change(&passkey.id, false));
@@ -309,7 +324,7 @@ fn user_of(ctx: &Ctx<'_>) -> Result<i64, ApiError> {
 
 /// The caller's session and account, if the session's user proved who they are within
 /// the last 15 minutes; `reauthentication-required` otherwise.
-async fn recently_proven<'a>(ctx: &Ctx<'a>) -> Result<(&'a Session, Account), ApiError> {
+pub(super) async fn recently_proven<'a>(ctx: &Ctx<'a>) -> Result<(&'a Session, Account), ApiError> {
     let user_id = user_of(ctx)?;
     let session = ctx
         .caller

@@ -67,19 +67,23 @@ pub async fn open_session_without_sign_in(
 }
 
 /// The steps that go with a user's new session (none for a guest's): the check that the
-/// account exists (with its password still `proof`, if given), the session's listing and,
-/// for an employee, the check that they are active, so that none opens after a
-/// deactivation.
+/// account exists (with its password still `proof`, if given) or, with `code_use`, the
+/// second-factor code's use that checks it too; the session's listing and, for an
+/// employee, the check that they are active, so that none opens after a deactivation.
 pub(crate) fn push_opening(
     db: &Db,
     steps: &mut Steps,
     session: &Session,
     proof: Option<&str>,
+    code_use: Option<TransactWriteItem>,
 ) -> Result<(), StoreError> {
     let Some(user_id) = session.user_id else {
         return Ok(());
     };
-    steps.push(Step::Account, db.users().must_exist(user_id, proof)?);
+    match code_use {
+        Some(code_use) => steps.push(Step::SecondFactor, code_use),
+        None => steps.push(Step::Account, db.users().must_exist(user_id, proof)?),
+    };
     let listing = db
         .account_sessions()
         .list_step(user_id, &session.token_hash, ttl_of(session))?;
@@ -109,14 +113,17 @@ pub async fn write_opened(
 }
 
 /// [`write_opened`] with more steps in the session's transaction (a passkey sign-in's
-/// use of the passkey, and its audit record); a refused [`Step::Passkey`] is
-/// [`Refusal::PasskeyChanged`].
+/// use of the passkey, a second factor's use of its code and its challenge, and their
+/// audit record); a refused [`Step::Passkey`] is [`Refusal::PasskeyChanged`], a refused
+/// [`Step::SecondFactor`] [`Refusal::CodeUsed`] (or the password changed: the code's use
+/// stands for the account's check) and a refused [`Step::Ceremony`]
+/// [`Refusal::CeremonyEnded`].
 pub async fn write_opened_with(
     db: &Db,
     session: &Session,
     signed_in: Option<&Account>,
     claim: Option<TransactWriteItem>,
-    also: Vec<(Step, TransactWriteItem)>,
+    mut also: Vec<(Step, TransactWriteItem)>,
 ) -> Result<Result<(), Refusal>, ApiError> {
     if session.user_id.is_none() && claim.is_none() && also.is_empty() {
         return match db.sessions().put_new(session).await? {
@@ -127,7 +134,11 @@ pub async fn write_opened_with(
     let proof = signed_in.and_then(|account| account.password_hash.as_deref());
     let mut steps = Steps::default();
     steps.push(Step::Record, db.sessions().put_step(session)?);
-    push_opening(db, &mut steps, session, proof)?;
+    let code_use = also
+        .iter()
+        .position(|(step, _)| *step == Step::SecondFactor)
+        .map(|at| also.remove(at).1);
+    push_opening(db, &mut steps, session, proof, code_use)?;
     for (step, item) in also {
         steps.push(step, item);
     }
@@ -138,6 +149,14 @@ pub async fn write_opened_with(
             step: Step::Passkey,
             ..
         } => return Ok(Err(Refusal::PasskeyChanged)),
+        Outcome::Refused {
+            step: Step::SecondFactor,
+            ..
+        } => return Ok(Err(Refusal::CodeUsed)),
+        Outcome::Refused {
+            step: Step::Ceremony,
+            ..
+        } => return Ok(Err(Refusal::CeremonyEnded)),
         Outcome::Refused {
             step: Step::IdempotencyKey,
             ..
@@ -266,7 +285,7 @@ pub(crate) async fn reissue(
         let unlist = db.account_sessions().unlist_step(user_id, token_hash)?;
         steps.push(Step::Session, unlist);
     }
-    push_opening(db, &mut steps, &reissued, None)?;
+    push_opening(db, &mut steps, &reissued, None, None)?;
     steps.push(Step::IdempotencyKey, also(&reissued.token_hash)?);
     match steps.run(&db.client, &PRIORITY).await? {
         Outcome::Written => match confirm(db, &reissued, None).await? {

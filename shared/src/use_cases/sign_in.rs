@@ -1,5 +1,6 @@
 //! Opening sessions: signing a user in, or a guest session (what a registration page
-//! holds before `users/client_register`).
+//! holds before `users/client_register`). An account with TOTP gets a challenge for its
+//! second factor instead of a session ([`super::second_factor_sign_in`]).
 //!
 //! An unknown email and a wrong password get the same answer after the same work (a read
 //! of the address and of an account, an attempt taken from the limits, one argon2id
@@ -8,6 +9,7 @@
 //! and per source ([`Limits`]), each attempt before its verification; past a limit, every
 //! attempt is refused until the window ends, the right password too.
 
+use super::second_factor_sign_in::challenge;
 use super::sessions::{new_session, reissue, write_opened};
 use crate::attempts::{self, Person};
 use crate::domain::Refusal;
@@ -34,6 +36,10 @@ pub async fn open_session(
         Some((email, password)) => {
             let breached = is_breached(&password);
             let account = sign_in(ctx, &email, password, limits).await?;
+            if account.totp.is_some() {
+                let challenge = challenge(ctx, &account, remember_me, breached).await?;
+                return Err(challenge);
+            }
             let mut grants = super::grants_of(&ctx.app.db, &account).await?;
             // A right password that guessers try first must be replaced before the
             // session does anything else, as one someone else set must.

@@ -18,7 +18,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Creates the tables of template.yaml (those missing) and prints their variables.
+    /// Creates the tables of template.yaml (those missing) and the TOTP key (if missing),
+    /// and prints the variables that name them.
     CreateTables {
         #[arg(long, default_value = "template.yaml")]
         template: String,

@@ -70,10 +70,13 @@ pub async fn execute(command: Command, environment: &Environment) -> Result<Valu
             let template = Template::load(Path::new(&template))?;
             let client = aws_sdk_dynamodb::Client::new(&environment.config);
             tables::create_tables(&client, &template, &prefix).await?;
-            let variables: serde_json::Map<String, Value> = tables::environment(&prefix)
+            let mut variables: serde_json::Map<String, Value> = tables::environment(&prefix)
                 .into_iter()
                 .map(|(variable, name)| (variable, Value::from(name)))
                 .collect();
+            let kms = aws_sdk_kms::Client::new(&environment.config);
+            let key = crate::keys::ensure_totp_key(&kms, &prefix).await?;
+            variables.insert(planoauth::secrets::KEY_VARIABLE.into(), Value::from(key));
             Ok(Value::Object(variables))
         }
         Command::Bootstrap {

@@ -4,6 +4,7 @@
 pub mod bootstrap;
 pub mod cli;
 pub mod commands;
+pub mod keys;
 pub mod operator;
 pub mod tables;
 pub mod template;

@@ -113,7 +113,8 @@ pub fn environment(
 }
 
 /// A `!Ref`: a parameter's value (the local one, else its default), or a resource's
-/// name, which for a table is the install's prefix and its logical id.
+/// name, which for a table is the install's prefix and its logical id, and for the TOTP
+/// key's alias the alias `planoauth-admin create-tables` made.
 fn resolve(template: &Template, local: &Local, name: &str) -> Result<String, BoxError> {
     if let Some(value) = local.parameters.get(name) {
         return Ok(value.clone());
@@ -124,6 +125,9 @@ fn resolve(template: &Template, local: &Local, name: &str) -> Result<String, Box
     match name {
         "AWS::Region" => Ok(local.region.clone()),
         "AWS::Partition" => Ok("aws".to_owned()),
+        planoauth_admin::keys::TOTP_KEY_ALIAS => {
+            Ok(planoauth_admin::keys::totp_key_alias(&local.prefix))
+        }
         _ if template.has_resource(name) => Ok(format!("{}{name}", local.prefix)),
         _ => Err(format!("the template's !Ref {name} names nothing").into()),
     }

@@ -19,6 +19,7 @@ use planoauth::domain::Limits;
 use planoauth::error::BoxError;
 use planoauth::mail::Mailer;
 use planoauth::passkeys::RelyingParty;
+use planoauth::secrets::SecretBox;
 use planoauth::pipeline::{Endpoint, serve};
 use planoauth::respond::envelope;
 use planoauth::routes::{self, Route};
@@ -28,6 +29,11 @@ use sessions_create::SessionsCreate;
 use sessions_delete::SessionsDelete;
 use sessions_passkey_finish::SessionsPasskeyFinish;
 use sessions_passkey_start::SessionsPasskeyStart;
+use sessions_second_factor::SessionsSecondFactor;
+use users_recovery_codes_regenerate::UsersRecoveryCodesRegenerate;
+use users_totp_confirm::UsersTotpConfirm;
+use users_totp_disable::UsersTotpDisable;
+use users_totp_enroll::UsersTotpEnroll;
 use sessions_show::SessionsShow;
 use std::future::Future;
 use std::pin::Pin;
@@ -126,8 +132,9 @@ impl<E: Endpoint> Function for E {
 pub struct Functions(Vec<Box<dyn Function>>);
 
 impl Functions {
-    /// The functions, sending email with `mailer`, the passkey ones for `party`.
-    pub fn new(mailer: Mailer, party: RelyingParty) -> Functions {
+    /// The functions, sending email with `mailer`, the passkey ones for `party`, the
+    /// TOTP ones sealing secrets with `secrets`.
+    pub fn new(mailer: Mailer, party: RelyingParty, secrets: SecretBox) -> Functions {
         Functions(vec![
             Box::new(EmployeesUpdate {
                 mailer: mailer.clone(),
@@ -166,6 +173,28 @@ impl Functions {
             }),
             Box::new(SessionsPasskeyFinish {
                 party,
+                mailer: mailer.clone(),
+                limits: Limits::PASSWORDS,
+            }),
+            Box::new(UsersTotpEnroll {
+                secrets: secrets.clone(),
+            }),
+            Box::new(UsersTotpConfirm {
+                secrets: secrets.clone(),
+                mailer: mailer.clone(),
+            }),
+            Box::new(UsersTotpDisable {
+                secrets: secrets.clone(),
+                mailer: mailer.clone(),
+                limits: Limits::PASSWORDS,
+            }),
+            Box::new(UsersRecoveryCodesRegenerate {
+                secrets: secrets.clone(),
+                mailer: mailer.clone(),
+                limits: Limits::PASSWORDS,
+            }),
+            Box::new(SessionsSecondFactor {
+                secrets,
                 mailer,
                 limits: Limits::PASSWORDS,
             }),
@@ -176,6 +205,7 @@ impl Functions {
         Ok(Functions::new(
             Mailer::from_env(config)?,
             RelyingParty::from_env()?,
+            SecretBox::from_env(config)?,
         ))
     }
 

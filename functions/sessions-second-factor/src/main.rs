@@ -1,0 +1,16 @@
+use planoauth::domain::Limits;
+use planoauth::mail::Mailer;
+use planoauth::secrets::SecretBox;
+use sessions_second_factor::SessionsSecondFactor;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    planoauth::runtime::run(|config| {
+        Ok(SessionsSecondFactor {
+            secrets: SecretBox::from_env(config)?,
+            mailer: Mailer::from_env(config)?,
+            limits: Limits::PASSWORDS,
+        })
+    })
+    .await
+}

@@ -1,0 +1,386 @@
+//! A signed-in user's TOTP: turning it on (a secret made and sealed, then confirmed with
+//! a code from the app that holds it), turning it off, and replacing the recovery codes.
+//!
+//! Each asks for a recent proof of who the user is, as enrolling a passkey does; turning
+//! TOTP off and replacing the codes ask for a code too (a TOTP code or a recovery code),
+//! counted against the account's sign-in budget. A code's use is the condition of the
+//! change's own transaction, with its audit record, so that a code works once whatever
+//! route uses it; the owner is told of each change by a security notice.
+
+use super::change_password::address_of;
+use super::passkeys::{CEREMONY, notify, recently_proven};
+use super::sessions::refresh_sessions;
+use crate::attempts::{self, Person};
+use crate::domain::{
+    Account, AuditAction, Ceremony, CeremonyKind, CodeCheck, CodeUse, FieldChange, Limits,
+    RecordKind, SecondFactorCode, SecurityNotice, Starter, TOTP_CODE, Totp, TotpSecret, check_code,
+    new_recovery_codes, recovery_code_hashes,
+};
+use crate::error::ApiError;
+use crate::mail::Mailer;
+use crate::metrics::{self, Metric};
+use crate::pipeline::{Ctx, Reply};
+use crate::secrets::SecretBox;
+use crate::status::Status;
+use crate::store::{Outcome, PRIORITY, Step, Steps, StoreError};
+use crate::tokens::{self, TokenKind};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// Codes one enrolment or one sign-in challenge may check before it ends.
+pub const ATTEMPTS_PER_CHALLENGE: i64 = 5;
+
+/// Starts turning TOTP on: a new secret, sealed under the KMS key for this account and
+/// kept with the enrolment (bound to this session) until a code from it confirms it.
+/// The answer is the only place the secret ever appears.
+pub async fn start_totp_enrolment(ctx: &Ctx<'_>, secrets: &SecretBox) -> Result<Reply, ApiError> {
+    let (session, account) = recently_proven(ctx).await?;
+    if account.totp.is_some() {
+        return Err(totp_on_already());
+    }
+    let db = &ctx.app.db;
+    let secret = TotpSecret::generate();
+    let sealed = secrets.seal(account.id, &secret).await?;
+    let ceremony = Ceremony::start(
+        CeremonyKind::TotpEnrolment,
+        &Starter::Session(session.id.clone()),
+        STANDARD.encode(&sealed),
+        Some(account.id),
+        None,
+        ctx.now,
+    );
+    let id = start_challenge(db, &ceremony).await?;
+    let label = address_of(db, &account)
+        .await?
+        .unwrap_or_else(|| format!("account {}", account.id));
+    Ok(Reply::data(json!({
+        "ceremony": id,
+        "secret": secret.base32(),
+        "otpauth_uri": secret.otpauth_uri(&label),
+    })))
+}
+
+/// Turns TOTP on with the enrolment `ceremony` started, once `code` is the secret's code
+/// now (and it counts as used). The answer holds the recovery codes, shown this once.
+pub async fn confirm_totp(
+    ctx: &Ctx<'_>,
+    secrets: &SecretBox,
+    mailer: &Mailer,
+    ceremony: &str,
+    code: &str,
+) -> Result<Reply, ApiError> {
+    let (session, account) = recently_proven(ctx).await?;
+    let db = &ctx.app.db;
+    let starter = Starter::Session(session.id.clone());
+    let hash = challenge_hash(ceremony).ok_or_else(unknown_enrolment)?;
+    let (enrolment, attempts) = db
+        .passkey_ceremonies()
+        .attempt(
+            &hash,
+            CeremonyKind::TotpEnrolment,
+            &starter.key(),
+            ctx.now,
+            ATTEMPTS_PER_CHALLENGE,
+        )
+        .await?
+        .filter(|(enrolment, _)| enrolment.user_id == Some(account.id))
+        .ok_or_else(unknown_enrolment)?;
+    let sealed = STANDARD
+        .decode(&enrolment.state)
+        .map_err(|_| StoreError::Malformed("a TOTP enrolment's secret is not base64".into()))?;
+    let secret = secrets.open(account.id, &sealed).await?;
+    let Some(step) = secret.accepts(code, ctx.now, None) else {
+        if attempts >= ATTEMPTS_PER_CHALLENGE {
+            db.passkey_ceremonies().end(&hash).await?;
+        }
+        return Err(ApiError::invalid(
+            TOTP_CODE,
+            "is not the code the authenticator app shows for this secret now",
+        ));
+    };
+    let codes = new_recovery_codes();
+    let totp = Totp {
+        sealed_secret: sealed,
+        last_step: step,
+        enabled_at: ctx.now,
+        recovery_codes: recovery_code_hashes(&codes),
+    };
+    let audit = ctx
+        .audit(AuditAction::TotpEnabled, account.id, RecordKind::User)
+        .with_changes(totp_change(false, true));
+    let mut steps = Steps::default();
+    steps
+        .push(
+            Step::SecondFactor,
+            db.second_factors().enable_totp_step(account.id, &totp)?,
+        )
+        .push(Step::Ceremony, db.passkey_ceremonies().use_step(&hash)?)
+        .push(Step::Audit, db.audit().put(&audit)?);
+    match steps.run(&db.client, &PRIORITY).await? {
+        Outcome::Written => {}
+        Outcome::Refused {
+            step: Step::SecondFactor,
+            ..
+        } => return Err(totp_on_already()),
+        Outcome::Refused { .. } => return Err(unknown_enrolment()),
+        Outcome::Conflict => return Err(StoreError::Busy("turning TOTP on").into()),
+    }
+    lift_enrolment_requirement(ctx, &account).await?;
+    notify(ctx, mailer, &account, SecurityNotice::TotpEnabled).await;
+    Ok(Reply::data(json!({ "recovery_codes": codes })))
+}
+
+/// Turns TOTP off (its recovery codes with it), with a code of the account's: not while
+/// a role of the account requires a second factor and TOTP is its only one.
+pub async fn disable_totp(
+    ctx: &Ctx<'_>,
+    secrets: &SecretBox,
+    mailer: &Mailer,
+    code: &SecondFactorCode,
+    limits: &Limits,
+) -> Result<Reply, ApiError> {
+    let (_, account) = recently_proven(ctx).await?;
+    let totp = totp_of(&account)?;
+    let db = &ctx.app.db;
+    if account.passkeys == 0
+        && db
+            .roles()
+            .held(&account.roles)
+            .await?
+            .second_factor_required
+    {
+        return Err(ApiError::reject_because(
+            Status::PermissionDenied,
+            "A role of this account requires a second factor, and TOTP is its only one: add \
+             a passkey before turning TOTP off.",
+        ));
+    }
+    let used = prove_code(ctx, secrets, mailer, &account, totp, code, limits).await?;
+    let audit = ctx
+        .audit(AuditAction::TotpDisabled, account.id, RecordKind::User)
+        .with_changes(totp_change(true, false));
+    let mut steps = Steps::default();
+    steps
+        .push(
+            Step::SecondFactor,
+            db.second_factors()
+                .disable_totp_step(account.id, &totp.sealed_secret, &used)?,
+        )
+        .push(Step::Audit, db.audit().put(&audit)?);
+    write_with_code(ctx, mailer, &account, code, steps, "turning TOTP off").await?;
+    notify(ctx, mailer, &account, SecurityNotice::TotpDisabled).await;
+    Ok(Reply::data(json!({ "totp": false })))
+}
+
+/// Replaces the account's recovery codes with a new set, with a code of the account's.
+/// The answer holds the new codes, shown this once.
+pub async fn regenerate_recovery_codes(
+    ctx: &Ctx<'_>,
+    secrets: &SecretBox,
+    mailer: &Mailer,
+    code: &SecondFactorCode,
+    limits: &Limits,
+) -> Result<Reply, ApiError> {
+    let (_, account) = recently_proven(ctx).await?;
+    let totp = totp_of(&account)?;
+    let db = &ctx.app.db;
+    let used = prove_code(ctx, secrets, mailer, &account, totp, code, limits).await?;
+    let codes = new_recovery_codes();
+    let audit = ctx.audit(
+        AuditAction::RecoveryCodesRegenerated,
+        account.id,
+        RecordKind::User,
+    );
+    let mut steps = Steps::default();
+    steps
+        .push(
+            Step::SecondFactor,
+            db.second_factors().replace_recovery_codes_step(
+                account.id,
+                &totp.sealed_secret,
+                &used,
+                &recovery_code_hashes(&codes),
+            )?,
+        )
+        .push(Step::Audit, db.audit().put(&audit)?);
+    write_with_code(
+        ctx,
+        mailer,
+        &account,
+        code,
+        steps,
+        "replacing recovery codes",
+    )
+    .await?;
+    notify(
+        ctx,
+        mailer,
+        &account,
+        SecurityNotice::RecoveryCodesRegenerated,
+    )
+    .await;
+    Ok(Reply::data(json!({ "recovery_codes": codes })))
+}
+
+/// Runs a change whose [`Step::SecondFactor`] uses the code that asked for it; refused
+/// there, the code was used meanwhile (or TOTP changed). Once written, a recovery code's
+/// use is told to the owner.
+async fn write_with_code(
+    ctx: &Ctx<'_>,
+    mailer: &Mailer,
+    account: &Account,
+    code: &SecondFactorCode,
+    steps: Steps,
+    what: &'static str,
+) -> Result<(), ApiError> {
+    match steps.run(&ctx.app.db.client, &PRIORITY).await? {
+        Outcome::Written => {}
+        Outcome::Refused { .. } => {
+            return Err(code_refused(ctx, mailer, account, code, CodeCheck::Reused).await);
+        }
+        Outcome::Conflict => return Err(StoreError::Busy(what).into()),
+    }
+    if let SecondFactorCode::RecoveryCode(_) = code {
+        notify(ctx, mailer, account, SecurityNotice::RecoveryCodeUsed).await;
+    }
+    Ok(())
+}
+
+/// Checks `code` against the account's `totp`, once an attempt is taken from the
+/// account's sign-in budget (a wrong code is a wrong sign-in; a right one gives it
+/// back): the code's use, for the transaction it proves.
+pub(super) async fn prove_code(
+    ctx: &Ctx<'_>,
+    secrets: &SecretBox,
+    mailer: &Mailer,
+    account: &Account,
+    totp: &Totp,
+    code: &SecondFactorCode,
+    limits: &Limits,
+) -> Result<CodeUse, ApiError> {
+    let db = &ctx.app.db;
+    let throttles = attempts::password_throttles(Person::Account(account.id), ctx.origin, limits);
+    attempts::take(db, &throttles, ctx.now).await?;
+    match checked(ctx, secrets, account.id, totp, code).await? {
+        CodeCheck::Accepted(used) => {
+            attempts::give_back(db, &throttles, ctx.now).await;
+            Ok(used)
+        }
+        refused => Err(code_refused(ctx, mailer, account, code, refused).await),
+    }
+}
+
+/// What `code` is to the account's `totp` now: the secret is opened (KMS) for a TOTP
+/// code only.
+pub(super) async fn checked(
+    ctx: &Ctx<'_>,
+    secrets: &SecretBox,
+    user_id: i64,
+    totp: &Totp,
+    code: &SecondFactorCode,
+) -> Result<CodeCheck, ApiError> {
+    let secret = match code {
+        SecondFactorCode::Totp(_) => Some(secrets.open(user_id, &totp.sealed_secret).await?),
+        SecondFactorCode::RecoveryCode(_) => None,
+    };
+    Ok(check_code(totp, secret.as_ref(), code, ctx.now))
+}
+
+/// The answer to a code that was not accepted. A TOTP code used before (its step, or a
+/// racing request's use of it) is logged, counted and told to the owner: whoever sent it
+/// may have seen it, and knew the password or held a session.
+pub(super) async fn code_refused(
+    ctx: &Ctx<'_>,
+    mailer: &Mailer,
+    account: &Account,
+    code: &SecondFactorCode,
+    check: CodeCheck,
+) -> ApiError {
+    metrics::count(Metric::SignInFailures);
+    match (code, check) {
+        (SecondFactorCode::Totp(_), CodeCheck::Reused) => {
+            metrics::count(Metric::TotpCodeReuses);
+            tracing::warn!(user_id = account.id, "a TOTP code used before: refused");
+            notify(ctx, mailer, account, SecurityNotice::TotpCodeReused).await;
+            ApiError::invalid(TOTP_CODE, "was used already: wait for the next one")
+        }
+        (SecondFactorCode::Totp(_), _) => ApiError::invalid(
+            TOTP_CODE,
+            "is not the code the account's authenticator app shows now",
+        ),
+        (SecondFactorCode::RecoveryCode(_), _) => ApiError::invalid(
+            code.param(),
+            "is not one of the account's unused recovery codes",
+        ),
+    }
+}
+
+/// The account's TOTP, which the route needs on.
+fn totp_of(account: &Account) -> Result<&Totp, ApiError> {
+    account.totp.as_ref().ok_or_else(|| {
+        ApiError::reject_because(
+            Status::PermissionDenied,
+            "TOTP is not on for this account: turn it on with users/totp_enroll.",
+        )
+    })
+}
+
+/// Once a user who owed a second factor has one, their sessions no longer owe it.
+pub(super) async fn lift_enrolment_requirement(
+    ctx: &Ctx<'_>,
+    account: &Account,
+) -> Result<(), ApiError> {
+    let owed = ctx
+        .caller
+        .session()
+        .is_some_and(|session| session.second_factor_enrolment_required);
+    if owed {
+        refresh_sessions(ctx.app, account.id).await?;
+    }
+    Ok(())
+}
+
+/// Stores a challenge (a second-factor sign-in's, a TOTP enrolment's) under a new id,
+/// which only the caller gets.
+pub(super) async fn start_challenge(
+    db: &crate::store::Db,
+    ceremony: &Ceremony,
+) -> Result<String, StoreError> {
+    let id = tokens::generate(TokenKind::Challenge);
+    db.passkey_ceremonies()
+        .put(&tokens::hash(&id), ceremony)
+        .await?;
+    Ok(id)
+}
+
+/// The hash a challenge's id is stored by; `None` for text that cannot be one.
+pub(super) fn challenge_hash(id: &str) -> Option<String> {
+    (TokenKind::of(id) == Some(TokenKind::Challenge)).then(|| tokens::hash(id))
+}
+
+fn unknown_enrolment() -> ApiError {
+    ApiError::invalid(
+        CEREMONY,
+        "is not a TOTP enrolment this session started, or it was used, has expired or had \
+         too many wrong codes: start again",
+    )
+}
+
+fn totp_on_already() -> ApiError {
+    ApiError::reject_because(
+        Status::PermissionDenied,
+        "TOTP is on for this account already: turn it off first to use another secret.",
+    )
+}
+
+fn totp_change(old: bool, new: bool) -> BTreeMap<String, FieldChange> {
+    BTreeMap::from([(
+        "totp".to_owned(),
+        FieldChange {
+            old: Some(Value::Bool(old)),
+            new: Some(Value::Bool(new)),
+        },
+    )])
+}
