@@ -286,6 +286,7 @@ mod tests {
             },
             permissions,
             password_change_required: false,
+            second_factor_enrolment_required: false,
             proof: None,
         })
     }
@@ -386,6 +387,40 @@ mod tests {
             status(authorise(&forced, None, server_route)),
             Err(Status::PermissionDenied),
             "no session calls a server's route"
+        );
+    }
+
+    #[test]
+    fn a_session_owing_a_second_factor_may_enrol_one_after_its_password_change() {
+        let Caller::Session(mut owing) = session(Some(1), &[(PlanoAuth, UPDATE)]) else {
+            unreachable!("a session caller");
+        };
+        owing.second_factor_enrolment_required = true;
+        let caller = Caller::Session(owing.clone());
+        for access in [Access::OwnSession, Access::Enrolment] {
+            assert_eq!(status(authorise(&caller, None, access)), Ok(PlanoAuth));
+        }
+        for access in [
+            Access::UserSession,
+            Access::Permission(UPDATE),
+            Access::Registration(Permission::ClientsRegister),
+        ] {
+            assert_eq!(
+                status(authorise(&caller, None, access)),
+                Err(Status::SecondFactorEnrolmentRequired),
+                "{access:?}"
+            );
+        }
+        owing.password_change_required = true;
+        let forced = Caller::Session(owing);
+        assert_eq!(
+            status(authorise(&forced, None, Access::Enrolment)),
+            Err(Status::PasswordChangeRequired),
+            "the password change comes first"
+        );
+        assert_eq!(
+            status(authorise(&forced, None, Access::OwnSession)),
+            Ok(PlanoAuth)
         );
     }
 

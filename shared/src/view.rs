@@ -99,6 +99,7 @@ impl Show for Session {
             "remember_me": self.remember_me,
             "expires_at": self.expires_at().map(rfc3339),
             "password_change_required": self.password_change_required,
+            "second_factor_enrolment_required": self.second_factor_enrolment_required,
             "factors": self.factors(),
         });
         if view == View::InternalApps {

@@ -231,11 +231,8 @@ impl TestEnv {
             .await
             .expect("the install's TOTP key");
         let secrets = planoauth::secrets::SecretBox::new(kms, key);
-        let functions = local_api::Functions::new(
-            Mailer::new(ses.clone(), SENDER, links()),
-            party,
-            secrets,
-        );
+        let functions =
+            local_api::Functions::new(Mailer::new(ses.clone(), SENDER, links()), party, secrets);
         let [a, b, c] = rand::random::<[u8; 3]>();
         TestEnv {
             prefix: prefix.to_owned(),

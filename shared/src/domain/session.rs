@@ -232,6 +232,7 @@ mod tests {
                 vec![Permission::EmployeesUpdate],
             )]),
             password_change_required: false,
+            second_factor_enrolment_required: false,
             proof: Some(Proof {
                 method: Method::Password,
                 at: created_at,
@@ -336,6 +337,7 @@ mod tests {
             profiles: vec![Profile::Client],
             permissions: BTreeMap::new(),
             password_change_required: true,
+            second_factor_enrolment_required: true,
         };
         let opened = Session::open(
             "h1".into(),
@@ -351,6 +353,7 @@ mod tests {
             (Some(7), 10, 10)
         );
         assert!(opened.password_change_required && opened.remember_me);
+        assert!(opened.second_factor_enrolment_required);
         let next = opened.successor("h2".into(), 20);
         assert_eq!((next.token_hash.as_str(), next.id.as_str()), ("h2", "s"));
         assert_eq!((next.created_at, next.last_used_at), (10, 20));

@@ -44,6 +44,12 @@ impl TotpSecret {
         bytes.try_into().ok().map(TotpSecret)
     }
 
+    /// A secret as authenticator apps take it typed in (base32), if it is one.
+    pub fn from_base32(text: &str) -> Option<TotpSecret> {
+        let secret = Secret::try_from_base32(text).ok()?;
+        TotpSecret::from_bytes(secret.as_bytes())
+    }
+
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
@@ -240,6 +246,8 @@ mod tests {
             assert_eq!(secret.code_at(time), code, "at {time}");
         }
         assert_eq!(secret.base32(), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        let typed = TotpSecret::from_base32(&secret.base32()).unwrap();
+        assert_eq!(typed.as_bytes(), secret.as_bytes());
     }
 
     #[test]

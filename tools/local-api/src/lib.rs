@@ -19,10 +19,10 @@ use planoauth::domain::Limits;
 use planoauth::error::BoxError;
 use planoauth::mail::Mailer;
 use planoauth::passkeys::RelyingParty;
-use planoauth::secrets::SecretBox;
 use planoauth::pipeline::{Endpoint, serve};
 use planoauth::respond::envelope;
 use planoauth::routes::{self, Route};
+use planoauth::secrets::SecretBox;
 use planoauth::{App, Status};
 use serde_json::{Value, json};
 use sessions_create::SessionsCreate;
@@ -30,10 +30,6 @@ use sessions_delete::SessionsDelete;
 use sessions_passkey_finish::SessionsPasskeyFinish;
 use sessions_passkey_start::SessionsPasskeyStart;
 use sessions_second_factor::SessionsSecondFactor;
-use users_recovery_codes_regenerate::UsersRecoveryCodesRegenerate;
-use users_totp_confirm::UsersTotpConfirm;
-use users_totp_disable::UsersTotpDisable;
-use users_totp_enroll::UsersTotpEnroll;
 use sessions_show::SessionsShow;
 use std::future::Future;
 use std::pin::Pin;
@@ -41,6 +37,10 @@ use users_client_register::UsersClientRegister;
 use users_password_forgot::UsersPasswordForgot;
 use users_password_reset::UsersPasswordReset;
 use users_password_update::UsersPasswordUpdate;
+use users_recovery_codes_regenerate::UsersRecoveryCodesRegenerate;
+use users_totp_confirm::UsersTotpConfirm;
+use users_totp_disable::UsersTotpDisable;
+use users_totp_enroll::UsersTotpEnroll;
 
 /// The HTTP API event for a request, as API Gateway builds it: headers lower-cased and
 /// joined, a body that is not UTF-8 base64-encoded.
