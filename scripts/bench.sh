@@ -5,6 +5,9 @@
 # has run; against a bare lambda_http function and a naive one built the same way
 # (release, this machine's architecture), on a fresh local stack. RUNS (default 21) cold
 # starts each; WARM (default 1000) invocations in the warm process.
+# The sign-in of an account with TOTP (to its challenge) is a case of its own; a second
+# factor's success cannot be repeated (each code works once), so its warm figures are of
+# its event's refusal.
 # Then the time of a failed sign-in for an address with an account and for one without,
 # through the local API (debug build, argon2 optimised as in every build).
 set -euo pipefail
@@ -82,6 +85,45 @@ owner_email=password-owner@planoauth.local
 owner_password=$(target/release/planoauth-admin create-admin --email "$owner_email" | json_field password)
 sign_in_event "$STACK_DIR/owner-sign-in.event.json" "$owner_email" "$owner_password"
 
+# An admin with TOTP on, turned on through the functions (a code computed from the
+# secret, as an app would): its sign-in answers `second-factor-required` with a challenge.
+# json_event EVENT OUT JSON: EVENT (a plain JSON one) with the body JSON.
+json_event() {
+    python3 - "$@" <<'EOF2'
+import json, sys
+event = json.load(open(sys.argv[1]))
+event["body"] = sys.argv[3]
+event["headers"]["content-length"] = str(len(sys.argv[3]))
+json.dump(event, open(sys.argv[2], "w"))
+EOF2
+}
+totp_email=totp-owner@planoauth.local
+totp_password=$(target/release/planoauth-admin create-admin --email "$totp_email" | json_field password)
+sign_in_event "$STACK_DIR/totp-sign-in.event.json" "$totp_email" "$totp_password"
+render_sensitive events/users-password-update.json "$STACK_DIR/totp-password.event.json" \
+    "current_password=$totp_password" "new_password=bench-Meadow-27-quiet"
+totp_session=$(new_session "$STACK_DIR/totp-sign-in.event.json")
+sed -i "s/PLANOAUTH_SESSION_TOKEN/$totp_session/" "$STACK_DIR/totp-password.event.json"
+totp_session=$(python3 scripts/bench.py --invoke target/release/users-password-update "$STACK_DIR/totp-password.event.json" |
+    python3 -c 'import json, sys; print(json.loads(json.load(sys.stdin)["body"])["session"]["token"])')
+json_event events/users-totp-enroll.json "$STACK_DIR/totp-enroll.event.json" "{\"token\": \"$totp_session\"}"
+enrolment=$(python3 scripts/bench.py --invoke target/release/users-totp-enroll "$STACK_DIR/totp-enroll.event.json" |
+    python3 -c 'import json, sys; d = json.loads(json.load(sys.stdin)["body"])["data"]; print(d["ceremony"], d["secret"])')
+read -r ceremony secret <<<"$enrolment"
+code=$(python3 - "$secret" <<'EOF2'
+import base64, hashlib, hmac, struct, sys, time
+secret = base64.b32decode(sys.argv[1] + "=" * (-len(sys.argv[1]) % 8))
+mac = hmac.new(secret, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
+offset = mac[-1] & 15
+print(f"{(struct.unpack('>I', mac[offset:offset + 4])[0] & 0x7fffffff) % 1000000:06d}")
+EOF2
+)
+json_event events/users-totp-confirm-unknown-ceremony.json "$STACK_DIR/totp-confirm.event.json" \
+    "{\"token\": \"$totp_session\", \"ceremony\": \"$ceremony\", \"totp_code\": \"$code\"}"
+confirmed=$(python3 scripts/bench.py --invoke target/release/users-totp-confirm "$STACK_DIR/totp-confirm.event.json")
+grep -q action-successful <<<"$confirmed" || { echo "TOTP was not turned on: $confirmed" >&2; exit 1; }
+sign_in_event "$STACK_DIR/totp-sign-in.event.json" "$totp_email" bench-Meadow-27-quiet
+
 cases=("bench-hello=events/route-fallback.json" "bench-naive=events/route-fallback.json")
 for function in "${functions[@]}"; do
     # The function's own event, or the first of its variants.
@@ -104,6 +146,7 @@ for function in "${functions[@]}"; do
     cases+=("$function=$STACK_DIR/$function.event.json")
 done
 cases+=("sessions-create:sessions-create sign-in=$sign_in")
+cases+=("sessions-create:sign-in, TOTP on=$STACK_DIR/totp-sign-in.event.json")
 # The warm processes' warnings and errors, kept for a look after the run.
 export BENCH_LOGS="$root/.local/bench-logs"
 rm -rf "$BENCH_LOGS" && mkdir -p "$BENCH_LOGS"

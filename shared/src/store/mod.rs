@@ -18,6 +18,7 @@ pub mod reference;
 pub mod registry;
 pub mod roles;
 pub mod second_factors;
+pub mod session_expiry;
 pub mod sessions;
 pub mod tables;
 pub mod throttles;
@@ -88,6 +89,7 @@ macro_rules! stores {
 
 stores! {
     sessions: sessions::Sessions on sessions,
+    session_expiry: session_expiry::SessionExpiry on sessions,
     account_sessions: account_sessions::AccountSessions on account_sessions,
     application_tokens: application_tokens::ApplicationTokens on application_tokens,
     users: users::Users on users,

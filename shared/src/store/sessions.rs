@@ -7,6 +7,7 @@
 //! A user's session is also listed in the account sessions table
 //! ([`super::account_sessions`]), in the transaction that opens it.
 
+use super::session_expiry::EXPIRY_SHARDS;
 use super::{
     Conditional, Expression, Item, ItemKey, Reader, StoreError, WRITE_TOKEN, number, profiles,
     profiles_value, put_new, put_new_step, send_through_conflicts, string, update_if,
@@ -24,19 +25,13 @@ use std::collections::{BTreeMap, HashMap};
 const TTL_GRACE: i64 = 24 * 60 * 60;
 /// Writes in flight at once when a user's sessions all end.
 const CONCURRENT_WRITES: usize = 16;
-/// Sessions that can expire (not `remember_me`), by last use and by creation, for the
-/// cleanup to find expired ones without a Scan. Spread over shards so that no index
-/// partition takes every session's writes.
-pub const IDLE_INDEX: &str = "by-last-use";
-pub const AGE_INDEX: &str = "by-creation";
-pub const EXPIRY_SHARDS: u32 = 8;
 /// A check writes a session's last use only when the stored one is at least this old, so
 /// that a session in steady use costs a read per request and a write every few minutes
 /// (a write unit costs five times a strongly consistent read unit on demand). The idle
 /// lifetime counts from the stored use: a session idles out at most this much early.
 pub const USE_RECORDING_INTERVAL: i64 = 5 * 60;
 
-mod attr {
+pub(super) mod attr {
     pub const TOKEN_HASH: &str = "token_hash";
     pub const ID: &str = "session_id";
     pub const USER_ID: &str = "user_id";
@@ -86,17 +81,19 @@ fn item_of(session: &Session) -> Item {
     if let Some(permissions) = permissions_value(&session.permissions) {
         item.insert(attr::PERMISSIONS.into(), permissions);
     }
-    if session.password_change_required {
-        item.insert(
-            attr::PASSWORD_CHANGE_REQUIRED.into(),
-            AttributeValue::Bool(true),
-        );
-    }
-    if session.second_factor_enrolment_required {
-        item.insert(
-            attr::SECOND_FACTOR_ENROLMENT_REQUIRED.into(),
-            AttributeValue::Bool(true),
-        );
+    // Flags are kept only while they are set.
+    let flags = [
+        (
+            attr::PASSWORD_CHANGE_REQUIRED,
+            session.password_change_required,
+        ),
+        (
+            attr::SECOND_FACTOR_ENROLMENT_REQUIRED,
+            session.second_factor_enrolment_required,
+        ),
+    ];
+    for (flag, _) in flags.iter().filter(|(_, set)| *set) {
+        item.insert((*flag).into(), AttributeValue::Bool(true));
     }
     if let Some(proof) = session.proof {
         item.insert(attr::PROVED_BY.into(), string(proof.method.slug()));
@@ -354,7 +351,33 @@ impl Sessions<'_> {
     /// Deletes a session (signing out): `None` if there was none, else its user (`None`
     /// inside for a guest's).
     pub async fn delete(&self, token_hash: &str) -> Result<Option<Option<i64>>, StoreError> {
-        let output = send_through_conflicts("ending a session", || {
+        let old = self
+            .delete_returning(token_hash, "ending a session")
+            .await?;
+        old.as_ref()
+            .map(|old| Reader(old).opt_num(attr::USER_ID))
+            .transpose()
+    }
+
+    /// Deletes these sessions, concurrently; how many there were.
+    pub async fn delete_all(&self, hashes: &[String]) -> Result<usize, StoreError> {
+        let mut deletes = futures_util::stream::iter(hashes)
+            .map(|hash| self.delete_returning(hash, "ending a user's sessions"))
+            .buffer_unordered(CONCURRENT_WRITES);
+        let mut ended = 0;
+        while let Some(deleted) = deletes.next().await {
+            ended += usize::from(deleted?.is_some());
+        }
+        Ok(ended)
+    }
+
+    /// Deletes a session, whatever it is: the item it was, if there was one.
+    async fn delete_returning(
+        &self,
+        token_hash: &str,
+        what: &'static str,
+    ) -> Result<Option<Item>, StoreError> {
+        let output = send_through_conflicts(what, || {
             self.client
                 .delete_item()
                 .table_name(self.table)
@@ -363,35 +386,7 @@ impl Sessions<'_> {
                 .send()
         })
         .await??;
-        output
-            .attributes()
-            .map(|old| Reader(old).opt_num(attr::USER_ID))
-            .transpose()
-    }
-
-    /// Deletes these sessions, concurrently; how many there were.
-    pub async fn delete_all(&self, hashes: &[String]) -> Result<usize, StoreError> {
-        let (client, table) = (self.client, self.table);
-        let mut deletes = futures_util::stream::iter(hashes.iter().cloned())
-            .map(|hash| async move {
-                send_through_conflicts("ending a user's sessions", || {
-                    client
-                        .delete_item()
-                        .table_name(table)
-                        .key(attr::TOKEN_HASH, string(&hash))
-                        .return_values(ReturnValue::AllOld)
-                        .send()
-                })
-                .await
-            })
-            .buffer_unordered(CONCURRENT_WRITES);
-        let mut ended = 0;
-        while let Some(deleted) = deletes.next().await {
-            if deleted??.attributes().is_some() {
-                ended += 1;
-            }
-        }
-        Ok(ended)
+        Ok(output.attributes)
     }
 
     /// Gives an open session the grants `grants`: `false` if it has ended.
@@ -418,100 +413,5 @@ impl Sessions<'_> {
             .iter()
             .map(session_from)
             .collect()
-    }
-
-    /// One page of sessions that an expiry index says are past `cutoff` (last use or
-    /// creation, by index) in one shard. The index is eventually consistent, so the
-    /// delete re-checks.
-    pub async fn expiry_candidates(
-        &self,
-        index: &str,
-        shard: u32,
-        cutoff: i64,
-        start: Option<Item>,
-    ) -> Result<(Vec<AttributeValue>, Option<Item>), StoreError> {
-        let sort_key = if index == IDLE_INDEX {
-            attr::LAST_USED_AT
-        } else {
-            attr::CREATED_AT
-        };
-        let page = self
-            .client
-            .query()
-            .table_name(self.table)
-            .index_name(index)
-            .key_condition_expression("#shard = :shard AND #at < :cutoff")
-            .expression_attribute_names("#shard", attr::EXPIRY_SHARD)
-            .expression_attribute_names("#at", sort_key)
-            .expression_attribute_values(":shard", string(shard.to_string()))
-            .expression_attribute_values(":cutoff", number(cutoff))
-            .limit(100)
-            .set_exclusive_start_key(start)
-            .send()
-            .await?;
-        let hashes = page
-            .items()
-            .iter()
-            .filter_map(|item| item.get(attr::TOKEN_HASH).cloned())
-            .collect();
-        Ok((hashes, page.last_evaluated_key().cloned()))
-    }
-
-    /// Deletes a session if it is expired at `now`: the condition is the exact opposite of
-    /// the one that lets a session be used, so a session used meanwhile, a `remember_me`
-    /// one, or one already deleted by a concurrent run is left alone. `None` if it left
-    /// it, else what it deleted: the session's token hash and its user.
-    pub async fn delete_if_expired(
-        &self,
-        token_hash: AttributeValue,
-        now: i64,
-    ) -> Result<Option<(String, Option<i64>)>, StoreError> {
-        let mut e = Expression::default();
-        let (hash, remember, created, used) = (
-            e.name(attr::TOKEN_HASH),
-            e.name(attr::REMEMBER_ME),
-            e.name(attr::CREATED_AT),
-            e.name(attr::LAST_USED_AT),
-        );
-        let (no, oldest_creation, oldest_use) = (
-            e.value(AttributeValue::Bool(false)),
-            e.value(number(now - ABSOLUTE_LIFETIME)),
-            e.value(number(now - IDLE_LIFETIME)),
-        );
-        e.condition(format!(
-            "attribute_exists({hash}) AND (attribute_not_exists({remember}) OR {remember} = {no}) \
-             AND ({created} < {oldest_creation} OR {used} < {oldest_use})"
-        ));
-        let result = send_through_conflicts("deleting an expired session", || {
-            self.client
-                .delete_item()
-                .table_name(self.table)
-                .key(attr::TOKEN_HASH, token_hash.clone())
-                .set_condition_expression(e.condition_expression())
-                .set_expression_attribute_names(e.names())
-                .set_expression_attribute_values(e.values())
-                .return_values(ReturnValue::AllOld)
-                .send()
-        })
-        .await?;
-        match result {
-            Ok(output) => {
-                let old = output.attributes().map(Reader);
-                let hash = old.as_ref().and_then(|old| old.opt_str(attr::TOKEN_HASH));
-                let user = old
-                    .as_ref()
-                    .map(|old| old.opt_num(attr::USER_ID))
-                    .transpose()?;
-                Ok(Some((hash.unwrap_or_default().to_owned(), user.flatten())))
-            }
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(error) => Err(error.into()),
-        }
     }
 }

@@ -10,7 +10,7 @@
 use crate::app::App;
 use crate::domain::{ABSOLUTE_LIFETIME, IDLE_LIFETIME};
 use crate::store::StoreError;
-use crate::store::sessions::{AGE_INDEX, EXPIRY_SHARDS, IDLE_INDEX};
+use crate::store::session_expiry::{AGE_INDEX, EXPIRY_SHARDS, IDLE_INDEX};
 use futures_util::StreamExt;
 use serde::Serialize;
 use std::time::Instant;
@@ -33,7 +33,7 @@ pub async fn clean_expired_sessions(
     now: i64,
     stop_by: Instant,
 ) -> Result<Report, StoreError> {
-    let sessions = app.db.sessions();
+    let sessions = app.db.session_expiry();
     let mut report = Report::default();
     for (index, cutoff) in [
         (IDLE_INDEX, now - IDLE_LIFETIME),

@@ -158,11 +158,12 @@ pub async fn finish_passkey_sign_in(
     )))
 }
 
-/// Whom a sign-in ceremony is bound to: the application token that starts it.
-fn starter(ctx: &Ctx<'_>) -> Result<Starter, ApiError> {
+/// Whom a sign-in's ceremony or challenge is bound to: the application token that
+/// starts it.
+pub(super) fn starter(ctx: &Ctx<'_>) -> Result<Starter, ApiError> {
     match ctx.caller {
         Caller::Application(token) => Ok(Starter::Application(token.id.clone())),
-        Caller::Session(_) => Err(ApiError::crash("a passkey sign-in without a server")),
+        Caller::Session(_) => Err(ApiError::crash("a sign-in ceremony without a server")),
     }
 }
 

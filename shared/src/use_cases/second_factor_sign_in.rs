@@ -9,16 +9,16 @@
 //! challenge's are conditions of the session's own transaction, so that of requests
 //! racing with one code (or one challenge), one opens a session.
 
+use super::passkey_sign_in::starter;
 use super::second_factor::{
     ATTEMPTS_PER_CHALLENGE, challenge_hash, checked, code_refused, start_challenge,
 };
 use super::sessions::{new_session, write_opened_with};
 use super::sign_in::shown_with_token;
 use crate::attempts::{self, Person};
-use crate::authenticate::Caller;
 use crate::domain::{
     Account, AuditAction, Ceremony, CeremonyKind, CodeCheck, FieldChange, Limits, Method,
-    RecordKind, Refusal, SecondFactorCode, SecurityNotice, Starter,
+    RecordKind, Refusal, SecondFactorCode, SecurityNotice,
 };
 use crate::error::ApiError;
 use crate::mail::Mailer;
@@ -192,14 +192,6 @@ pub async fn finish_second_factor_sign_in(
 async fn password_changed(db: &crate::store::Db, then: &Account) -> Result<bool, StoreError> {
     let now = db.users().account(then.id).await?;
     Ok(now.is_none_or(|now| now.password_hash != then.password_hash))
-}
-
-/// Whom a challenge is bound to: the application token that signed in.
-fn starter(ctx: &Ctx<'_>) -> Result<Starter, ApiError> {
-    match ctx.caller {
-        Caller::Application(token) => Ok(Starter::Application(token.id.clone())),
-        Caller::Session(_) => Err(ApiError::crash("a second factor without a server")),
-    }
 }
 
 /// What a challenge keeps of the password a sign-in proved: a hash of its hash.
