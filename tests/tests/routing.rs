@@ -209,6 +209,31 @@ async fn the_local_api_dispatches_every_route_to_its_function() {
             json!({ "token": token }),
             "`ceremony`",
         ),
+        (
+            routes::USERS_TOTP_ENROLL,
+            json!({ "token": signed_in }),
+            "ceremony",
+        ),
+        (
+            routes::USERS_TOTP_CONFIRM,
+            json!({ "token": signed_in }),
+            "`ceremony`",
+        ),
+        (
+            routes::USERS_TOTP_DISABLE,
+            json!({ "token": signed_in }),
+            "`totp_code`",
+        ),
+        (
+            routes::USERS_RECOVERY_CODES_REGENERATE,
+            json!({ "token": signed_in }),
+            "`totp_code`",
+        ),
+        (
+            routes::SESSIONS_SECOND_FACTOR,
+            json!({ "token": token }),
+            "`challenge`",
+        ),
     ];
     for route in routes::ALL {
         assert!(

@@ -351,33 +351,7 @@ impl Sessions<'_> {
     /// Deletes a session (signing out): `None` if there was none, else its user (`None`
     /// inside for a guest's).
     pub async fn delete(&self, token_hash: &str) -> Result<Option<Option<i64>>, StoreError> {
-        let old = self
-            .delete_returning(token_hash, "ending a session")
-            .await?;
-        old.as_ref()
-            .map(|old| Reader(old).opt_num(attr::USER_ID))
-            .transpose()
-    }
-
-    /// Deletes these sessions, concurrently; how many there were.
-    pub async fn delete_all(&self, hashes: &[String]) -> Result<usize, StoreError> {
-        let mut deletes = futures_util::stream::iter(hashes)
-            .map(|hash| self.delete_returning(hash, "ending a user's sessions"))
-            .buffer_unordered(CONCURRENT_WRITES);
-        let mut ended = 0;
-        while let Some(deleted) = deletes.next().await {
-            ended += usize::from(deleted?.is_some());
-        }
-        Ok(ended)
-    }
-
-    /// Deletes a session, whatever it is: the item it was, if there was one.
-    async fn delete_returning(
-        &self,
-        token_hash: &str,
-        what: &'static str,
-    ) -> Result<Option<Item>, StoreError> {
-        let output = send_through_conflicts(what, || {
+        let output = send_through_conflicts("ending a session", || {
             self.client
                 .delete_item()
                 .table_name(self.table)
@@ -386,7 +360,35 @@ impl Sessions<'_> {
                 .send()
         })
         .await??;
-        Ok(output.attributes)
+        output
+            .attributes()
+            .map(|old| Reader(old).opt_num(attr::USER_ID))
+            .transpose()
+    }
+
+    /// Deletes these sessions, concurrently; how many there were.
+    pub async fn delete_all(&self, hashes: &[String]) -> Result<usize, StoreError> {
+        let (client, table) = (self.client, self.table);
+        let mut deletes = futures_util::stream::iter(hashes.iter().cloned())
+            .map(|hash| async move {
+                send_through_conflicts("ending a user's sessions", || {
+                    client
+                        .delete_item()
+                        .table_name(table)
+                        .key(attr::TOKEN_HASH, string(&hash))
+                        .return_values(ReturnValue::AllOld)
+                        .send()
+                })
+                .await
+            })
+            .buffer_unordered(CONCURRENT_WRITES);
+        let mut ended = 0;
+        while let Some(deleted) = deletes.next().await {
+            if deleted??.attributes().is_some() {
+                ended += 1;
+            }
+        }
+        Ok(ended)
     }
 
     /// Gives an open session the grants `grants`: `false` if it has ended.
