@@ -1,5 +1,6 @@
-// The local page: signs in with a password or a passkey through the API, as an
-// application's own page would, and manages the signed-in user's passkeys. Plain
+// The local page: signs in with a password (and a second factor) or a passkey through
+// the API, as an application's own page would, and manages the signed-in user's
+// passkeys and TOTP. Plain
 // browser JavaScript, no build step. The options the API gives go to the browser's
 // WebAuthn Level 3 JSON parsers as they are; what the browser answers goes back as
 // credential.toJSON() gives it.
@@ -8,6 +9,8 @@
 const API = "/api/v1/";
 const SESSION_KEY = "planoauth-session-token";
 const $ = (id) => document.getElementById(id);
+// The challenge of a sign-in waiting for its second factor.
+let challenge = null;
 
 function applicationToken() {
   return $("application-token").value.trim();
@@ -76,6 +79,9 @@ function signedOut() {
   sessionStorage.removeItem(SESSION_KEY);
   $("session").textContent = "";
   $("passkeys").replaceChildren();
+  $("recovery-codes").textContent = "";
+  $("recovery-codes-shown").hidden = true;
+  $("totp-enrolment").hidden = true;
   $("signed-in").hidden = true;
   $("signed-out").hidden = false;
 }
@@ -92,8 +98,75 @@ async function signInWithPassword(event) {
     token: applicationToken(),
     sensitive: true,
   });
+  // The password was right; the session waits for the account's second factor.
+  challenge = answer.status === "second-factor-required" ? answer.data.challenge : null;
+  $("second-factor-form").hidden = !challenge;
   await signedIn(answer);
   show("sessions/create", answer);
+}
+
+// A code as typed: six digits are a TOTP code, anything else a recovery code.
+function codeParams(typed) {
+  const code = typed.replace(/\s/g, "");
+  return /^\d{6}$/.test(code) ? { totp_code: code } : { recovery_code: typed.trim() };
+}
+
+async function sendSecondFactor(event) {
+  event.preventDefault();
+  const params = { challenge, ...codeParams($("second-factor-code").value) };
+  $("second-factor-code").value = "";
+  const answer = await call("sessions/second_factor", params, { token: applicationToken() });
+  if (answer.status === "action-successful") {
+    challenge = null;
+    $("second-factor-form").hidden = true;
+    await signedIn(answer);
+  }
+  show("sessions/second_factor", answer);
+}
+
+async function enrolTotp() {
+  const answer = await call("users/totp_enroll", {}, { token: sessionToken() });
+  if (answer.status === "action-successful") {
+    $("totp-enrolment").dataset.ceremony = answer.data.ceremony;
+    $("totp-secret").textContent = answer.data.secret;
+    $("totp-uri").href = answer.data.otpauth_uri;
+    $("totp-enrolment").hidden = false;
+  }
+  show("users/totp_enroll", answer);
+}
+
+function showRecoveryCodes(codes) {
+  $("recovery-codes").textContent = codes.join("\n");
+  $("recovery-codes-shown").hidden = false;
+}
+
+async function confirmTotp(event) {
+  event.preventDefault();
+  const params = {
+    ceremony: $("totp-enrolment").dataset.ceremony,
+    totp_code: $("totp-confirm-code").value.replace(/\s/g, ""),
+  };
+  $("totp-confirm-code").value = "";
+  const answer = await call("users/totp_confirm", params, { token: sessionToken() });
+  if (answer.status === "action-successful") {
+    $("totp-enrolment").hidden = true;
+    $("totp-secret").textContent = "";
+    showRecoveryCodes(answer.data.recovery_codes);
+  }
+  show("users/totp_confirm", answer);
+}
+
+async function manageTotp(route) {
+  const params = codeParams($("totp-manage-code").value);
+  $("totp-manage-code").value = "";
+  const answer = await call(route, params, { token: sessionToken() });
+  if (answer.status === "action-successful" && answer.data.recovery_codes) {
+    showRecoveryCodes(answer.data.recovery_codes);
+  }
+  if (answer.status === "action-successful" && !answer.data.recovery_codes) {
+    $("recovery-codes-shown").hidden = true;
+  }
+  show(route, answer);
 }
 
 async function changePassword(event) {
@@ -236,6 +309,17 @@ document.addEventListener("DOMContentLoaded", () => {
   $("sign-in-passkey").addEventListener("click", guarded(signInWithPasskey));
   $("password-update-form").addEventListener("submit", guarded(changePassword));
   $("enrol-form").addEventListener("submit", guarded(addPasskey));
+  $("second-factor-form").addEventListener("submit", guarded(sendSecondFactor));
+  $("totp-enroll").addEventListener("click", guarded(enrolTotp));
+  $("totp-confirm-form").addEventListener("submit", guarded(confirmTotp));
+  $("totp-manage-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    guarded(() => manageTotp("users/totp_disable"))();
+  });
+  $("recovery-codes-regenerate").addEventListener(
+    "click",
+    guarded(() => manageTotp("users/recovery_codes_regenerate")),
+  );
   $("refresh-session").addEventListener("click", guarded(refreshSession));
   $("sign-out").addEventListener("click", guarded(signOut));
   if (sessionToken()) guarded(refreshSession)();
