@@ -783,3 +783,48 @@ async fn a_sign_in_with_a_breached_password_keeps_its_owed_change_through_the_se
     assert_status(&opened, "action-successful", 200);
     assert_eq!(opened.session()["password_change_required"], true);
 }
+
+#[tokio::test]
+async fn an_operator_turns_off_the_totp_of_a_user_who_lost_it_and_the_owner_is_told() {
+    let s = setup().await;
+    let user = s.enrolled().await;
+    let line = format!("totp off --user {}", user.id);
+    let mailer = planoauth::mail::Mailer::new(
+        s.env.ses.clone(),
+        planoauth_tests::SENDER,
+        planoauth_tests::links(),
+    );
+    let off = s
+        .env
+        .admin_mailing(Some(mailer.clone()), &line)
+        .await
+        .unwrap();
+    assert_eq!(off["totp_turned_off"], true);
+    assert!(
+        s.env
+            .app
+            .db
+            .second_factors()
+            .totp(user.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let audited = s.env.app.db.audit().for_user(user.id).await.unwrap();
+    assert!(
+        audited
+            .iter()
+            .any(|e| e.action == AuditAction::TotpDisabled)
+    );
+    let subjects = s.subjects(&user.email).await;
+    let turned_off = "Two-step sign-in was turned off for your PlanoAuth account";
+    assert_eq!(
+        subjects.iter().filter(|s| *s == turned_off).count(),
+        1,
+        "{subjects:?}"
+    );
+    let signed_in = s.sign_in(&user.email, PASSWORD).await;
+    assert_status(&signed_in, "action-successful", 200);
+    let again = s.env.admin_mailing(Some(mailer), &line).await.unwrap();
+    assert_eq!(again["totp_turned_off"], false, "off already");
+}

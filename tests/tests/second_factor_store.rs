@@ -124,14 +124,14 @@ async fn totp_is_turned_on_once_and_each_step_and_code_is_used_once() {
     let other = run(
         &env,
         factors
-            .disable_totp_step(id, b"another secret", &recovery(&spare))
+            .disable_totp_step(id, b"another secret", Some(&recovery(&spare)))
             .unwrap(),
     )
     .await;
     assert!(matches!(other, Outcome::Refused { .. }));
     // Not with a code used already either.
     let used_code = factors
-        .disable_totp_step(id, &on.sealed_secret, &recovery(&hash))
+        .disable_totp_step(id, &on.sealed_secret, Some(&recovery(&hash)))
         .unwrap();
     assert!(matches!(
         run(&env, used_code).await,
@@ -140,7 +140,7 @@ async fn totp_is_turned_on_once_and_each_step_and_code_is_used_once() {
     let off = run(
         &env,
         factors
-            .disable_totp_step(id, &on.sealed_secret, &recovery(&spare))
+            .disable_totp_step(id, &on.sealed_secret, Some(&recovery(&spare)))
             .unwrap(),
     )
     .await;

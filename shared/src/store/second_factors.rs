@@ -96,20 +96,24 @@ impl SecondFactors<'_> {
 
     /// The transaction step that turns TOTP off, secret and recovery codes with it, on
     /// condition that it is on with the secret `sealed` (not since turned off and on) and
-    /// that `proof`, the code that asked for it, is unused.
+    /// that `proof`, the code that asked for it, is unused (an operator's asks with none).
     pub fn disable_totp_step(
         &self,
         user_id: i64,
         sealed: &[u8],
-        proof: &CodeUse,
+        proof: Option<&CodeUse>,
     ) -> Result<TransactWriteItem, StoreError> {
         let mut e = Expression::default();
         e.remove(TOTP_SECRET)
             .remove(TOTP_LAST_STEP)
             .remove(TOTP_ENABLED_AT)
             .remove(RECOVERY_CODES);
-        let (held, unused) = (holds_secret(&mut e, sealed), unused(&mut e, proof));
-        e.condition(format!("{held} AND {unused}"));
+        let held = holds_secret(&mut e, sealed);
+        e.condition(held);
+        if let Some(proof) = proof {
+            let unused = unused(&mut e, proof);
+            e.condition(unused);
+        }
         e.update_step(self.table(), key(user_id))
     }
 

@@ -45,7 +45,7 @@ pub use retry_emails::{MAX_RETRIES, Retried, RetryReport, retry, retry_delay, re
 pub use roles::{RoleDefined, define_role, grant_role, grant_role_now, migrate_session_listings};
 pub use second_factor::{
     ATTEMPTS_PER_CHALLENGE, confirm_totp, disable_totp, regenerate_recovery_codes,
-    start_totp_enrolment,
+    start_totp_enrolment, turn_off_totp_for_owner,
 };
 pub use second_factor_sign_in::{CHALLENGE, finish_second_factor_sign_in};
 pub use sessions::{

@@ -8,13 +8,15 @@
 //! route uses it; the owner is told of each change by a security notice.
 
 use super::change_password::address_of;
+use super::notices::{Notice, send_notices};
 use super::passkeys::{CEREMONY, notify, recently_proven};
 use super::sessions::refresh_sessions;
+use crate::app::App;
 use crate::attempts::{self, Person};
 use crate::domain::{
-    Account, AuditAction, Ceremony, CeremonyKind, CodeCheck, CodeUse, FieldChange, Limits,
-    RecordKind, SecondFactorCode, SecurityNotice, Starter, TOTP_CODE, Totp, TotpSecret, check_code,
-    new_recovery_codes, recovery_code_hashes,
+    Account, AuditAction, AuditEntry, Ceremony, CeremonyKind, CodeCheck, CodeUse, FieldChange,
+    Limits, RecordKind, SecondFactorCode, SecurityNotice, Starter, TOTP_CODE, Totp, TotpSecret,
+    check_code, new_recovery_codes, recovery_code_hashes,
 };
 use crate::error::ApiError;
 use crate::mail::Mailer;
@@ -166,12 +168,57 @@ pub async fn disable_totp(
         .push(
             Step::SecondFactor,
             db.second_factors()
-                .disable_totp_step(account.id, &totp.sealed_secret, &used)?,
+                .disable_totp_step(account.id, &totp.sealed_secret, Some(&used))?,
         )
         .push(Step::Audit, db.audit().put(&audit)?);
     write_with_code(ctx, mailer, &account, code, steps, "turning TOTP off").await?;
     notify(ctx, mailer, &account, SecurityNotice::TotpDisabled).await;
     Ok(Reply::data(json!({ "totp": false })))
+}
+
+/// Turns a user's TOTP off for the operator (the user lost the app and the recovery
+/// codes, and proved who they are some other way): with `audit`, and told to the owner.
+/// `false` if TOTP was off.
+pub async fn turn_off_totp_for_owner(
+    app: &App,
+    mailer: &Mailer,
+    user_id: i64,
+    audit: &AuditEntry,
+) -> Result<bool, ApiError> {
+    let db = &app.db;
+    let Some(account) = db.users().account(user_id).await? else {
+        return Err(ApiError::invalid("user", "is not a user's id"));
+    };
+    let Some(totp) = &account.totp else {
+        return Ok(false);
+    };
+    let audit = AuditEntry {
+        changes: totp_change(true, false),
+        ..audit.clone()
+    };
+    let mut steps = Steps::default();
+    steps
+        .push(
+            Step::SecondFactor,
+            db.second_factors()
+                .disable_totp_step(user_id, &totp.sealed_secret, None)?,
+        )
+        .push(Step::Audit, db.audit().put(&audit)?);
+    match steps.run(&db.client, &PRIORITY).await? {
+        Outcome::Written => {}
+        // Turned off (or off and on again) meanwhile: the owner's own doing.
+        Outcome::Refused { .. } => return Ok(false),
+        Outcome::Conflict => return Err(StoreError::Busy("turning TOTP off").into()),
+    }
+    if let Some(to) = address_of(db, &account).await? {
+        let notice = Notice {
+            user_id,
+            to: &to,
+            notice: SecurityNotice::TotpDisabled,
+        };
+        send_notices(app, mailer, &[notice], app.clock.now()).await;
+    }
+    Ok(true)
 }
 
 /// Replaces the account's recovery codes with a new set, with a code of the account's.

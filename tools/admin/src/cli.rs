@@ -62,6 +62,9 @@ pub enum Command {
     /// Roles and grants.
     #[command(subcommand)]
     Role(RoleCommand),
+    /// A user's TOTP.
+    #[command(subcommand)]
+    Totp(TotpCommand),
     /// A user's sessions.
     #[command(subcommand)]
     Sessions(SessionsCommand),
@@ -166,6 +169,16 @@ pub enum RoleCommand {
         application: Application,
         #[arg(long)]
         role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TotpCommand {
+    /// Turns a user's TOTP off, recovery codes with it (they lost both, and proved who
+    /// they are some other way), with an audit record and a notice to the owner.
+    Off {
+        #[arg(long)]
+        user: i64,
     },
 }
 

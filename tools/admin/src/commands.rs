@@ -4,6 +4,7 @@
 use crate::cli::{
     AuditArgs, Cli, Command, EmployeeCommand, MigrateCommand, NotificationsCommand,
     ReferenceCommand, RoleCommand, SecondFactor, SessionsCommand, Switch, TokenCommand,
+    TotpCommand,
 };
 use crate::operator::operator_audit;
 use crate::template::Template;
@@ -120,6 +121,15 @@ pub async fn execute(command: Command, environment: &Environment) -> Result<Valu
         }
         Command::Token(command) => token(command, environment).await,
         Command::Role(command) => role(command, environment).await,
+        Command::Totp(TotpCommand::Off { user }) => {
+            let app = environment.app()?;
+            let mailer = environment.mailer()?;
+            let audit = operator_audit(app.clock.now(), AuditAction::TotpDisabled, user);
+            let turned_off = use_cases::turn_off_totp_for_owner(&app, &mailer, user, &audit)
+                .await
+                .map_err(|error| error.message())?;
+            Ok(json!({ "user": user, "totp_turned_off": turned_off }))
+        }
         Command::Sessions(SessionsCommand::End { user }) => {
             let app = environment.app()?;
             let audit = operator_audit(app.clock.now(), AuditAction::SessionsEnded, user);
