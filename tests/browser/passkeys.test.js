@@ -1,82 +1,19 @@
 // The local sign-in page and the passkey routes in headless Chromium, with its WebAuthn
 // virtual authenticator (CDP), against the local API that scripts/browser-test.sh starts
 // on a fresh install. Each test registers accounts of its own.
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import { chromium } from "playwright-core";
+import {
+  applicationToken,
+  call,
+  emailsTo,
+  newClient,
+  outcome as shownOutcome,
+  port,
+  withBrowser,
+} from "./support.js";
 
-const port = required("PAGE_PORT");
-const applicationToken = required("APPLICATION_TOKEN");
-const stack = required("AWS_ENDPOINT_URL");
-const api = `http://127.0.0.1:${port}/api/v1/`;
-
-function required(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set (scripts/browser-test.sh sets it)`);
-  return value;
-}
-
-let browser;
-
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: required("CHROMIUM"),
-    // Chromium's own connections (updates, sync, QUIC probes) have nowhere to go here.
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-});
-
-after(async () => {
-  await browser?.close();
-});
-
-// ---- the API, called as an application's server would ----
-
-async function call(route, params, token, { sensitive = false } = {}) {
-  const json = JSON.stringify(params);
-  const response = await fetch(api + route, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-    body: sensitive ? Buffer.from(json).toString("base64") : json,
-  });
-  return response.json();
-}
-
-// A client of its own, registered through a guest session: an account with a password
-// its user chose, so that the page's sign-in opens a session that may do everything.
-async function newClient() {
-  const email = `browser-${randomBytes(6).toString("hex")}@example.com`;
-  const password = `tide-${randomBytes(9).toString("hex")}-Harbor`;
-  const guest = await call("sessions/create", { token: applicationToken }, applicationToken, {
-    sensitive: true,
-  });
-  assert.equal(guest.status, "action-successful", JSON.stringify(guest));
-  const registered = await call(
-    "users/client_register",
-    { email, password, first_name: "Berenice", last_name: "Abbott", phone: "+1 555 010 2000" },
-    guest.session.token,
-    { sensitive: true },
-  );
-  assert.equal(registered.status, "action-successful", JSON.stringify(registered));
-  return { email, password };
-}
-
-// The emails the local SES accepted for `address`.
-async function emailsTo(address) {
-  const response = await fetch(new URL("/_local/ses/messages", stack));
-  const { messages } = await response.json();
-  return messages.filter((message) => message.destinations.ToAddresses.includes(address));
-}
+const held = withBrowser();
 
 // ---- the page, driven as a user would ----
 
@@ -91,7 +28,7 @@ const authenticatorOptions = {
 
 // The page at `host` in a browser context of its own, with a virtual authenticator.
 async function openPage({ host = "localhost", authenticator = authenticatorOptions } = {}) {
-  const context = await browser.newContext();
+  const context = await held.browser.newContext();
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   await cdp.send("WebAuthn.enable");
@@ -102,26 +39,10 @@ async function openPage({ host = "localhost", authenticator = authenticatorOptio
   return { context, page, cdp, authenticatorId };
 }
 
-// Runs `action` on the page and waits for the answer of `route` it shows, or for the
-// browser's refusal of a WebAuthn call: `{ route, status, text }`.
-async function outcome(page, route, action) {
-  await page.evaluate(() => {
-    const shown = document.getElementById("outcome");
-    shown.textContent = "";
-    delete shown.dataset.route;
-    delete shown.dataset.status;
-  });
-  await action();
-  const shown = await page.waitForFunction(
-    (expected) => {
-      const { route, status } = document.getElementById("outcome").dataset;
-      return [expected, "passkey", "page"].includes(route) && { route, status };
-    },
-    route,
-    { timeout: 20_000 },
-  );
-  const { route: shownRoute, status } = await shown.jsonValue();
-  return { route: shownRoute, status, text: await page.textContent("#outcome") };
+// The answer of `route` the page shows once `action` ran, or the browser's refusal of a
+// WebAuthn call.
+function outcome(page, route, action) {
+  return shownOutcome(page, route, action, ["passkey", "page"]);
 }
 
 async function signInWithPassword(page, { email, password }) {

@@ -2,42 +2,12 @@
 // scripts/browser-test.sh starts: turned on from the page with a code computed here from
 // the secret it shows (as an authenticator app would), then a sign-in that asks for the
 // second factor, with a code and with a recovery code.
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createHmac, randomBytes } from "node:crypto";
-import { chromium } from "playwright-core";
+import { createHmac } from "node:crypto";
+import { newClient, outcome, port, withBrowser } from "./support.js";
 
-const port = required("PAGE_PORT");
-const applicationToken = required("APPLICATION_TOKEN");
-const api = `http://127.0.0.1:${port}/api/v1/`;
-
-function required(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set (scripts/browser-test.sh sets it)`);
-  return value;
-}
-
-let browser;
-
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: required("CHROMIUM"),
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-});
-
-after(async () => {
-  await browser?.close();
-});
+const held = withBrowser();
 
 // RFC 6238's code of `secret` (base32) for the 30-second step `steps` from now.
 function totpCode(secret, steps = 0) {
@@ -52,55 +22,6 @@ function totpCode(secret, steps = 0) {
   const mac = createHmac("sha1", key).update(counter).digest();
   const offset = mac[mac.length - 1] & 15;
   return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
-}
-
-async function call(route, params, token, { sensitive = false } = {}) {
-  const json = JSON.stringify(params);
-  const response = await fetch(api + route, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-    body: sensitive ? Buffer.from(json).toString("base64") : json,
-  });
-  return response.json();
-}
-
-// A client of its own, registered through a guest session.
-async function newClient() {
-  const email = `totp-${randomBytes(6).toString("hex")}@example.com`;
-  const password = `lantern-${randomBytes(9).toString("hex")}-Quiet`;
-  const guest = await call("sessions/create", { token: applicationToken }, applicationToken, {
-    sensitive: true,
-  });
-  assert.equal(guest.status, "action-successful", JSON.stringify(guest));
-  const registered = await call(
-    "users/client_register",
-    { email, password, first_name: "Dorothea", last_name: "Lange", phone: "+1 555 010 3000" },
-    guest.session.token,
-    { sensitive: true },
-  );
-  assert.equal(registered.status, "action-successful", JSON.stringify(registered));
-  return { email, password };
-}
-
-// Runs `action` and waits for the answer of `route` the page shows: `{ status, text }`.
-async function outcome(page, route, action) {
-  await page.evaluate(() => {
-    const shown = document.getElementById("outcome");
-    shown.textContent = "";
-    delete shown.dataset.route;
-    delete shown.dataset.status;
-  });
-  await action();
-  const shown = await page.waitForFunction(
-    (expected) => {
-      const { route, status } = document.getElementById("outcome").dataset;
-      return [expected, "page"].includes(route) && { status };
-    },
-    route,
-    { timeout: 20_000 },
-  );
-  const { status } = await shown.jsonValue();
-  return { status, text: await page.textContent("#outcome") };
 }
 
 async function signInWithPassword(page, { email, password }) {
@@ -121,8 +42,8 @@ async function signOut(page) {
 
 describe("TOTP in a browser", () => {
   test("codes turned on on the page are asked for at the next sign-in", async () => {
-    const client = await newClient();
-    const context = await browser.newContext();
+    const client = await newClient("totp");
+    const context = await held.browser.newContext();
     const page = await context.newPage();
     await page.goto(`http://localhost:${port}/`);
     const first = await signInWithPassword(page, client);

@@ -227,7 +227,12 @@ impl Account {
     /// Whether the account signs in with a second factor: TOTP, or a passkey (which
     /// verifies its user).
     pub fn has_second_factor(&self) -> bool {
-        self.totp.is_some() || self.passkeys > 0
+        self.second_factors() > 0
+    }
+
+    /// How many second factors the account has: TOTP, and each passkey.
+    pub fn second_factors(&self) -> i64 {
+        i64::from(self.totp.is_some()) + self.passkeys
     }
 }
 

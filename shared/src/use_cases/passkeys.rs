@@ -192,20 +192,7 @@ pub async fn delete_passkey(
         .await?
         .filter(|passkey| passkey.user_id == account.id)
         .ok_or_else(unknown)?;
-    let last_second_factor = account.passkeys == 1 && account.totp.is_none();
-    if last_second_factor
-        && db
-            .roles()
-            .held(&account.roles)
-            .await?
-            .second_factor_required
-    {
-        return Err(ApiError::reject_because(
-            Status::PermissionDenied,
-            "A role of this account requires a second factor, and this passkey is its only \
-             one: turn TOTP on or add another passkey first.",
-        ));
-    }
+    super::second_factor::keep_a_required_second_factor(db, &account, "this passkey").await?;
     let audit = ctx
         .audit(AuditAction::PasskeyRemoved, account.id, RecordKind::User)
         .with_changes(passkey_change(&passkey.id, false));

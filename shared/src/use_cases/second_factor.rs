@@ -146,19 +146,7 @@ pub async fn disable_totp(
     let (_, account) = recently_proven(ctx).await?;
     let totp = totp_of(&account)?;
     let db = &ctx.app.db;
-    if account.passkeys == 0
-        && db
-            .roles()
-            .held(&account.roles)
-            .await?
-            .second_factor_required
-    {
-        return Err(ApiError::reject_because(
-            Status::PermissionDenied,
-            "A role of this account requires a second factor, and TOTP is its only one: add \
-             a passkey before turning TOTP off.",
-        ));
-    }
+    keep_a_required_second_factor(db, &account, "TOTP").await?;
     let used = prove_code(ctx, secrets, mailer, &account, totp, code, limits).await?;
     let audit = ctx
         .audit(AuditAction::TotpDisabled, account.id, RecordKind::User)
@@ -372,6 +360,31 @@ fn totp_of(account: &Account) -> Result<&Totp, ApiError> {
             "TOTP is not on for this account: turn it on with users/totp_enroll.",
         )
     })
+}
+
+/// Refuses to remove `what`, a second factor of the account, if it is the account's only
+/// one and a role of the account requires one.
+pub(super) async fn keep_a_required_second_factor(
+    db: &crate::store::Db,
+    account: &Account,
+    what: &str,
+) -> Result<(), ApiError> {
+    if account.second_factors() == 1
+        && db
+            .roles()
+            .held(&account.roles)
+            .await?
+            .second_factor_required
+    {
+        return Err(ApiError::reject_because(
+            Status::PermissionDenied,
+            format!(
+                "A role of this account requires a second factor, and {what} is its only one: \
+                 add another (TOTP or a passkey) first."
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Once a user who owed a second factor has one, their sessions no longer owe it.
