@@ -1,10 +1,13 @@
-//! Passkey ceremonies between their start and their finish, by the SHA-256 of their id
-//! (the id itself is only in the caller's hands), and the relying party's key for the
+//! Ceremonies between their start and their finish, by the SHA-256 of their id (the id
+//! itself is only in the caller's hands): passkeys' enrolments and sign-ins, TOTP
+//! enrolments and second-factor sign-in challenges; and the relying party's key for the
 //! made-up credential ids of addresses without passkeys.
 //!
-//! A finish takes its ceremony with one conditional delete: it must be of the finish's
-//! kind, started by the same caller and not expired, so that a ceremony is used once,
-//! only by whoever started it, and a refused attempt leaves it as it was.
+//! A passkey finish takes its ceremony with one conditional delete: it must be of the
+//! finish's kind, started by the same caller and not expired, so that a ceremony is used
+//! once, only by whoever started it, and a refused attempt leaves it as it was. A code
+//! checked against a TOTP enrolment or a challenge takes one of its attempts first, and
+//! the change it lets through uses it up in its own transaction.
 
 use super::{
     Conditional, Expression, Item, Reader, StoreError, number, put_new, send_through_conflicts,

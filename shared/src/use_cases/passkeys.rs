@@ -163,7 +163,7 @@ pub async fn finish_passkey_registration(
         }
         Outcome::Conflict => return Err(StoreError::Busy("adding a passkey").into()),
     }
-    super::second_factor::lift_enrolment_requirement(ctx, &account).await?;
+    super::second_factor::lift_enrolment_requirement(ctx, &account).await;
     notify(ctx, mailer, &account, SecurityNotice::PasskeyAdded).await;
     Ok(Reply::data(data))
 }

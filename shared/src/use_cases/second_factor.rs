@@ -129,7 +129,7 @@ pub async fn confirm_totp(
         Outcome::Refused { .. } => return Err(unknown_enrolment()),
         Outcome::Conflict => return Err(StoreError::Busy("turning TOTP on").into()),
     }
-    lift_enrolment_requirement(ctx, &account).await?;
+    lift_enrolment_requirement(ctx, &account).await;
     notify(ctx, mailer, &account, SecurityNotice::TotpEnabled).await;
     Ok(Reply::data(json!({ "recovery_codes": codes })))
 }
@@ -387,19 +387,20 @@ pub(super) async fn keep_a_required_second_factor(
     Ok(())
 }
 
-/// Once a user who owed a second factor has one, their sessions no longer owe it.
-pub(super) async fn lift_enrolment_requirement(
-    ctx: &Ctx<'_>,
-    account: &Account,
-) -> Result<(), ApiError> {
+/// Once a user who owed a second factor has one, their sessions no longer owe it. The
+/// factor is on already: a failure here is logged, and the sessions catch up at the
+/// next refresh of their grants or sign-in.
+pub(super) async fn lift_enrolment_requirement(ctx: &Ctx<'_>, account: &Account) {
     let owed = ctx
         .caller
         .session()
         .is_some_and(|session| session.second_factor_enrolment_required);
-    if owed {
-        refresh_sessions(ctx.app, account.id).await?;
+    if !owed {
+        return;
     }
-    Ok(())
+    if let Err(error) = refresh_sessions(ctx.app, account.id).await {
+        tracing::error!(user_id = account.id, cause = %error, "sessions still owe a second factor");
+    }
 }
 
 /// Stores a challenge (a second-factor sign-in's, a TOTP enrolment's) under a new id,
