@@ -189,7 +189,7 @@ impl Status {
             Status::SecondFactorRequired => (
                 "second-factor-required",
                 401,
-                "The password is right, and this account signs in with a second factor: send the challenge with a code to sessions/second_factor.",
+                "The password is right, and this account signs in with a second factor: send the challenge with a code to sessions/second_factor, or sign in with a passkey (data.methods says which).",
             ),
             Status::SecondFactorEnrolmentRequired => (
                 "second-factor-enrolment-required",

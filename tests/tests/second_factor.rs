@@ -828,3 +828,50 @@ async fn an_operator_turns_off_the_totp_of_a_user_who_lost_it_and_the_owner_is_t
     let again = s.env.admin_mailing(Some(mailer), &line).await.unwrap();
     assert_eq!(again["totp_turned_off"], false, "off already");
 }
+
+#[tokio::test]
+async fn a_required_second_factor_that_is_a_passkey_is_not_passed_by_the_password_alone() {
+    let s = setup().await;
+    let role = format!("guarded-{}", &planoauth::tokens::random_id()[..8]);
+    s.env
+        .admin(&format!(
+            "role put --application planoauth --role {role} --permissions employees.update \
+             --second-factor required"
+        ))
+        .await
+        .unwrap();
+    let employee = s
+        .env
+        .employee_with_password(&[(PlanoAuth, role.as_str())], Some(PASSWORD))
+        .await;
+    let session = s.env.session(employee.id, PlanoAuth, false).await;
+    let mut authenticator =
+        planoauth_tests::authenticator::SoftwareAuthenticator::new(planoauth_tests::PASSKEY_ORIGIN);
+    let started = s
+        .call(routes::PASSKEYS_REGISTER_START, json!({ "token": session }))
+        .await;
+    assert_status(&started, "action-successful", 200);
+    let credential = authenticator
+        .register(&started.data()["options"])
+        .await
+        .unwrap();
+    let params = json!({
+        "token": session,
+        "ceremony": started.data()["ceremony"],
+        "credential": credential,
+    });
+    let added = s.call(routes::PASSKEYS_REGISTER_FINISH, params).await;
+    assert_status(&added, "action-successful", 200);
+
+    let answer = s.sign_in(&employee.email, PASSWORD).await;
+    assert_status(&answer, "second-factor-required", 401);
+    assert_eq!(answer.data()["methods"], json!(["passkey"]));
+    assert!(answer.data()["challenge"].is_null(), "no code answers it");
+    assert!(answer.session().is_null());
+
+    // The passkey, the account's only second factor, stays while the role requires one.
+    let passkey = added.data()["id"].as_str().unwrap();
+    let params = json!({ "token": session, "passkey_id": passkey });
+    let removed = s.call(routes::PASSKEYS_DELETE, params).await;
+    assert_status(&removed, "permission-denied", 403);
+}

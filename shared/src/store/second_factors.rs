@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
 const ID: &str = "id";
 /// The TOTP secret as KMS sealed it: present while TOTP is on.
-const TOTP_SECRET: &str = "totp_secret";
+pub(super) const TOTP_SECRET: &str = "totp_secret";
 /// The step of the TOTP code last accepted; each acceptance is conditioned on it.
 const TOTP_LAST_STEP: &str = "totp_last_step";
 const TOTP_ENABLED_AT: &str = "totp_enabled_at";
@@ -96,12 +96,14 @@ impl SecondFactors<'_> {
 
     /// The transaction step that turns TOTP off, secret and recovery codes with it, on
     /// condition that it is on with the secret `sealed` (not since turned off and on) and
-    /// that `proof`, the code that asked for it, is unused (an operator's asks with none).
+    /// that `proof`, the code that asked for it, is unused (an operator's asks with none);
+    /// with `keep_second_factor`, also that the account has a passkey left.
     pub fn disable_totp_step(
         &self,
         user_id: i64,
         sealed: &[u8],
         proof: Option<&CodeUse>,
+        keep_second_factor: bool,
     ) -> Result<TransactWriteItem, StoreError> {
         let mut e = Expression::default();
         e.remove(TOTP_SECRET)
@@ -113,6 +115,10 @@ impl SecondFactors<'_> {
         if let Some(proof) = proof {
             let unused = unused(&mut e, proof);
             e.condition(unused);
+        }
+        if keep_second_factor {
+            let (passkeys, none) = (e.name(super::users::attr::PASSKEYS), e.value(number(0)));
+            e.condition(format!("{passkeys} > {none}"));
         }
         e.update_step(self.table(), key(user_id))
     }

@@ -305,8 +305,13 @@ impl Users<'_> {
     }
 
     /// The transaction step that counts one passkey fewer: on condition that it is not
-    /// the account's last way to sign in (another passkey, or a password).
-    pub fn remove_passkey_step(&self, user_id: i64) -> Result<TransactWriteItem, StoreError> {
+    /// the account's last way to sign in (another passkey, or a password) and, with
+    /// `keep_second_factor`, not its last second factor (another passkey, or TOTP).
+    pub fn remove_passkey_step(
+        &self,
+        user_id: i64,
+        keep_second_factor: bool,
+    ) -> Result<TransactWriteItem, StoreError> {
         let mut e = Expression::default();
         e.add(attr::PASSKEYS, number(-1));
         let (count, password) = (e.name(attr::PASSKEYS), e.name(attr::PASSWORD_HASH));
@@ -314,6 +319,10 @@ impl Users<'_> {
         e.condition(format!(
             "{count} > {one} OR ({count} = {one} AND attribute_exists({password}))"
         ));
+        if keep_second_factor {
+            let totp = e.name(super::second_factors::TOTP_SECRET);
+            e.condition(format!("{count} > {one} OR attribute_exists({totp})"));
+        }
         e.update_step(self.table(), Users::key(user_id))
     }
 

@@ -192,7 +192,8 @@ pub async fn delete_passkey(
         .await?
         .filter(|passkey| passkey.user_id == account.id)
         .ok_or_else(unknown)?;
-    super::second_factor::keep_a_required_second_factor(db, &account, "this passkey").await?;
+    let required =
+        super::second_factor::keep_a_required_second_factor(db, &account, "this passkey").await?;
     let audit = ctx
         .audit(AuditAction::PasskeyRemoved, account.id, RecordKind::User)
         .with_changes(passkey_change(&passkey.id, false));
@@ -202,7 +203,10 @@ pub async fn delete_passkey(
             Step::Passkey,
             db.passkeys().remove_step(&passkey.id, account.id)?,
         )
-        .push(Step::Account, db.users().remove_passkey_step(account.id)?)
+        .push(
+            Step::Account,
+            db.users().remove_passkey_step(account.id, required)?,
+        )
         .push(Step::Audit, db.audit().put(&audit)?);
     match steps.run(&db.client, &PRIORITY).await? {
         Outcome::Written => {}
@@ -210,6 +214,13 @@ pub async fn delete_passkey(
             step: Step::Passkey,
             ..
         } => return Err(unknown()),
+        // Another removal took the account's other second factor meanwhile.
+        Outcome::Refused { .. }
+            if required
+                && super::second_factor::left_without_second_factor(db, account.id).await? =>
+        {
+            return Err(super::second_factor::last_second_factor("this passkey"));
+        }
         Outcome::Refused { .. } => {
             return Err(ApiError::invalid(
                 "passkey_id",

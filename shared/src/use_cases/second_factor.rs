@@ -146,7 +146,7 @@ pub async fn disable_totp(
     let (_, account) = recently_proven(ctx).await?;
     let totp = totp_of(&account)?;
     let db = &ctx.app.db;
-    keep_a_required_second_factor(db, &account, "TOTP").await?;
+    let required = keep_a_required_second_factor(db, &account, "TOTP").await?;
     let used = prove_code(ctx, secrets, mailer, &account, totp, code, limits).await?;
     let audit = ctx
         .audit(AuditAction::TotpDisabled, account.id, RecordKind::User)
@@ -155,11 +155,16 @@ pub async fn disable_totp(
     steps
         .push(
             Step::SecondFactor,
-            db.second_factors()
-                .disable_totp_step(account.id, &totp.sealed_secret, Some(&used))?,
+            db.second_factors().disable_totp_step(
+                account.id,
+                &totp.sealed_secret,
+                Some(&used),
+                required,
+            )?,
         )
         .push(Step::Audit, db.audit().put(&audit)?);
-    write_with_code(ctx, mailer, &account, code, steps, "turning TOTP off").await?;
+    let kept = required.then_some("TOTP");
+    write_with_code(ctx, mailer, &account, code, steps, "turning TOTP off", kept).await?;
     notify(ctx, mailer, &account, SecurityNotice::TotpDisabled).await;
     Ok(Reply::data(json!({ "totp": false })))
 }
@@ -189,7 +194,7 @@ pub async fn turn_off_totp_for_owner(
         .push(
             Step::SecondFactor,
             db.second_factors()
-                .disable_totp_step(user_id, &totp.sealed_secret, None)?,
+                .disable_totp_step(user_id, &totp.sealed_secret, None, false)?,
         )
         .push(Step::Audit, db.audit().put(&audit)?);
     match steps.run(&db.client, &PRIORITY).await? {
@@ -206,6 +211,8 @@ pub async fn turn_off_totp_for_owner(
         };
         send_notices(app, mailer, &[notice], app.clock.now()).await;
     }
+    // A role may require the factor just turned off: its sessions owe one from now on.
+    refresh_sessions(app, user_id).await?;
     Ok(true)
 }
 
@@ -247,6 +254,7 @@ pub async fn regenerate_recovery_codes(
         code,
         steps,
         "replacing recovery codes",
+        None,
     )
     .await?;
     notify(
@@ -260,8 +268,9 @@ pub async fn regenerate_recovery_codes(
 }
 
 /// Runs a change whose [`Step::SecondFactor`] uses the code that asked for it; refused
-/// there, the code was used meanwhile (or TOTP changed). Once written, a recovery code's
-/// use is told to the owner.
+/// there, the code was used meanwhile (or TOTP changed), or, for a removal that must
+/// `keep` a required second factor, the account's other one went meanwhile. Once
+/// written, a recovery code's use is told to the owner.
 async fn write_with_code(
     ctx: &Ctx<'_>,
     mailer: &Mailer,
@@ -269,10 +278,17 @@ async fn write_with_code(
     code: &SecondFactorCode,
     steps: Steps,
     what: &'static str,
+    keep: Option<&str>,
 ) -> Result<(), ApiError> {
-    match steps.run(&ctx.app.db.client, &PRIORITY).await? {
+    let db = &ctx.app.db;
+    match steps.run(&db.client, &PRIORITY).await? {
         Outcome::Written => {}
         Outcome::Refused { .. } => {
+            if let Some(factor) = keep
+                && left_without_second_factor(db, account.id).await?
+            {
+                return Err(last_second_factor(factor));
+            }
             return Err(code_refused(ctx, mailer, account, code, CodeCheck::Reused).await);
         }
         Outcome::Conflict => return Err(StoreError::Busy(what).into()),
@@ -363,28 +379,43 @@ fn totp_of(account: &Account) -> Result<&Totp, ApiError> {
 }
 
 /// Refuses to remove `what`, a second factor of the account, if it is the account's only
-/// one and a role of the account requires one.
+/// one and a role of the account requires one. Whether a role requires one: the removal's
+/// write then holds on condition that another is left, so that removals racing each
+/// other cannot take the last.
 pub(super) async fn keep_a_required_second_factor(
     db: &crate::store::Db,
     account: &Account,
     what: &str,
-) -> Result<(), ApiError> {
-    if account.second_factors() == 1
-        && db
-            .roles()
-            .held(&account.roles)
-            .await?
-            .second_factor_required
-    {
-        return Err(ApiError::reject_because(
-            Status::PermissionDenied,
-            format!(
-                "A role of this account requires a second factor, and {what} is its only one: \
-                 add another (TOTP or a passkey) first."
-            ),
-        ));
+) -> Result<bool, ApiError> {
+    let required = db
+        .roles()
+        .held(&account.roles)
+        .await?
+        .second_factor_required;
+    if required && account.second_factors() == 1 {
+        return Err(last_second_factor(what));
     }
-    Ok(())
+    Ok(required)
+}
+
+/// Whether a removal a role's second factor refused was refused for that: the account,
+/// as it is now, has one second factor at most.
+pub(super) async fn left_without_second_factor(
+    db: &crate::store::Db,
+    user_id: i64,
+) -> Result<bool, StoreError> {
+    let account = db.users().account(user_id).await?;
+    Ok(account.is_some_and(|account| account.second_factors() <= 1))
+}
+
+pub(super) fn last_second_factor(what: &str) -> ApiError {
+    ApiError::reject_because(
+        Status::PermissionDenied,
+        format!(
+            "A role of this account requires a second factor, and {what} is its only one: \
+             add another (TOTP or a passkey) first."
+        ),
+    )
 }
 
 /// Once a user who owed a second factor has one, their sessions no longer owe it. The

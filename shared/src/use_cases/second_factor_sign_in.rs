@@ -77,6 +77,16 @@ pub(super) async fn challenge(
     })
 }
 
+/// The answer to a right password for an account whose role requires a second factor and
+/// whose only ones are passkeys: no session, and no challenge (no code answers it), but
+/// the method that signs in.
+pub(super) fn passkey_required() -> ApiError {
+    ApiError::Partial {
+        status: Status::SecondFactorRequired,
+        data: json!({ "methods": ["passkey"] }),
+    }
+}
+
 /// Finishes a sign-in with its second factor: the session, as `sessions/create` answers
 /// one. The challenge takes an attempt first, then the account's sign-in budget; a wrong
 /// code keeps both, and the last attempt's ends the challenge.

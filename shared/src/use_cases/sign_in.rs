@@ -9,7 +9,7 @@
 //! and per source ([`Limits`]), each attempt before its verification; past a limit, every
 //! attempt is refused until the window ends, the right password too.
 
-use super::second_factor_sign_in::challenge;
+use super::second_factor_sign_in::{challenge, passkey_required};
 use super::sessions::{new_session, reissue, write_opened};
 use crate::attempts::{self, Person};
 use crate::domain::Refusal;
@@ -39,6 +39,19 @@ pub async fn open_session(
             if account.totp.is_some() {
                 let challenge = challenge(ctx, &account, remember_me, breached).await?;
                 return Err(challenge);
+            }
+            // A role that requires a second factor is not satisfied by the password of an
+            // account whose second factor is a passkey: it signs in with the passkey.
+            if account.passkeys > 0
+                && ctx
+                    .app
+                    .db
+                    .roles()
+                    .held(&account.roles)
+                    .await?
+                    .second_factor_required
+            {
+                return Err(passkey_required());
             }
             let mut grants = super::grants_of(&ctx.app.db, &account).await?;
             // A right password that guessers try first must be replaced before the
