@@ -127,6 +127,42 @@ impl Setup {
         secret.code_at(self.env.now() + steps * STEP_SECONDS)
     }
 
+    /// Adds a passkey of a software authenticator for the session's user: its id.
+    async fn add_passkey(&self, session: &str) -> String {
+        let mut authenticator = planoauth_tests::authenticator::SoftwareAuthenticator::new(
+            planoauth_tests::PASSKEY_ORIGIN,
+        );
+        let started = self
+            .call(routes::PASSKEYS_REGISTER_START, json!({ "token": session }))
+            .await;
+        assert_status(&started, "action-successful", 200);
+        let credential = authenticator
+            .register(&started.data()["options"])
+            .await
+            .unwrap();
+        let params = json!({
+            "token": session,
+            "ceremony": started.data()["ceremony"],
+            "credential": credential,
+        });
+        let added = self.call(routes::PASSKEYS_REGISTER_FINISH, params).await;
+        assert_status(&added, "action-successful", 200);
+        added.data()["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A role of PlanoAuth's, new, that requires a second factor.
+    async fn guarded_role(&self) -> String {
+        let role = format!("guarded-{}", &planoauth::tokens::random_id()[..8]);
+        self.env
+            .admin(&format!(
+                "role put --application planoauth --role {role} --permissions employees.update \
+                 --second-factor required"
+            ))
+            .await
+            .unwrap();
+        role
+    }
+
     async fn subjects(&self, address: &str) -> Vec<String> {
         self.env
             .sent_emails(address)
@@ -832,46 +868,45 @@ async fn an_operator_turns_off_the_totp_of_a_user_who_lost_it_and_the_owner_is_t
 #[tokio::test]
 async fn a_required_second_factor_that_is_a_passkey_is_not_passed_by_the_password_alone() {
     let s = setup().await;
-    let role = format!("guarded-{}", &planoauth::tokens::random_id()[..8]);
-    s.env
-        .admin(&format!(
-            "role put --application planoauth --role {role} --permissions employees.update \
-             --second-factor required"
-        ))
-        .await
-        .unwrap();
-    let employee = s
-        .env
-        .employee_with_password(&[(PlanoAuth, role.as_str())], Some(PASSWORD))
-        .await;
-    let session = s.env.session(employee.id, PlanoAuth, false).await;
-    let mut authenticator =
-        planoauth_tests::authenticator::SoftwareAuthenticator::new(planoauth_tests::PASSKEY_ORIGIN);
-    let started = s
-        .call(routes::PASSKEYS_REGISTER_START, json!({ "token": session }))
-        .await;
-    assert_status(&started, "action-successful", 200);
-    let credential = authenticator
-        .register(&started.data()["options"])
-        .await
-        .unwrap();
-    let params = json!({
-        "token": session,
-        "ceremony": started.data()["ceremony"],
-        "credential": credential,
-    });
-    let added = s.call(routes::PASSKEYS_REGISTER_FINISH, params).await;
-    assert_status(&added, "action-successful", 200);
+    let role = s.guarded_role().await;
+    let (_, email, session) = s.staff_with(&[(PlanoAuth, role.as_str())]).await;
+    let passkey = s.add_passkey(&session).await;
 
-    let answer = s.sign_in(&employee.email, PASSWORD).await;
+    let answer = s.sign_in(&email, PASSWORD).await;
     assert_status(&answer, "second-factor-required", 401);
     assert_eq!(answer.data()["methods"], json!(["passkey"]));
     assert!(answer.data()["challenge"].is_null(), "no code answers it");
     assert!(answer.session().is_null());
 
     // The passkey, the account's only second factor, stays while the role requires one.
-    let passkey = added.data()["id"].as_str().unwrap();
     let params = json!({ "token": session, "passkey_id": passkey });
     let removed = s.call(routes::PASSKEYS_DELETE, params).await;
     assert_status(&removed, "permission-denied", 403);
+}
+
+#[tokio::test]
+async fn racing_removals_leave_a_second_factor_that_a_role_requires() {
+    let s = setup_on(TestEnv::isolated("second-factor-removals").await).await;
+    let role = s.guarded_role().await;
+    let (id, _, session) = s.staff_with(&[(PlanoAuth, role.as_str())]).await;
+    let (secret, _) = s.turn_on(&session).await;
+    let passkey = s.add_passkey(&session).await;
+
+    // Each removal sees two second factors before it writes; one of them is the last.
+    set_faults(&s.env.prefix, race_faults(40)).await;
+    let off = json!({ "token": session, "totp_code": s.code(&secret, 1) });
+    let delete = json!({ "token": session, "passkey_id": passkey });
+    let (off, delete) = futures_util::join!(
+        s.call(routes::USERS_TOTP_DISABLE, off),
+        s.call(routes::PASSKEYS_DELETE, delete),
+    );
+    set_faults(&s.env.prefix, json!({})).await;
+    let answers = [off, delete];
+    assert_no_server_errors(&answers);
+    let counts = tally(&answers);
+    assert_eq!(counts.get("action-successful"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("permission-denied"), Some(&1), "{counts:?}");
+    let account = s.env.app.db.users().account(id).await.unwrap().unwrap();
+    assert_eq!(account.second_factors(), 1, "one second factor left");
+    s.env.assert_nothing_half_written().await;
 }
