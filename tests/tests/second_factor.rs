@@ -150,6 +150,15 @@ impl Setup {
         added.data()["id"].as_str().unwrap().to_owned()
     }
 
+    /// The operator's mailer, on the local SES.
+    fn mailer(&self) -> planoauth::mail::Mailer {
+        planoauth::mail::Mailer::new(
+            self.env.ses.clone(),
+            planoauth_tests::SENDER,
+            planoauth_tests::links(),
+        )
+    }
+
     /// A role of PlanoAuth's, new, that requires a second factor.
     async fn guarded_role(&self) -> String {
         let role = format!("guarded-{}", &planoauth::tokens::random_id()[..8]);
@@ -825,11 +834,7 @@ async fn an_operator_turns_off_the_totp_of_a_user_who_lost_it_and_the_owner_is_t
     let s = setup().await;
     let user = s.enrolled().await;
     let line = format!("totp off --user {}", user.id);
-    let mailer = planoauth::mail::Mailer::new(
-        s.env.ses.clone(),
-        planoauth_tests::SENDER,
-        planoauth_tests::links(),
-    );
+    let mailer = s.mailer();
     let off = s
         .env
         .admin_mailing(Some(mailer.clone()), &line)
@@ -882,6 +887,52 @@ async fn a_required_second_factor_that_is_a_passkey_is_not_passed_by_the_passwor
     let params = json!({ "token": session, "passkey_id": passkey });
     let removed = s.call(routes::PASSKEYS_DELETE, params).await;
     assert_status(&removed, "permission-denied", 403);
+}
+
+#[tokio::test]
+async fn under_a_role_that_requires_one_a_second_factor_goes_while_another_stays() {
+    let s = setup().await;
+    let role = s.guarded_role().await;
+    let (id, _, session) = s.staff_with(&[(PlanoAuth, role.as_str())]).await;
+    let passkey = s.add_passkey(&session).await;
+    let (secret, _) = s.turn_on(&session).await;
+    let params = json!({ "token": session, "totp_code": s.code(&secret, 1) });
+    let off = s.call(routes::USERS_TOTP_DISABLE, params).await;
+    assert_status(&off, "action-successful", 200);
+
+    let (secret, _) = s.turn_on(&session).await;
+    let params = json!({ "token": session, "passkey_id": passkey });
+    let removed = s.call(routes::PASSKEYS_DELETE, params).await;
+    assert_status(&removed, "action-successful", 200);
+    let params = json!({ "token": session, "totp_code": s.code(&secret, 1) });
+    let last = s.call(routes::USERS_TOTP_DISABLE, params).await;
+    assert_status(&last, "permission-denied", 403);
+    let account = s.env.app.db.users().account(id).await.unwrap().unwrap();
+    assert_eq!((account.passkeys, account.totp.is_some()), (0, true));
+}
+
+#[tokio::test]
+async fn an_operator_turning_off_a_required_totp_leaves_the_sessions_owing_one() {
+    let s = setup().await;
+    let role = s.guarded_role().await;
+    let (id, _, session) = s.staff_with(&[(PlanoAuth, role.as_str())]).await;
+    s.turn_on(&session).await;
+    let shown = s
+        .call(routes::SESSIONS_SHOW, json!({ "token": session }))
+        .await;
+    assert_eq!(shown.session()["second_factor_enrolment_required"], false);
+
+    let line = format!("totp off --user {id}");
+    let off = s.env.admin_mailing(Some(s.mailer()), &line).await.unwrap();
+    assert_eq!(off["totp_turned_off"], true);
+    let shown = s
+        .call(routes::SESSIONS_SHOW, json!({ "token": session }))
+        .await;
+    assert_eq!(shown.session()["second_factor_enrolment_required"], true);
+    let listed = s
+        .call(routes::PASSKEYS_LIST, json!({ "token": session }))
+        .await;
+    assert_status(&listed, "second-factor-enrolment-required", 403);
 }
 
 #[tokio::test]

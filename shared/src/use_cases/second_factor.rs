@@ -171,7 +171,8 @@ pub async fn disable_totp(
 
 /// Turns a user's TOTP off for the operator (the user lost the app and the recovery
 /// codes, and proved who they are some other way): with `audit`, and told to the owner.
-/// `false` if TOTP was off.
+/// `false` if TOTP was off. Either way the user's sessions are brought up to date, so
+/// that a repeat after a failure finishes the job.
 pub async fn turn_off_totp_for_owner(
     app: &App,
     mailer: &Mailer,
@@ -182,9 +183,25 @@ pub async fn turn_off_totp_for_owner(
     let Some(account) = db.users().account(user_id).await? else {
         return Err(ApiError::invalid("user", "is not a user's id"));
     };
-    let Some(totp) = &account.totp else {
-        return Ok(false);
+    let turned_off = match &account.totp {
+        Some(totp) => turn_off(app, mailer, &account, totp, audit).await?,
+        None => false,
     };
+    // A role may require the factor turned off: its sessions owe one from now on.
+    refresh_sessions(app, user_id).await?;
+    Ok(turned_off)
+}
+
+/// The operator's turning off of `totp`, the account's: `false` if it was turned off (or
+/// off and on again) meanwhile.
+async fn turn_off(
+    app: &App,
+    mailer: &Mailer,
+    account: &Account,
+    totp: &Totp,
+    audit: &AuditEntry,
+) -> Result<bool, ApiError> {
+    let db = &app.db;
     let audit = AuditEntry {
         changes: totp_change(true, false),
         ..audit.clone()
@@ -194,25 +211,28 @@ pub async fn turn_off_totp_for_owner(
         .push(
             Step::SecondFactor,
             db.second_factors()
-                .disable_totp_step(user_id, &totp.sealed_secret, None, false)?,
+                .disable_totp_step(account.id, &totp.sealed_secret, None, false)?,
         )
         .push(Step::Audit, db.audit().put(&audit)?);
     match steps.run(&db.client, &PRIORITY).await? {
         Outcome::Written => {}
-        // Turned off (or off and on again) meanwhile: the owner's own doing.
+        // The owner's own doing.
         Outcome::Refused { .. } => return Ok(false),
         Outcome::Conflict => return Err(StoreError::Busy("turning TOTP off").into()),
     }
-    if let Some(to) = address_of(db, &account).await? {
-        let notice = Notice {
-            user_id,
-            to: &to,
-            notice: SecurityNotice::TotpDisabled,
-        };
-        send_notices(app, mailer, &[notice], app.clock.now()).await;
+    match address_of(db, account).await {
+        Ok(Some(to)) => {
+            let notice = Notice {
+                user_id: account.id,
+                to: &to,
+                notice: SecurityNotice::TotpDisabled,
+            };
+            send_notices(app, mailer, &[notice], app.clock.now()).await;
+        }
+        Ok(None) => {}
+        // TOTP is off: that stands, and is what the operator is told.
+        Err(error) => tracing::error!(user_id = account.id, cause = %error, "no address to notify"),
     }
-    // A role may require the factor just turned off: its sessions owe one from now on.
-    refresh_sessions(app, user_id).await?;
     Ok(true)
 }
 
