@@ -230,6 +230,7 @@ pub async fn delete_passkey(
         }
         Outcome::Conflict => return Err(StoreError::Busy("removing a passkey").into()),
     }
+    super::second_factor::impose_enrolment_requirement(ctx, &account).await;
     notify(ctx, mailer, &account, SecurityNotice::PasskeyRemoved).await;
     Ok(Reply::data(passkey.show(View::Default)))
 }

@@ -165,6 +165,7 @@ pub async fn disable_totp(
         .push(Step::Audit, db.audit().put(&audit)?);
     let kept = required.then_some("TOTP");
     write_with_code(ctx, mailer, &account, code, steps, "turning TOTP off", kept).await?;
+    impose_enrolment_requirement(ctx, &account).await;
     notify(ctx, mailer, &account, SecurityNotice::TotpDisabled).await;
     Ok(Reply::data(json!({ "totp": false })))
 }
@@ -451,6 +452,18 @@ pub(super) async fn lift_enrolment_requirement(ctx: &Ctx<'_>, account: &Account)
     }
     if let Err(error) = refresh_sessions(ctx.app, account.id).await {
         tracing::error!(user_id = account.id, cause = %error, "sessions still owe a second factor");
+    }
+}
+
+/// After a removal of the account's last second factor, which no role required as it
+/// was read: a role granted, or made to require one, since then still finds the user's
+/// sessions owing one (its own refresh may have read the account before the removal).
+pub(super) async fn impose_enrolment_requirement(ctx: &Ctx<'_>, account: &Account) {
+    if account.second_factors() != 1 {
+        return;
+    }
+    if let Err(error) = refresh_sessions(ctx.app, account.id).await {
+        tracing::error!(user_id = account.id, cause = %error, "sessions not yet told the second factor went");
     }
 }
 
