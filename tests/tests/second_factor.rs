@@ -483,6 +483,21 @@ async fn a_used_totp_code_is_refused_counted_and_told_to_the_owner() {
 }
 
 #[tokio::test]
+async fn a_deactivated_employee_is_refused_once_the_second_factor_is_proved() {
+    let s = setup().await;
+    let user = s.enrolled().await;
+    let line = format!("employee update --user {} --active false", user.id);
+    s.env.admin_mailing(Some(s.mailer()), &line).await.unwrap();
+    // The password alone does not tell that the record is inactive.
+    let challenge = s.challenge(&user.email).await;
+    let refused = s
+        .second_factor(&challenge, json!({ "totp_code": s.code(&user.secret, 1) }))
+        .await;
+    assert_status(&refused, "permission-denied", 403);
+    assert!(refused.session().is_null());
+}
+
+#[tokio::test]
 async fn a_recovery_code_signs_in_once_and_tells_the_owner() {
     let s = setup().await;
     let user = s.enrolled().await;
