@@ -114,11 +114,10 @@ impl Setup {
     }
 
     async fn second_factor(&self, challenge: &str, code: Value) -> Answer {
-        let mut params = json!({ "token": self.server, "challenge": challenge });
-        params
-            .as_object_mut()
-            .unwrap()
-            .extend(code.as_object().unwrap().clone());
+        let params = with_code(
+            json!({ "token": self.server, "challenge": challenge }),
+            code,
+        );
         self.call(routes::SESSIONS_SECOND_FACTOR, params).await
     }
 
@@ -185,6 +184,15 @@ impl Setup {
     async fn mail_text(&self, address: &str) -> String {
         Value::from(self.env.sent_emails(address).await).to_string()
     }
+}
+
+/// `params` with a code's parameter (`{"totp_code": ...}` or `{"recovery_code": ...}`).
+fn with_code(mut params: Value, code: Value) -> Value {
+    params
+        .as_object_mut()
+        .unwrap()
+        .extend(code.as_object().unwrap().clone());
+    params
 }
 
 /// A six-digit code that is none of the secret's codes around now.
@@ -691,11 +699,7 @@ async fn turning_totp_off_and_new_recovery_codes_need_a_code_and_tell_the_owner(
     let s = setup().await;
     let user = s.enrolled().await;
     let regenerate = |code: Value| {
-        let mut params = json!({ "token": user.session });
-        params
-            .as_object_mut()
-            .unwrap()
-            .extend(code.as_object().unwrap().clone());
+        let params = with_code(json!({ "token": user.session }), code);
         s.call(routes::USERS_RECOVERY_CODES_REGENERATE, params)
     };
     let wrong = regenerate(json!({ "totp_code": wrong_code(&user.secret, s.env.now()) })).await;
@@ -712,11 +716,7 @@ async fn turning_totp_off_and_new_recovery_codes_need_a_code_and_tell_the_owner(
     assert!(new_codes.iter().all(|c| !user.recovery_codes.contains(c)));
 
     let disable = |code: Value| {
-        let mut params = json!({ "token": user.session });
-        params
-            .as_object_mut()
-            .unwrap()
-            .extend(code.as_object().unwrap().clone());
+        let params = with_code(json!({ "token": user.session }), code);
         s.call(routes::USERS_TOTP_DISABLE, params)
     };
     let old = disable(json!({ "recovery_code": user.recovery_codes[0] })).await;

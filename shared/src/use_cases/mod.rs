@@ -70,15 +70,19 @@ use serde_json::Value;
 /// What a session of this account may do: their records, per application the
 /// permissions of their role, and whether they owe a password change or a second factor.
 pub async fn grants_of(db: &Db, account: &Account) -> Result<Grants, StoreError> {
-    let held = db.roles().held(&account.roles).await?;
-    Ok(Grants {
+    Ok(grants_from(account, db.roles().held(&account.roles).await?))
+}
+
+/// [`grants_of`], with what the account's roles grant (`held`) read already.
+pub(crate) fn grants_from(account: &Account, held: crate::store::roles::Held) -> Grants {
+    Grants {
         user_id: account.id,
         profiles: account.profiles.clone(),
         permissions: held.permissions,
         password_change_required: account.password_change_required,
         second_factor_enrolment_required: held.second_factor_required
             && !account.has_second_factor(),
-    })
+    }
 }
 
 /// The idempotency key's claim, recording a successful answer (its `data`, the account

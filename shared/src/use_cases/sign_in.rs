@@ -40,20 +40,13 @@ pub async fn open_session(
                 let challenge = challenge(ctx, &account, remember_me, breached).await?;
                 return Err(challenge);
             }
+            let held = ctx.app.db.roles().held(&account.roles).await?;
             // A role that requires a second factor is not satisfied by the password of an
             // account whose second factor is a passkey: it signs in with the passkey.
-            if account.passkeys > 0
-                && ctx
-                    .app
-                    .db
-                    .roles()
-                    .held(&account.roles)
-                    .await?
-                    .second_factor_required
-            {
+            if account.passkeys > 0 && held.second_factor_required {
                 return Err(passkey_required());
             }
-            let mut grants = super::grants_of(&ctx.app.db, &account).await?;
+            let mut grants = super::grants_from(&account, held);
             // A right password that guessers try first must be replaced before the
             // session does anything else, as one someone else set must.
             grants.password_change_required |= breached;
